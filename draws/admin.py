@@ -1,0 +1,44 @@
+from django.contrib import admin
+
+from .models import LottoDraw
+
+
+class DrawYearFilter(admin.SimpleListFilter):
+    title = "year"
+    parameter_name = "year"
+
+    def lookups(self, request, model_admin):
+        years = LottoDraw.objects.dates("draw_date", "year", order="DESC")
+        return [(str(d.year), str(d.year)) for d in years]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(draw_date__year=int(self.value()))
+        return queryset
+
+
+@admin.register(LottoDraw)
+class LottoDrawAdmin(admin.ModelAdmin):
+    list_display = ("draw_no", "draw_date", "numbers_display", "bonus", "total_sales")
+    search_fields = ("draw_no",)
+    list_filter = (DrawYearFilter,)
+    date_hierarchy = "draw_date"
+    ordering = ("-draw_no",)
+    # The history is written by imports and syncs, which validate and score.
+    readonly_fields = [f.name for f in LottoDraw._meta.fields]
+
+    @admin.display(description="Numbers")
+    def numbers_display(self, obj):
+        return " ".join(f"{n:02d}" for n in obj.numbers)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        # search_fields on an integer does an exact match only for digits.
+        if search_term.strip().isdigit():
+            return queryset.filter(draw_no=int(search_term)), False
+        return super().get_search_results(request, queryset, search_term)

@@ -1,0 +1,218 @@
+"""Write side of the draw history: imports (CSV, JSON) and the gap check."""
+
+import csv
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+
+from .models import LottoDraw, expected_draw_date
+from .signals import draws_imported
+from .validation import DrawRecord, RowError, parse_draw
+
+logger = logging.getLogger(__name__)
+
+
+class DrawImportError(Exception):
+    """The input was refused as a whole; `errors` lists every bad row."""
+
+    def __init__(self, errors: list[RowError], *, source: str = ""):
+        self.errors = errors
+        self.source = source
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        head = f"Refused {self.source or 'input'}: {len(self.errors)} problem(s), "
+        return head + "nothing was written.\n" + "\n".join(map(str, self.errors))
+
+
+@dataclass
+class ImportResult:
+    created: list[int] = field(default_factory=list)
+    unchanged: int = 0
+
+    def summary(self) -> str:
+        if not self.created:
+            return f"Nothing to import: all {self.unchanged} draw(s) already stored."
+        first, last = min(self.created), max(self.created)
+        return (
+            f"Imported {len(self.created)} new draw(s) ({first}-{last}); "
+            f"{self.unchanged} already stored and unchanged."
+        )
+
+
+def read_draw_rows(path: Path) -> list[tuple[int | str, dict]]:
+    """Read raw rows from a CSV or JSON file, each with its human row number."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise DrawImportError(
+            [RowError("-", "file", "not found")], source=str(path)
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DrawImportError(
+            [RowError("-", "file", str(exc))], source=str(path)
+        ) from exc
+    if Path(path).suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
+        return _json_rows(text, source=str(path))
+    reader = csv.DictReader(text.splitlines())
+    if not reader.fieldnames or "draw_no" not in reader.fieldnames:
+        raise DrawImportError(
+            [RowError(1, "header", "a CSV needs a header row with draw_no, ...")],
+            source=str(path),
+        )
+    # Row 1 is the header, so data rows start at 2: the number a spreadsheet shows.
+    return [(index, row) for index, row in enumerate(reader, start=2)]
+
+
+def _json_rows(text: str, *, source: str) -> list[tuple[int | str, dict]]:
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DrawImportError(
+            [RowError(exc.lineno, "json", f"malformed JSON: {exc.msg}")], source=source
+        ) from exc
+    # Accept a list of draws, one draw, or the official API's envelope.
+    if isinstance(payload, dict) and isinstance(payload.get("data"), dict):
+        payload = payload["data"].get("list", [])
+    if isinstance(payload, dict):
+        payload = [payload]
+    if not isinstance(payload, list) or not all(isinstance(r, dict) for r in payload):
+        raise DrawImportError(
+            [RowError("-", "json", "expected a draw object or a list of them")],
+            source=source,
+        )
+    return [(index, row) for index, row in enumerate(payload, start=1)]
+
+
+def validate_draws(
+    rows: Iterable[tuple[int | str, dict]], *, require_cadence: bool = False
+) -> tuple[list[DrawRecord], list[RowError]]:
+    """Parse every row and check them against each other and the stored history."""
+    records: list[DrawRecord] = []
+    errors: list[RowError] = []
+    seen: dict[int, tuple[int | str, DrawRecord]] = {}
+    for row_no, raw in rows:
+        record, row_errors = parse_draw(
+            raw, row=row_no, require_cadence=require_cadence
+        )
+        errors.extend(row_errors)
+        if record is None:
+            continue
+        if record.draw_no in seen:
+            first_row, first = seen[record.draw_no]
+            if _same_result(first, record):
+                continue  # an exact repeat changes nothing
+            errors.append(
+                RowError(
+                    row_no,
+                    "draw_no",
+                    f"draw {record.draw_no} already appears in row {first_row} "
+                    "with different numbers",
+                )
+            )
+            continue
+        seen[record.draw_no] = (row_no, record)
+        records.append(record)
+    errors.extend(_conflicts_with_stored(seen))
+    return records, errors
+
+
+def _same_result(a: DrawRecord, b: DrawRecord) -> bool:
+    return (a.numbers, a.bonus, a.draw_date) == (b.numbers, b.bonus, b.draw_date)
+
+
+def _conflicts_with_stored(seen: dict[int, tuple]) -> list[RowError]:
+    errors = []
+    stored = LottoDraw.objects.filter(draw_no__in=list(seen)).order_by("draw_no")
+    for draw in stored:
+        row_no, record = seen[draw.draw_no]
+        if (tuple(draw.numbers), draw.bonus, draw.draw_date) != (
+            record.numbers,
+            record.bonus,
+            record.draw_date,
+        ):
+            errors.append(
+                RowError(
+                    row_no,
+                    "draw_no",
+                    f"draw {draw.draw_no} is already stored as "
+                    f"{draw.numbers} + {draw.bonus} on {draw.draw_date}; "
+                    f"this row says {list(record.numbers)} + {record.bonus} "
+                    f"on {record.draw_date}",
+                )
+            )
+    return errors
+
+
+def draw_import_records(
+    records: list[DrawRecord], *, source: str = "import"
+) -> ImportResult:
+    """Store the records not yet stored, in one transaction; announce them on commit."""
+    result = ImportResult()
+    with transaction.atomic():
+        existing = set(
+            LottoDraw.objects.filter(
+                draw_no__in=[r.draw_no for r in records]
+            ).values_list("draw_no", flat=True)
+        )
+        new = [r for r in records if r.draw_no not in existing]
+        LottoDraw.objects.bulk_create(
+            [LottoDraw(source=source, **r.as_model_fields()) for r in new],
+            batch_size=500,
+        )
+        result.created = sorted(r.draw_no for r in new)
+        result.unchanged = len(records) - len(new)
+        if result.created:
+            created = list(result.created)
+            transaction.on_commit(
+                lambda: draws_imported.send(
+                    sender=LottoDraw, draw_nos=created, source=source
+                )
+            )
+    if result.created:
+        logger.info("Stored %d new draw(s) from %s", len(result.created), source)
+    return result
+
+
+def draw_import_file(path: Path | str) -> ImportResult:
+    """Import a CSV or JSON file of draws: all rows or, on any bad row, none."""
+    path = Path(path)
+    records, errors = validate_draws(read_draw_rows(path))
+    if errors:
+        raise DrawImportError(errors, source=str(path))
+    return draw_import_records(records, source=f"file:{path.name}")
+
+
+@dataclass
+class GapReport:
+    count: int
+    first: int | None
+    last: int | None
+    missing: list[int]
+    off_cadence: list[tuple[int, str, str]]  # (draw_no, stored date, expected date)
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.off_cadence
+
+
+def draw_check_gaps() -> GapReport:
+    """Report missing draw numbers and dates off the weekly Saturday cadence."""
+    rows = list(
+        LottoDraw.objects.order_by("draw_no").values_list("draw_no", "draw_date")
+    )
+    if not rows:
+        return GapReport(0, None, None, [], [])
+    stored = {no for no, _ in rows}
+    first, last = rows[0][0], rows[-1][0]
+    missing = [no for no in range(1, last + 1) if no not in stored]
+    off = [
+        (no, str(date), str(expected_draw_date(no)))
+        for no, date in rows
+        if date != expected_draw_date(no)
+    ]
+    return GapReport(len(rows), first, last, missing, off)

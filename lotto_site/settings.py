@@ -1,0 +1,228 @@
+"""Settings for lotto_site: one module, driven by the environment, safe defaults.
+
+No DATABASE_URL -> SQLite under var/ (the quickstart). Production sets DATABASE_URL
+(PostgreSQL), SECRET_KEY, DEBUG=0 and ALLOWED_HOSTS; see .env.example.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.strip() else default
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "")
+    return float(value) if value.strip() else default
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item]
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_q",
+    "draws",
+    "mlops",
+    "recommendations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "lotto_site.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "lotto_site.wsgi.application"
+
+# No DATABASE_URL -> SQLite under var/. Postgres: DATABASE_URL=postgres://user@host/lotto
+SQLITE_URL = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.config(
+        default=SQLITE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60)
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # The web server, the Q2 cluster and management commands share one file:
+    # wait for a lock instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "Asia/Seoul"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
+
+# Production hardening; a TLS-terminating proxy sets X-Forwarded-Proto.
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    X_FRAME_OPTIONS = "DENY"
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "lotto-mlops API",
+    "DESCRIPTION": (
+        "Korean Lotto 6/45 draw history and number recommendations. Lottery draws "
+        "are random: no recommendation improves the odds."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "lotto-site",
+    }
+}
+
+# --- Draw history -----------------------------------------------------------
+DRAWS_SHIPPED_CSV = BASE_DIR / "draws" / "data" / "lotto645_draws.csv"
+DRAWS_SOURCE_BASE_URL = os.environ.get(
+    "DRAWS_SOURCE_BASE_URL", "https://dhlottery.co.kr"
+)
+DRAWS_LEGACY_BASE_URL = os.environ.get(
+    "DRAWS_LEGACY_BASE_URL", "https://www.dhlottery.co.kr"
+)
+DRAWS_SYNC_TIMEOUT_SECONDS = env_float("DRAWS_SYNC_TIMEOUT_SECONDS", 10.0)
+DRAWS_SYNC_RETRIES = env_int("DRAWS_SYNC_RETRIES", 3)
+DRAWS_SYNC_BACKOFF_SECONDS = env_float("DRAWS_SYNC_BACKOFF_SECONDS", 2.0)
+DRAWS_SYNC_MAX_DRAWS = env_int("DRAWS_SYNC_MAX_DRAWS", 60)
+
+# --- Model registry and training ----------------------------------------------
+MODEL_ROOT = Path(os.environ.get("MODEL_ROOT", VAR_DIR / "models"))
+ML_MIN_DRAWS = env_int("ML_MIN_DRAWS", 500)
+ML_N_ESTIMATORS = env_int("ML_N_ESTIMATORS", 100)
+ML_MAX_DEPTH = env_int("ML_MAX_DEPTH", 0) or None
+ML_MIN_SAMPLES_LEAF = env_int("ML_MIN_SAMPLES_LEAF", 0) or None
+ML_SEED = env_int("ML_SEED", 0)
+ML_N_JOBS = env_int("ML_N_JOBS", 2)
+RECOMMENDATIONS_USE_ML = env_bool("RECOMMENDATIONS_USE_ML", True)
+# How long a web process trusts its idea of "the active model" before asking the
+# database again; another worker's promotion is seen within this time.
+ML_ACTIVE_CHECK_SECONDS = env_float("ML_ACTIVE_CHECK_SECONDS", 2.0)
+
+# --- Retraining ----------------------------------------------------------------
+RETRAIN_PROMOTION_TOLERANCE = env_float("RETRAIN_PROMOTION_TOLERANCE", 0.05)
+RETRAIN_ABANDON_AFTER_SECONDS = env_int("RETRAIN_ABANDON_AFTER_SECONDS", 1800)
+RETRAIN_CRON = os.environ.get("RETRAIN_CRON", "0 0 * * 2")  # Tuesday 00:00 KST
+DRAW_SYNC_CRON = os.environ.get("DRAW_SYNC_CRON", "30 21 * * 6")  # Saturday 21:30
+
+# --- Accuracy monitoring --------------------------------------------------------
+MONITOR_GOOD_THRESHOLD = env_float("MONITOR_GOOD_THRESHOLD", 70.0)
+MONITOR_CRITICAL_THRESHOLD = env_float("MONITOR_CRITICAL_THRESHOLD", 50.0)
+MONITOR_WINDOW = env_int("MONITOR_WINDOW", 52)
+MONITOR_MIN_SAMPLES = env_int("MONITOR_MIN_SAMPLES", 20)
+MONITOR_EMERGENCY_COOLDOWN_DAYS = env_int("MONITOR_EMERGENCY_COOLDOWN_DAYS", 7)
+
+# --- Operations -----------------------------------------------------------------
+CLEANUP_OLDER_THAN_DAYS = env_int("CLEANUP_OLDER_THAN_DAYS", 30)
+SELF_HEAL_QUEUE_RETRAIN = env_bool("SELF_HEAL_QUEUE_RETRAIN", True)
+
+# --- Metrics ----------------------------------------------------------------------
+# Empty token: /metrics is open (bind it to an internal address). Set a token in
+# production and give it to Prometheus as a bearer token.
+METRICS_BEARER_TOKEN = os.environ.get("METRICS_BEARER_TOKEN", "")
+
+# --- Django-Q2 ----------------------------------------------------------------------
+# timeout < retry: a task still running when `retry` passes would be delivered
+# again; single-flight retraining makes even that harmless.
+Q_CLUSTER = {
+    "name": "lotto_site",
+    "workers": env_int("Q_WORKERS", 2),
+    "timeout": env_int("Q_TIMEOUT", 1200),
+    "retry": env_int("Q_RETRY", 1500),
+    "max_attempts": 1,
+    "time_zone": "Asia/Seoul",
+    "catch_up": False,
+    "save_limit": 250,
+    "label": "Django Q2",
+    "orm": "default",
+}
+if os.environ.get("Q_REDIS_URL"):
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = os.environ["Q_REDIS_URL"]
+
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

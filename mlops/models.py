@@ -1,0 +1,252 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q, UniqueConstraint
+
+
+class ModelVersion(models.Model):
+    """One trained model artefact in the registry; at most one is active."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active"
+        ARCHIVED = "archived"
+        CORRUPT = "corrupt"
+        DELETED = "deleted"
+
+    version = models.CharField(max_length=64, unique=True)
+    file_path = models.CharField(max_length=255, help_text="Relative to MODEL_ROOT")
+    metadata_path = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.ARCHIVED, db_index=True
+    )
+    draw_from = models.PositiveIntegerField()
+    draw_to = models.PositiveIntegerField()
+    draw_count = models.PositiveIntegerField()
+    training_data_hash = models.CharField(max_length=64)
+    feature_set_version = models.CharField(max_length=64)
+    hyperparameters = models.JSONField(default=dict)
+    seed = models.IntegerField(default=0)
+    library_versions = models.JSONField(default=dict)
+    training_seconds = models.FloatField(default=0.0)
+    validation_metrics = models.JSONField(default=dict)
+    training_info = models.JSONField(default=dict, blank=True)
+    state_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            UniqueConstraint(
+                fields=["state"],
+                condition=Q(state="active"),
+                name="at_most_one_active_model",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == self.State.ACTIVE
+
+
+class ModelActivation(models.Model):
+    """One period during which a version was the active one, and why."""
+
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="activations"
+    )
+    activated_at = models.DateTimeField()
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    # Who or what: a user, "retrain", "self-heal", "restore", "rollback", "cli", ...
+    activated_by = models.CharField(max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    retrain_run = models.ForeignKey(
+        "RetrainRun", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    reason = models.TextField(blank=True)
+    deactivation_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-activated_at", "-id"]
+        constraints = [
+            UniqueConstraint(
+                fields=["deactivated_at"],
+                condition=Q(deactivated_at__isnull=True),
+                name="one_open_activation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_version.version} from {self.activated_at}"
+
+
+class ModelBackup(models.Model):
+    """A verified copy of a version's file (and metadata) under MODEL_ROOT/backups/."""
+
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="backups"
+    )
+    file_path = models.CharField(max_length=255, help_text="Relative to MODEL_ROOT")
+    metadata_path = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=64, default="system")
+    verified_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Backup of {self.model_version.version} at {self.created_at}"
+
+
+class RetrainRun(models.Model):
+    """One retraining attempt, from request to result: the audit of retraining."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULED = "scheduled"
+        MANUAL = "manual"
+        EMERGENCY = "emergency"
+        CLI = "cli"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCESS = "success"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+
+    IN_FLIGHT = "retrain"
+
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    # Single flight across processes and machines: "retrain" while queued or
+    # running, NULL otherwise; the unique index admits one non-NULL row.
+    in_flight = models.CharField(max_length=16, null=True, blank=True, unique=True)
+    options = models.JSONField(default=dict, blank=True)  # force, tune, warm_start
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    draw_count = models.PositiveIntegerField(null=True, blank=True)
+    draw_from = models.PositiveIntegerField(null=True, blank=True)
+    draw_to = models.PositiveIntegerField(null=True, blank=True)
+    model_version = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="retrain_runs",
+    )
+    promoted = models.BooleanField(default=False)
+    promotion_reason = models.TextField(blank=True)
+    validation_metrics = models.JSONField(default=dict, blank=True)
+    tuning = models.JSONField(default=dict, blank=True)
+    peak_memory_bytes = models.BigIntegerField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Retrain run {self.pk} ({self.trigger}, {self.status})"
+
+
+class Prediction(models.Model):
+    """The official forecast for one target draw by one model version or mode."""
+
+    class Mode(models.TextChoices):
+        ML = "ml"
+        STATISTICAL = "statistical"
+
+    STATISTICAL_FORECASTER = "statistical"
+
+    target_draw_no = models.PositiveIntegerField(db_index=True)
+    target_draw_date = models.DateField()
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    model_version = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="predictions",
+    )
+    # The version label, or "statistical": one official forecast per draw and
+    # forecaster (a NULL foreign key could not carry that unique constraint).
+    forecaster = models.CharField(max_length=64)
+    probabilities = models.JSONField()
+    top_numbers = models.JSONField()
+    combinations = models.JSONField(default=list, blank=True)
+    served_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    scored_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    hits = models.PositiveSmallIntegerField(null=True, blank=True)
+    bonus_hit = models.BooleanField(null=True, blank=True)
+    brier_score = models.FloatField(null=True, blank=True)
+    combination_results = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-target_draw_no", "-created_at"]
+        constraints = [
+            UniqueConstraint(
+                fields=["target_draw_no", "forecaster"],
+                name="one_forecast_per_draw_and_forecaster",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Forecast for draw {self.target_draw_no} by {self.forecaster}"
+
+
+class AuditEvent(models.Model):
+    """An append-only record of who did what to which object, from any door."""
+
+    class Action(models.TextChoices):
+        ACTIVATE = "activate"
+        BACKUP = "backup"
+        RESTORE = "restore"
+        ROLLBACK = "rollback"
+        CLEANUP = "cleanup"
+        VERIFY = "verify"
+        RETRAIN_REQUESTED = "retrain_requested"
+        RETRAIN_FINISHED = "retrain_finished"
+        MODEL_TRAINED = "model_trained"
+        DRAW_IMPORTED = "draw_imported"
+        DRAW_EDITED = "draw_edited"
+        FALLBACK = "fallback"
+        SELF_HEAL = "self_heal"
+        MARK_CORRUPT = "mark_corrupt"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # "user", "system", "cli", "scheduler", "api"
+    actor_type = models.CharField(max_length=16)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor = models.CharField(max_length=150, help_text="Username or system actor")
+    action = models.CharField(max_length=32, choices=Action.choices, db_index=True)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"

@@ -1,0 +1,1 @@
+"""Signal handlers: how the mlops app hears about events in other apps."""

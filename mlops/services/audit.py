@@ -1,0 +1,57 @@
+"""The audit trail: every service that changes something records who did it."""
+
+from dataclasses import dataclass
+
+from django.db import models
+
+from mlops.models import AuditEvent
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked: a user, or one of the system's own doors."""
+
+    type: str  # "user", "system", "cli", "scheduler", "api"
+    label: str
+    user: object | None = None
+
+    @classmethod
+    def for_user(cls, user) -> "Actor":
+        if user is None or not getattr(user, "is_authenticated", False):
+            return cls.system()
+        return cls("user", user.get_username(), user)
+
+    @classmethod
+    def system(cls) -> "Actor":
+        return cls("system", "system")
+
+    @classmethod
+    def cli(cls) -> "Actor":
+        return cls("cli", "cli")
+
+    @classmethod
+    def scheduler(cls) -> "Actor":
+        return cls("scheduler", "scheduler")
+
+
+SYSTEM = Actor.system()
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    obj: models.Model | None = None,
+    details: dict | None = None,
+) -> AuditEvent:
+    """Append one event to the audit trail."""
+    return AuditEvent.objects.create(
+        actor_type=actor.type,
+        actor=actor.label[:150],
+        user=actor.user if actor.type == "user" else None,
+        action=action,
+        object_type=obj._meta.label if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        object_repr=str(obj)[:200] if obj is not None else "",
+        details=details or {},
+    )

@@ -1,0 +1,2 @@
+# Recommendations are computed from the active forecast and recorded as
+# mlops.Prediction rows; this app owns only the API.

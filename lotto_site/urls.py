@@ -7,8 +7,10 @@ from .views import healthz
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("", include("mlops.observability.urls")),  # /metrics, /readyz
     path("api/draws/", include("draws.api.urls")),
     path("api/recommendations/", include("recommendations.api.urls")),
+    path("api/admin/", include("mlops.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

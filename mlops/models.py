@@ -70,14 +70,17 @@ class ModelActivation(models.Model):
     )
     reason = models.TextField(blank=True)
     deactivation_reason = models.TextField(blank=True)
+    # True for the period still running. A partial unique index on a NULL
+    # deactivated_at would not work: NULLs never collide in a unique index.
+    is_current = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["-activated_at", "-id"]
         constraints = [
             UniqueConstraint(
-                fields=["deactivated_at"],
-                condition=Q(deactivated_at__isnull=True),
-                name="one_open_activation",
+                fields=["is_current"],
+                condition=Q(is_current=True),
+                name="one_current_activation",
             ),
         ]
 

@@ -227,6 +227,14 @@ def _mean_below_p_value(values: Sequence[float], reference: float) -> float:
     return float(stats.ttest_1samp(values, reference, alternative="less").pvalue)
 
 
+def _stored_interval(interval: Sequence[float]) -> list[float | None]:
+    """The interval as stored JSON: an unbounded side (one sample) becomes None.
+
+    PostgreSQL's jsonb, like strict JSON, has no Infinity.
+    """
+    return [float(bound) if math.isfinite(bound) else None for bound in interval]
+
+
 def _proportion_metric(successes: int, n: int, baseline: float) -> dict:
     interval = wilson_interval(successes, n)
     return {
@@ -245,7 +253,9 @@ def evaluate_forecasts(prob_rows, actual_rows) -> dict:
     The top-6 of each forecast is scored on hits, on "at least one hit" and on
     "at least 3 hits" (any prize); the 45 probabilities on the Brier score. Each
     metric comes with its closed-form random baseline, a 95% interval, a
-    one-sided p-value (alternative: better than chance) and a verdict.
+    one-sided p-value (alternative: better than chance) and a verdict. The
+    result is plain JSON: an interval side that does not exist (a single
+    forecast) is None.
     """
     forecasts = np.asarray(prob_rows, dtype=np.float64)
     actual = np.asarray(actual_rows)
@@ -274,7 +284,7 @@ def evaluate_forecasts(prob_rows, actual_rows) -> dict:
         "mean_hits": {
             "value": float(np.mean(row_hits)),
             "baseline": mean_hits_baseline,
-            "interval": list(hit_interval),
+            "interval": _stored_interval(hit_interval),
             "p_value": mean_hits_p_value(int(sum(row_hits)), n),
             "verdict": verdict(hit_interval, mean_hits_baseline),
         },
@@ -289,7 +299,7 @@ def evaluate_forecasts(prob_rows, actual_rows) -> dict:
         "brier_score": {
             "value": mean_brier,
             "baseline": brier_reference,
-            "interval": list(brier_interval),
+            "interval": _stored_interval(brier_interval),
             "p_value": brier_p_value,
             "verdict": verdict(brier_interval, brier_reference, higher_is_better=False),
         },
@@ -297,10 +307,12 @@ def evaluate_forecasts(prob_rows, actual_rows) -> dict:
             "value": brier_skill_score(mean_brier, brier_reference),
             "baseline": 0.0,
             # A lower Brier score is a higher skill: the bounds swap.
-            "interval": [
-                brier_skill_score(brier_interval[1], brier_reference),
-                brier_skill_score(brier_interval[0], brier_reference),
-            ],
+            "interval": _stored_interval(
+                [
+                    brier_skill_score(brier_interval[1], brier_reference),
+                    brier_skill_score(brier_interval[0], brier_reference),
+                ]
+            ),
             "verdict": verdict(brier_interval, brier_reference, higher_is_better=False),
         },
         "hits_distribution": {

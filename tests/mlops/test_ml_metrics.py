@@ -276,7 +276,14 @@ def test_the_report_carries_baselines_sample_size_and_is_json_ready():
     assert report["any_hit_rate"]["baseline"] == metrics.random_any_hit_probability()
     assert report["prize_rate"]["baseline"] == metrics.random_prize_probability()
     assert sum(report["hits_distribution"]["observed"]) == 30
-    assert json.loads(json.dumps(report)) == report
+    assert json.loads(json.dumps(report, allow_nan=False)) == report
+
+
+def test_a_single_forecast_gives_unbounded_intervals_as_none():
+    report = metrics.evaluate_forecasts(np.full((1, 45), 6 / 45), random_draws(1, 6))
+    assert report["mean_hits"]["interval"] == [None, None]
+    assert report["mean_hits"]["verdict"] == metrics.NO_EVIDENCE
+    json.dumps(report, allow_nan=False)
 
 
 def test_mismatched_forecasts_and_draws_are_rejected():

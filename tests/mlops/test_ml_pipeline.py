@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import joblib
@@ -170,6 +171,12 @@ def test_validation_forecasts_come_from_a_model_that_never_saw_those_draws(
     observed = np.array(validation["hits_distribution"]["observed"])
     changed_observed = np.array(changed_validation["hits_distribution"]["observed"])
     assert np.abs(observed - changed_observed).sum() <= 2
+
+
+def test_validation_metrics_and_info_are_strict_json(trained):
+    _, validation, info = trained
+    json.dumps(validation, allow_nan=False)
+    json.dumps(info, allow_nan=False)
 
 
 def test_the_served_model_is_refit_on_every_row(trained, real_draws):

@@ -1,0 +1,245 @@
+"""Metrics read from the database at scrape time.
+
+The facts behind these numbers are rows that any process may write: the Q2
+cluster retrains and scores, the web server serves. Reading them when Prometheus
+scrapes makes /metrics right whichever process did the work, and the same in
+every gunicorn worker.
+
+`ml_retrains_total` and `ml_predictions_scored_total` are counters derived from
+row counts. They only go down if rows are deleted; Prometheus then sees a
+counter reset. The alert rules therefore use the gauges
+`ml_retrain_last_status` and `ml_retrain_last_success_timestamp_seconds`, which
+deleting old rows does not disturb.
+
+Each section is read on its own: a database error in one is logged, counted in
+`ml_collector_errors_total{section}` and leaves that section's metrics out of
+this scrape; the other sections and the in-process metrics are still served.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+from django.db.models import Count, Max
+from django.utils import timezone
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
+
+from draws.models import LottoDraw
+from mlops.models import ModelVersion, Prediction, RetrainRun
+
+from .metrics import COLLECTOR_ERRORS_TOTAL
+
+logger = logging.getLogger(__name__)
+
+FINISHED_STATUSES = (
+    RetrainRun.Status.SUCCESS,
+    RetrainRun.Status.FAILED,
+    RetrainRun.Status.SKIPPED,
+)
+IN_FLIGHT_STATUSES = (RetrainRun.Status.QUEUED, RetrainRun.Status.RUNNING)
+HEALTH_STATES = ("good", "warning", "critical", "insufficient_data")
+# Higher is worse; -1: too few scored forecasts to judge.
+HEALTH_CODES = {"good": 0, "warning": 1, "critical": 2, "insufficient_data": -1}
+
+
+def retrain_metrics() -> Iterable[Metric]:
+    """Retrain runs by trigger and outcome, what is in flight, the last outcomes."""
+    counts = {
+        (row["trigger"], row["status"]): row["n"]
+        for row in RetrainRun.objects.values("trigger", "status").annotate(
+            n=Count("id")
+        )
+    }
+    total = CounterMetricFamily(
+        "ml_retrains_total",
+        "Finished retrain runs by trigger and status (counted from RetrainRun rows).",
+        labels=["trigger", "status"],
+    )
+    triggers = sorted(set(RetrainRun.Trigger.values) | {t for t, _ in counts})
+    for trigger in triggers:
+        for status in FINISHED_STATUSES:
+            total.add_metric([trigger, status], counts.get((trigger, status), 0))
+    yield total
+
+    in_flight = GaugeMetricFamily(
+        "ml_retrains_in_flight",
+        "Retrain runs queued or running now.",
+        labels=["status"],
+    )
+    for status in IN_FLIGHT_STATUSES:
+        in_flight.add_metric(
+            [status], sum(n for (_, s), n in counts.items() if s == status)
+        )
+    yield in_flight
+
+    last_success = RetrainRun.objects.filter(
+        status=RetrainRun.Status.SUCCESS
+    ).aggregate(at=Max("finished_at"))["at"]
+    if last_success is not None:
+        yield GaugeMetricFamily(
+            "ml_retrain_last_success_timestamp_seconds",
+            "When the last successful retrain finished (Unix time).",
+            value=last_success.timestamp(),
+        )
+
+    # Skipped runs (nothing new to learn, another run in flight) neither clear
+    # nor raise a failure: the last success-or-failure decides.
+    last = (
+        RetrainRun.objects.filter(
+            status__in=[RetrainRun.Status.SUCCESS, RetrainRun.Status.FAILED],
+            finished_at__isnull=False,
+        )
+        .order_by("-finished_at", "-id")
+        .values_list("status", flat=True)
+        .first()
+    )
+    if last is not None:
+        outcome = GaugeMetricFamily(
+            "ml_retrain_last_status",
+            "1 on the status of the most recent finished retrain (success/failed).",
+            labels=["status"],
+        )
+        for status in (RetrainRun.Status.SUCCESS, RetrainRun.Status.FAILED):
+            outcome.add_metric([status], 1 if last == status else 0)
+        yield outcome
+
+
+def model_metrics() -> Iterable[Metric]:
+    """The active version, its age, and how many versions are in each state."""
+    by_state = dict(ModelVersion.objects.values_list("state").annotate(n=Count("id")))
+    versions = GaugeMetricFamily(
+        "ml_model_versions",
+        "Model versions in the registry by state.",
+        labels=["state"],
+    )
+    for state in ModelVersion.State.values:
+        versions.add_metric([state], by_state.get(state, 0))
+    yield versions
+
+    active = (
+        ModelVersion.objects.filter(state=ModelVersion.State.ACTIVE)
+        .only("version", "feature_set_version", "created_at")
+        .first()
+    )
+    if active is None:
+        return  # no series: "no active model" is not an age of 0
+    yield GaugeMetricFamily(
+        "ml_model_age_seconds",
+        "Seconds since the active model version was created.",
+        value=(timezone.now() - active.created_at).total_seconds(),
+    )
+    yield InfoMetricFamily(
+        "ml_active_model",
+        "The active model version (value always 1).",
+        value={"version": active.version, "feature_set": active.feature_set_version},
+    )
+
+
+def prediction_metrics() -> Iterable[Metric]:
+    """How many official forecasts have been scored against a real draw."""
+    scored = Prediction.objects.filter(scored_at__isnull=False).count()
+    yield CounterMetricFamily(
+        "ml_predictions_scored_total",
+        "Forecasts scored against the drawn numbers (counted from Prediction rows).",
+        value=scored,
+    )
+
+
+def monitoring_metrics() -> Iterable[Metric]:
+    """The monitored accuracy, its baseline and the health verdict."""
+    # Imported here until the monitoring service lands; see OPERATIONS.md.
+    from mlops.services.monitoring import get_monitor_status
+
+    status = get_monitor_status()
+    if status.get("accuracy") is not None:
+        yield GaugeMetricFamily(
+            "ml_accuracy",
+            "Monitored accuracy of the served forecasts (percent).",
+            value=float(status["accuracy"]),
+        )
+    if status.get("baseline") is not None:
+        yield GaugeMetricFamily(
+            "ml_accuracy_baseline",
+            "Accuracy expected from chance on the same draws (percent).",
+            value=float(status["baseline"]),
+        )
+    if status.get("sample_size") is not None:
+        yield GaugeMetricFamily(
+            "ml_accuracy_sample_size",
+            "Scored forecasts the monitored accuracy is computed from.",
+            value=float(status["sample_size"]),
+        )
+    current = status.get("status")
+    health = GaugeMetricFamily(
+        "ml_health_status",
+        "1 on the current model health state, 0 on the others.",
+        labels=["status"],
+    )
+    for state in HEALTH_STATES:
+        health.add_metric([state], 1 if state == current else 0)
+    yield health
+    if current in HEALTH_CODES:
+        yield GaugeMetricFamily(
+            "ml_health_status_code",
+            "Model health as a number: 0 good, 1 warning, 2 critical, "
+            "-1 insufficient data.",
+            value=HEALTH_CODES[current],
+        )
+
+
+def threshold_metrics() -> Iterable[Metric]:
+    """The accuracy thresholds from settings, for dashboards and alerts."""
+    thresholds = GaugeMetricFamily(
+        "ml_accuracy_threshold",
+        "Accuracy thresholds of the health verdict (percent).",
+        labels=["level"],
+    )
+    thresholds.add_metric(["good"], settings.MONITOR_GOOD_THRESHOLD)
+    thresholds.add_metric(["critical"], settings.MONITOR_CRITICAL_THRESHOLD)
+    yield thresholds
+
+
+def draw_metrics() -> Iterable[Metric]:
+    """How much history is stored: statistical mode needs at least one draw."""
+    summary = LottoDraw.objects.aggregate(n=Count("draw_no"), latest=Max("draw_no"))
+    yield GaugeMetricFamily(
+        "ml_draws_stored", "Lotto draws stored.", value=summary["n"]
+    )
+    if summary["latest"] is not None:
+        yield GaugeMetricFamily(
+            "ml_latest_draw_number",
+            "Number of the newest stored draw.",
+            value=summary["latest"],
+        )
+
+
+SECTIONS: tuple[tuple[str, Callable[[], Iterable[Metric]]], ...] = (
+    ("retrains", retrain_metrics),
+    ("models", model_metrics),
+    ("predictions", prediction_metrics),
+    ("monitoring", monitoring_metrics),
+    ("draws", draw_metrics),
+)
+
+
+class DatabaseCollector:
+    """A prometheus-client collector that reads the metrics above per scrape."""
+
+    def describe(self) -> list:
+        return []  # don't let a registry run the queries at registration
+
+    def collect(self) -> Iterable[Metric]:
+        yield from threshold_metrics()
+        for section, read in SECTIONS:
+            try:
+                families = list(read())  # all or nothing per section
+            except Exception:
+                logger.exception("Metrics section %r failed to read", section)
+                COLLECTOR_ERRORS_TOTAL.labels(section=section).inc()
+                continue
+            yield from families

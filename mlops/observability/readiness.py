@@ -1,0 +1,60 @@
+"""GET /readyz: can this process serve recommendations right now?"""
+
+import logging
+import time
+
+from django.db import DatabaseError, connection
+
+from draws.models import LottoDraw
+from mlops.models import ModelVersion
+from mlops.services.registry import (
+    ModelIntegrityError,
+    model_version_active,
+    model_version_load,
+)
+
+logger = logging.getLogger(__name__)
+
+# Unpickling the forest on every probe would cost more than serving; a version
+# that loaded once is trusted for this long, then checked again (its file may go).
+MODEL_RECHECK_SECONDS = 60.0
+_loaded_at: dict[tuple[int, str], float] = {}
+
+
+def _model_loadable(version: ModelVersion) -> None:
+    key = (version.pk, version.sha256)
+    checked = _loaded_at.get(key)
+    if checked is not None and time.monotonic() - checked < MODEL_RECHECK_SECONDS:
+        return
+    model_version_load(version)  # raises ModelIntegrityError
+    _loaded_at.clear()
+    _loaded_at[key] = time.monotonic()
+
+
+def readiness_check() -> tuple[bool, dict]:
+    """(ready, report): the database answers, and the model or statistics can serve."""
+    report: dict = {"database": "ok", "model": "unavailable"}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        active = model_version_active()
+        draws = LottoDraw.objects.count()
+    except DatabaseError as exc:
+        logger.warning("Readiness: database unreachable: %s", exc)
+        return False, {"database": "error", "model": "unknown"}
+    report["draws"] = draws
+    if active is not None:
+        report["model_version"] = active.version
+        try:
+            _model_loadable(active)
+        except ModelIntegrityError as exc:
+            report["model_error"] = exc.reason
+        except MemoryError:
+            report["model_error"] = "memory_error"
+        else:
+            report["model"] = "ml"
+            return True, report
+    if draws > 0:
+        report["model"] = "statistical"
+        return True, report
+    return False, report

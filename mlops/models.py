@@ -43,6 +43,11 @@ class ModelVersion(models.Model):
                 name="at_most_one_active_model",
             ),
         ]
+        permissions = [
+            ("activate_modelversion", "Can activate or roll back a model version"),
+            ("backup_modelversion", "Can back up a model version"),
+            ("restore_modelversion", "Can restore a model version from a backup"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.version} ({self.state})"
@@ -165,6 +170,7 @@ class RetrainRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("retrain_model", "Can request a retrain")]
 
     def __str__(self) -> str:
         return f"Retrain run {self.pk} ({self.trigger}, {self.status})"

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from .models import LottoDraw, expected_draw_date
 from .signals import draws_imported
@@ -19,14 +19,18 @@ logger = logging.getLogger(__name__)
 class DrawImportError(Exception):
     """The input was refused as a whole; `errors` lists every bad row."""
 
-    def __init__(self, errors: list[RowError], *, source: str = ""):
+    def __init__(
+        self, errors: list[RowError], *, source: str = "", row_label: str = "row"
+    ):
         self.errors = errors
         self.source = source
+        self.row_label = row_label
         super().__init__(self.summary())
 
     def summary(self) -> str:
         head = f"Refused {self.source or 'input'}: {len(self.errors)} problem(s), "
-        return head + "nothing was written.\n" + "\n".join(map(str, self.errors))
+        lines = [error.describe(self.row_label) for error in self.errors]
+        return head + "nothing was written.\n" + "\n".join(lines)
 
 
 @dataclass
@@ -35,6 +39,8 @@ class ImportResult:
     unchanged: int = 0
 
     def summary(self) -> str:
+        if not self.created and not self.unchanged:
+            return "Nothing to import: the input holds no draws."
         if not self.created:
             return f"Nothing to import: all {self.unchanged} draw(s) already stored."
         first, last = min(self.created), max(self.created)
@@ -152,7 +158,22 @@ def draw_import_records(
     records: list[DrawRecord], *, source: str = "import"
 ) -> ImportResult:
     """Store the records not yet stored, in one transaction; announce them on commit."""
-    result = ImportResult()
+    try:
+        result = _store_new(records, source=source)
+    except IntegrityError as exc:
+        # Validation ran before, so this is a race: another import or sync stored
+        # some of these draws meanwhile. Say so in a line instead of a traceback.
+        reason = " ".join(str(exc).split())
+        raise DrawImportError(
+            [RowError("-", "database", f"refused the rows: {reason}")],
+            source=f"{source} (another import running at the same time? run again)",
+        ) from exc
+    if result.created:
+        logger.info("Stored %d new draw(s) from %s", len(result.created), source)
+    return result
+
+
+def _store_new(records: list[DrawRecord], *, source: str) -> ImportResult:
     with transaction.atomic():
         existing = set(
             LottoDraw.objects.filter(
@@ -164,18 +185,14 @@ def draw_import_records(
             [LottoDraw(source=source, **r.as_model_fields()) for r in new],
             batch_size=500,
         )
-        result.created = sorted(r.draw_no for r in new)
-        result.unchanged = len(records) - len(new)
-        if result.created:
-            created = list(result.created)
+        created = sorted(r.draw_no for r in new)
+        if created:
             transaction.on_commit(
                 lambda: draws_imported.send(
                     sender=LottoDraw, draw_nos=created, source=source
                 )
             )
-    if result.created:
-        logger.info("Stored %d new draw(s) from %s", len(result.created), source)
-    return result
+    return ImportResult(created=created, unchanged=len(records) - len(new))
 
 
 def draw_import_file(path: Path | str) -> ImportResult:

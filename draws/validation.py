@@ -58,7 +58,11 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
-        return f"row {self.row}, field {self.field}: {self.reason}"
+        return self.describe()
+
+    def describe(self, label: str = "row") -> str:
+        """One line; `label` says what `row` counts: "row" of a file, "draw" fetched."""
+        return f"{label} {self.row}, field {self.field}: {self.reason}"
 
 
 def _lookup(raw: dict, key: str):
@@ -114,10 +118,13 @@ def parse_draw(
             errors.append(RowError(row, key, f"out of range 1-45: {values[key]}"))
 
     raw_date = _lookup(raw, "draw_date")
-    try:
-        values["draw_date"] = _parse_date(raw_date)
-    except (TypeError, ValueError):
-        errors.append(RowError(row, "draw_date", f"unparseable date: {raw_date!r}"))
+    if raw_date is None or str(raw_date).strip() == "":
+        errors.append(RowError(row, "draw_date", "missing"))
+    else:
+        try:
+            values["draw_date"] = _parse_date(raw_date)
+        except (TypeError, ValueError):
+            errors.append(RowError(row, "draw_date", f"unparseable date: {raw_date!r}"))
 
     for key in OPTIONAL_KEYS:
         value = _lookup(raw, key)

@@ -34,6 +34,9 @@ class LottoDrawAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False  # view only: a Save button that saves nothing misleads
+
     def has_delete_permission(self, request, obj=None):
         return False
 

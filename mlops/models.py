@@ -1,6 +1,9 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, UniqueConstraint
+
+from draws.models import LottoDraw
 
 
 class ModelVersion(models.Model):
@@ -176,6 +179,57 @@ class RetrainRun(models.Model):
         return f"Retrain run {self.pk} ({self.trigger}, {self.status})"
 
 
+class FrozenForecastError(ValidationError):
+    """A forecast for a draw whose result is stored can't be recorded or changed."""
+
+
+# What the forecaster said; frozen once the target draw's result is stored.
+# The score fields and served_count stay writable.
+FORECAST_FIELDS = frozenset(
+    {
+        "target_draw_no",
+        "target_draw_date",
+        "mode",
+        "model_version",
+        "forecaster",
+        "probabilities",
+        "top_numbers",
+        "combinations",
+        "created_at",
+    }
+)
+
+
+def _refuse_if_drawn(draw_nos, what: str) -> None:
+    drawn = sorted(
+        LottoDraw.objects.filter(draw_no__in=set(draw_nos)).values_list(
+            "draw_no", flat=True
+        )
+    )
+    if drawn:
+        raise FrozenForecastError(
+            f"Draw {drawn[0]} is already drawn: {what} a forecast for it is refused "
+            "(a forecast made after the fact is not a forecast)."
+        )
+
+
+class PredictionQuerySet(models.QuerySet):
+    """Refuses bulk writes that would record or alter a forecast after its draw."""
+
+    def update(self, **kwargs):
+        if FORECAST_FIELDS & set(kwargs):
+            targets = set(self.values_list("target_draw_no", flat=True))
+            if "target_draw_no" in kwargs:
+                targets.add(kwargs["target_draw_no"])
+            _refuse_if_drawn(targets, "altering")
+        return super().update(**kwargs)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        _refuse_if_drawn([obj.target_draw_no for obj in objs], "recording")
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class Prediction(models.Model):
     """The official forecast for one target draw by one model version or mode."""
 
@@ -209,6 +263,8 @@ class Prediction(models.Model):
     brier_score = models.FloatField(null=True, blank=True)
     combination_results = models.JSONField(null=True, blank=True)
 
+    objects = PredictionQuerySet.as_manager()
+
     class Meta:
         ordering = ["-target_draw_no", "-created_at"]
         constraints = [
@@ -220,6 +276,28 @@ class Prediction(models.Model):
 
     def __str__(self) -> str:
         return f"Forecast for draw {self.target_draw_no} by {self.forecaster}"
+
+    def save(self, *args, **kwargs):
+        # The service checks too; this catches any other code path (admin, shell).
+        if self._state.adding:
+            _refuse_if_drawn([self.target_draw_no], "recording")
+        else:
+            self._refuse_changes_after_draw(kwargs.get("update_fields"))
+        super().save(*args, **kwargs)
+
+    def _refuse_changes_after_draw(self, update_fields) -> None:
+        touched = FORECAST_FIELDS
+        if update_fields is not None:
+            touched = FORECAST_FIELDS & set(update_fields)
+        attnames = [self._meta.get_field(name).attname for name in touched]
+        if not attnames:
+            return
+        stored = type(self).objects.filter(pk=self.pk).values(*attnames).first()
+        if stored is None:
+            return
+        if any(stored[name] != getattr(self, name) for name in attnames):
+            targets = [stored.get("target_draw_no", self.target_draw_no)]
+            _refuse_if_drawn([*targets, self.target_draw_no], "altering")
 
 
 class AuditEvent(models.Model):

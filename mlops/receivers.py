@@ -1,1 +1,12 @@
 """Signal handlers: how the mlops app hears about events in other apps."""
+
+from draws.signals import draws_imported
+from mlops.services import backups, integrity  # noqa: F401  (their receivers)
+from mlops.services.predictions import on_model_activated
+from mlops.services.scoring import on_draws_imported
+from mlops.signals import model_activated
+
+draws_imported.connect(on_draws_imported, dispatch_uid="mlops.scoring.draws_imported")
+model_activated.connect(
+    on_model_activated, dispatch_uid="mlops.predictions.model_activated"
+)

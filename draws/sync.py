@@ -25,9 +25,9 @@ LEGACY_PATH = "/common.do"
 # A draw is a few hundred bytes; anything far bigger is a page, not an answer.
 MAX_RESPONSE_BYTES = 1_000_000
 # Worth asking again: the server or the network hiccupped. A 404, an HTML page or
-# garbled JSON will not improve by asking again, and asking again is what gets
-# clients blocked.
-RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
+# garbled JSON will not improve by asking again, and a 429 says to stop: asking
+# again is what gets clients blocked. The next scheduled run tries again.
+RETRY_STATUSES = {408, 500, 502, 503, 504}
 STATUS_HINTS = {403: " (blocked?)", 404: " (changed?)", 429: " (too many requests)"}
 
 
@@ -142,15 +142,13 @@ def _get_json(url: str, *, draw_no: int, source: DrawSource):
 
 
 def _get_json_once(url: str, *, draw_no: int, timeout: float):
-    request = urllib.request.Request(
-        url,
-        headers={
-            "User-Agent": USER_AGENT,
-            "Accept": "application/json",
-            # The site serves these endpoints to its own pages' XHR calls.
-            "X-Requested-With": "XMLHttpRequest",
-        },
-    )
+    try:
+        request = _request(url)
+    except ValueError as exc:  # e.g. no scheme: a typo in settings, not the network
+        raise DrawSourceError(
+            f"Not a valid URL: {url} ({exc}); check DRAWS_SOURCE_BASE_URL and "
+            "DRAWS_LEGACY_BASE_URL"
+        ) from exc
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             content_type = response.headers.get("Content-Type", "")
@@ -173,6 +171,18 @@ def _get_json_once(url: str, *, draw_no: int, timeout: float):
         reason = _one_line(exc) or type(exc).__name__
         raise _Retryable(f"Cannot reach {url}: {reason} (offline?)") from exc
     return _decode(body, content_type, url=url, draw_no=draw_no)
+
+
+def _request(url: str) -> urllib.request.Request:
+    return urllib.request.Request(
+        url,
+        headers={
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            # The site serves these endpoints to its own pages' XHR calls.
+            "X-Requested-With": "XMLHttpRequest",
+        },
+    )
 
 
 def _decode(body: bytes, content_type: str, *, url: str, draw_no: int):

@@ -24,9 +24,10 @@ def sync(**options) -> str:
 
 
 def refused_sync() -> str:
-    """Run a sync that must fail; return its one error message."""
+    """Run a sync that must fail with a non-zero exit; return its error message."""
     with pytest.raises(CommandError) as excinfo:
         sync()
+    assert excinfo.value.returncode == 1
     return str(excinfo.value)
 
 
@@ -199,6 +200,7 @@ def test_a_server_that_does_not_answer_in_time_is_retried(
         (503, 4),  # retried: DRAWS_SYNC_RETRIES = 3 extra attempts
         ("blocked.html", 1),
         (404, 1),
+        (429, 1),  # "too many requests" is not answered with more requests
     ],
 )
 def test_the_legacy_endpoint_answers_when_the_current_one_fails(
@@ -312,6 +314,18 @@ def test_offline_it_fails_in_one_clear_line_and_writes_nothing(
     assert LottoDraw.objects.count() == before
 
 
+def test_a_base_url_without_a_scheme_is_named_as_a_settings_problem(
+    history_to_1220, settings
+):
+    settings.DRAWS_SOURCE_BASE_URL = "dhlottery.co.kr"
+    settings.DRAWS_LEGACY_BASE_URL = ""
+
+    message = refused_sync()
+
+    assert message.startswith("Not a valid URL: dhlottery.co.kr/lt645/")
+    assert "check DRAWS_SOURCE_BASE_URL" in message
+
+
 def test_it_stops_at_the_per_run_limit_and_says_to_run_again(two_new_draws, settings):
     settings.DRAWS_SYNC_MAX_DRAWS = 1
 
@@ -326,6 +340,13 @@ def test_the_max_draws_option_overrides_the_setting(two_new_draws):
     sync(max_draws=1)
 
     assert LottoDraw.objects.filter(draw_no__gt=1220).count() == 1
+
+
+def test_a_limit_below_one_is_refused_before_any_request(two_new_draws):
+    with pytest.raises(CommandError, match="must be 1 or more: 0"):
+        sync(max_draws=0)
+
+    assert two_new_draws.requests == []
 
 
 def test_it_does_not_ask_about_a_draw_whose_saturday_has_not_come(

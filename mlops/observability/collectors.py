@@ -155,7 +155,11 @@ def monitoring_metrics() -> Iterable[Metric]:
     # Imported here until the monitoring service lands; see OPERATIONS.md.
     from mlops.services.monitoring import get_monitor_status
 
-    status = get_monitor_status()
+    yield from monitor_status_metrics(get_monitor_status())
+
+
+def monitor_status_metrics(status: dict) -> Iterable[Metric]:
+    """Metric families for one `get_monitor_status()` result."""
     if status.get("accuracy") is not None:
         yield GaugeMetricFamily(
             "ml_accuracy",

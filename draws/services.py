@@ -44,8 +44,9 @@ class ImportResult:
         if not self.created:
             return f"Nothing to import: all {self.unchanged} draw(s) already stored."
         first, last = min(self.created), max(self.created)
+        span = str(first) if first == last else f"{first}-{last}"
         return (
-            f"Imported {len(self.created)} new draw(s) ({first}-{last}); "
+            f"Imported {len(self.created)} new draw(s) ({span}); "
             f"{self.unchanged} already stored and unchanged."
         )
 

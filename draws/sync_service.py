@@ -25,9 +25,11 @@ class SyncResult:
 
     def summary(self) -> str:
         if self.created:
+            first, last = self.created[0], self.created[-1]
+            span = str(first) if first == last else f"{first}-{last}"
             head = (
                 f"Stored {len(self.created)} new draw(s) from the official site "
-                f"({self.created[0]}-{self.created[-1]})."
+                f"({span})."
             )
         else:
             head = f"No new draws since draw {self.last_stored}."

@@ -72,7 +72,7 @@ def test_an_import_overlapping_the_history_adds_only_the_new_draws(tmp_path, sto
 
     out = import_draws(str(path))
 
-    assert "Imported 1 new draw(s) (3-3); 1 already stored and unchanged." in out
+    assert "Imported 1 new draw(s) (3); 1 already stored and unchanged." in out
     assert LottoDraw.objects.count() == 3
 
 
@@ -97,7 +97,7 @@ def test_it_imports_json_in_the_legacy_official_naming(tmp_path):
 
     out = import_draws(str(path))
 
-    assert "Imported 1 new draw(s) (1221-1221)" in out
+    assert "Imported 1 new draw(s) (1221);" in out
     draw = LottoDraw.objects.get(draw_no=1221)
     assert (draw.numbers, draw.bonus) == ([3, 11, 19, 27, 35, 43], 7)
     assert (draw.draw_date, draw.total_sales) == (dt.date(2026, 4, 25), 121034871000)

@@ -174,7 +174,7 @@ def test_an_http_500_is_retried_and_the_retry_succeeds(official_site, history_to
 
     out = sync()
 
-    assert "Stored 1 new draw(s) from the official site (1221-1221)." in out
+    assert "Stored 1 new draw(s) from the official site (1221)." in out
     assert official_site.seen("current") == [1221, 1221, 1222]
     assert official_site.seen("legacy") == []
 
@@ -212,7 +212,7 @@ def test_the_legacy_endpoint_answers_when_the_current_one_fails(
 
     out = sync()
 
-    assert "Stored 1 new draw(s) from the official site (1221-1221)." in out
+    assert "Stored 1 new draw(s) from the official site (1221)." in out
     draw = LottoDraw.objects.get(draw_no=1221)
     assert (draw.numbers, draw.bonus) == ([3, 11, 19, 27, 35, 43], 7)
     assert (draw.draw_date, draw.total_sales) == (dt.date(2026, 4, 25), 121034871000)

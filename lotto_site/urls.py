@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from .views import healthz
 
 urlpatterns = [
+    path("admin/operations/", include("mlops.admin_views")),  # staff dashboard
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("", include("mlops.observability.urls")),  # /metrics, /readyz

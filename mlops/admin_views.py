@@ -1,0 +1,182 @@
+"""The staff operations page: monitor, accuracy trend, scheduler, model at a glance.
+
+Mounted at /admin/operations/ behind the admin's own login (staff only). Each
+section comes from its owner's service; a section whose service is missing or
+fails says "not available" and the rest of the page still renders.
+"""
+
+import json
+import logging
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib import admin
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+from mlops.models import AuditEvent, ModelActivation, RetrainRun
+from mlops.services.registry import model_version_active
+
+logger = logging.getLogger(__name__)
+
+TREND_DAYS_CHOICES = (90, 182, 365, 730)
+DEFAULT_TREND_DAYS = 365
+
+
+def _call(dotted: str, **kwargs):
+    """(result, problem): the service's answer, or why the section can't show."""
+    module_name, _, name = dotted.rpartition(".")
+    try:
+        function = getattr(import_module(module_name), name)
+    except (ImportError, AttributeError):
+        return None, "not available (the service is not installed)"
+    try:
+        return function(**kwargs), ""
+    except Exception as exc:
+        logger.exception("Operations page: %s failed", dotted)
+        return None, f"not available ({type(exc).__name__}: {exc})"
+
+
+def _rows(mapping) -> list[tuple[str, str]]:
+    """Key/value rows for a dict whose shape belongs to another service."""
+    if not isinstance(mapping, dict):
+        return [("value", json.dumps(mapping, default=str))]
+    rows = []
+    for key, value in mapping.items():
+        if isinstance(value, dict | list):
+            value = json.dumps(value, default=str)
+        rows.append((str(key).replace("_", " "), "—" if value is None else str(value)))
+    return rows
+
+
+def trend_svg(points: list[dict], thresholds: dict | None = None) -> str:
+    """An inline SVG line chart of the rolling accuracy against its baseline.
+
+    Every number drawn comes from `points` (get_accuracy_trend) and the
+    monitor's thresholds; nothing is interpolated or smoothed.
+    """
+    if not points:
+        return ""
+    width, height, left, right, top, bottom = 720, 260, 48, 150, 14, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [float(p["accuracy"]) for p in points]
+    baseline = points[-1].get("baseline")
+    lines = {"random baseline": baseline}
+    for name, value in (thresholds or {}).items():
+        lines[f"{name} threshold"] = value
+    levels = values + [v for v in lines.values() if v is not None]
+    low = max(0.0, min(levels) - 5)
+    high = min(100.0, max(levels) + 5)
+    span = (high - low) or 1.0
+
+    def x(i: int) -> float:
+        return left + (
+            plot_w * i / (len(points) - 1) if len(points) > 1 else plot_w / 2
+        )
+
+    def y(v: float) -> float:
+        return top + plot_h * (1 - (v - low) / span)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="accuracy-trend" role="img" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'font-family="sans-serif" font-size="11">',
+        "<title>Rolling any-hit accuracy against the random baseline</title>",
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" '
+        'fill="none" stroke="#ccc"/>',
+    ]
+    for tick in (low, (low + high) / 2, high):
+        parts.append(
+            f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">'
+            f"{tick:.0f}%</text>"
+        )
+    colours = {"random baseline": "#888", "good threshold": "#2a7"}
+    for label, value in lines.items():
+        if value is None:
+            continue
+        colour = colours.get(label, "#c33")
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y(value):.1f}" '
+            f'y2="{y(value):.1f}" stroke="{colour}" stroke-dasharray="5,4"/>'
+            f'<text x="{left + plot_w + 6}" y="{y(value) + 4:.1f}" fill="{colour}">'
+            f"{escape(label)} {float(value):.1f}%</text>"
+        )
+    coords = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
+    parts.append(
+        f'<polyline points="{coords}" fill="none" stroke="#2563eb" stroke-width="2"/>'
+    )
+    for i, point in enumerate(points):
+        tip = (
+            f"draw {point.get('draw')} ({point.get('date')}): "
+            f"{values[i]:.1f}% over {point.get('sample_size')} forecast(s)"
+        )
+        parts.append(
+            f'<circle cx="{x(i):.1f}" cy="{y(values[i]):.1f}" r="3" fill="#2563eb">'
+            f"<title>{escape(tip)}</title></circle>"
+        )
+    first, last = points[0], points[-1]
+    parts.append(
+        f'<text x="{left}" y="{height - 8}">draw {escape(first.get("draw"))}</text>'
+        f'<text x="{left + plot_w}" y="{height - 8}" text-anchor="end">'
+        f"draw {escape(last.get('draw'))}</text></svg>"
+    )
+    # Built from numbers and escaped text only.
+    return mark_safe("".join(parts))
+
+
+def operations_dashboard(request):
+    """Monitor status, accuracy trend, scheduler and registry at a glance."""
+    try:
+        days = int(request.GET.get("days", DEFAULT_TREND_DAYS))
+    except ValueError:
+        days = DEFAULT_TREND_DAYS
+    days = days if days in TREND_DAYS_CHOICES else DEFAULT_TREND_DAYS
+    status, status_problem = _call("mlops.services.monitoring.get_monitor_status")
+    trend, trend_problem = _call(
+        "mlops.services.monitoring.get_accuracy_trend", days=days
+    )
+    scheduler, scheduler_problem = _call("mlops.services.scheduling.scheduler_status")
+    active = model_version_active()
+    thresholds = (status or {}).get("thresholds") or {
+        "good": settings.MONITOR_GOOD_THRESHOLD,
+        "critical": settings.MONITOR_CRITICAL_THRESHOLD,
+    }
+    context = {
+        **admin.site.each_context(request),
+        "title": "ML operations",
+        "status": status,
+        "status_rows": _rows(status) if status is not None else [],
+        "status_problem": status_problem,
+        "trend": trend or [],
+        "trend_svg": trend_svg(trend or [], thresholds),
+        "trend_problem": trend_problem,
+        "days": days,
+        "days_choices": TREND_DAYS_CHOICES,
+        "scheduler_rows": _rows(scheduler) if scheduler is not None else [],
+        "scheduler_problem": scheduler_problem,
+        "active": active,
+        "active_backups": active.backups.filter(deleted_at__isnull=True).count()
+        if active
+        else 0,
+        "current_activation": ModelActivation.objects.filter(is_current=True)
+        .select_related("model_version", "user")
+        .first(),
+        "retrain_in_flight": RetrainRun.objects.filter(
+            in_flight=RetrainRun.IN_FLIGHT
+        ).first(),
+        "last_verify": AuditEvent.objects.filter(action="verify").first(),
+        "recent_events": AuditEvent.objects.all()[:10],
+    }
+    return TemplateResponse(request, "admin/mlops/operations_dashboard.html", context)
+
+
+# Included by lotto_site/urls.py at admin/operations/; admin_view = staff login.
+urlpatterns = [
+    path(
+        "",
+        admin.site.admin_view(operations_dashboard),
+        name="operations_dashboard",
+    ),
+]

@@ -1,0 +1,23 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from mlops.services.audit import Actor
+from mlops.services.backups import model_version_rollback
+
+
+class Command(BaseCommand):
+    help = (
+        "Activate the version that was active before the current one (from the "
+        "activation history; a corrupt or deleted one is restored from its backup "
+        "or passed over)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--reason", default="", help="why (kept in the history)")
+
+    def handle(self, *args, reason, **options):
+        try:
+            version = model_version_rollback(actor=Actor.cli(), reason=reason)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
+        self.stdout.write(f"Rolled back: {version.version} is now the active model.")

@@ -1,0 +1,175 @@
+"""Backups: verified copies of a version's file and metadata, made by hand or on
+every activation."""
+
+import io
+import json
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from mlops.models import AuditEvent, ModelBackup
+from mlops.services.audit import Actor
+from mlops.services.backups import (
+    model_backup_newest_good,
+    model_version_backup,
+    model_version_restore,
+)
+from mlops.services.registry import (
+    model_version_activate,
+    model_version_load,
+)
+from mlops.services.storage import get_storage, sha256_bytes
+from mlops.services.training import model_version_train
+
+pytestmark = pytest.mark.django_db
+
+
+def train(seed: int, *, activate: bool = False):
+    return model_version_train(params={"seed": seed}, activate=activate)
+
+
+def test_a_backup_is_a_byte_identical_copy_verified_against_the_versions_checksum(
+    model_root, shipped_draws
+):
+    version = train(1)
+    backup = model_version_backup(version=version, actor=Actor.cli())
+    storage = get_storage()
+    copied = storage.read_bytes(backup.file_path)
+    assert backup.file_path.startswith(f"backups/{version.version}/")
+    assert copied == storage.read_bytes(version.file_path)
+    assert sha256_bytes(copied) == version.sha256 == backup.sha256
+    assert backup.size_bytes == version.size_bytes == len(copied)
+    assert backup.verified_at is not None
+    assert backup.created_by == "cli"
+    metadata = json.loads(storage.read_bytes(backup.metadata_path))
+    assert metadata["version"] == version.version
+    assert metadata["sha256"] == version.sha256
+
+
+def test_a_backup_is_recorded_in_the_audit_trail(model_root, shipped_draws):
+    version = train(1)
+    backup = model_version_backup(version=version, actor=Actor.cli())
+    event = AuditEvent.objects.get(action="backup")
+    assert (event.actor_type, event.actor) == ("cli", "cli")
+    assert event.object_id == str(version.pk)
+    assert event.details["backup_id"] == backup.pk
+    assert event.details["sha256"] == version.sha256
+
+
+def test_two_backups_of_one_version_never_overwrite_each_other(
+    model_root, shipped_draws
+):
+    version = train(1)
+    first = model_version_backup(version=version, actor=Actor.cli())
+    second = model_version_backup(version=version, actor=Actor.cli())
+    assert first.file_path != second.file_path
+    assert get_storage().exists(first.file_path)
+    assert model_backup_newest_good(version) == second
+
+
+def test_backing_up_a_corrupt_file_is_refused_and_records_nothing(
+    model_root, shipped_draws
+):
+    version = train(1)
+    (model_root / version.file_path).write_bytes(b"not the model")
+    with pytest.raises(ValidationError, match="checksum mismatch"):
+        model_version_backup(version=version, actor=Actor.cli())
+    assert not ModelBackup.objects.exists()
+    assert not AuditEvent.objects.filter(action="backup").exists()
+    assert get_storage().list_files("backups") == []
+
+
+def test_the_backup_restore_round_trip_brings_back_the_exact_bytes_that_load(
+    model_root, shipped_draws
+):
+    version = train(1, activate=True)
+    original = (model_root / version.file_path).read_bytes()
+    model_version_backup(version=version, actor=Actor.cli())
+    (model_root / version.file_path).write_bytes(original[:100] + b"flipped")
+
+    restored = model_version_restore(version=version, actor=Actor.cli())
+
+    repaired = (model_root / version.file_path).read_bytes()
+    assert repaired == original
+    assert sha256_bytes(repaired) == restored.sha256
+    assert restored.is_active
+    assert model_version_load(restored) is not None
+
+
+def test_the_newest_good_backup_skips_a_corrupt_newer_one(model_root, shipped_draws):
+    version = train(1)
+    older = model_version_backup(version=version, actor=Actor.cli())
+    newer = model_version_backup(version=version, actor=Actor.cli())
+    (model_root / newer.file_path).write_bytes(b"bit rot")
+    assert model_backup_newest_good(version) == older
+    (model_root / older.file_path).unlink()
+    assert model_backup_newest_good(version) is None
+
+
+def test_every_newly_activated_version_is_backed_up_automatically(
+    model_root, shipped_draws, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        version = train(1, activate=True)
+    backup = ModelBackup.objects.get(model_version=version)
+    assert backup.sha256 == version.sha256
+    assert backup.created_by == "system"
+    assert sha256_bytes(get_storage().read_bytes(backup.file_path)) == version.sha256
+    event = AuditEvent.objects.get(action="backup")
+    assert event.actor_type == "system"
+
+
+def test_reactivating_a_version_that_has_a_verified_backup_makes_no_second_copy(
+    model_root, shipped_draws, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = train(1, activate=True)
+        second = train(2, activate=True)
+        model_version_activate(version=first, actor=Actor.cli())
+    assert ModelBackup.objects.filter(model_version=first).count() == 1
+    assert ModelBackup.objects.filter(model_version=second).count() == 1
+
+
+def test_an_automatic_backup_that_fails_does_not_fail_the_activation(
+    model_root, shipped_draws, django_capture_on_commit_callbacks, settings
+):
+    version = train(1)
+    # A file where the backups folder should be: every backup write fails.
+    (model_root / "backups").write_bytes(b"")
+    with django_capture_on_commit_callbacks(execute=True):
+        model_version_activate(version=version, actor=Actor.cli())
+    version.refresh_from_db()
+    assert version.is_active
+    assert not ModelBackup.objects.exists()
+
+
+def test_backup_model_backs_up_the_active_version_by_default(
+    model_root, shipped_draws
+):
+    train(1)
+    active = train(2, activate=True)
+    out = io.StringIO()
+    call_command("backup_model", stdout=out)
+    backup = ModelBackup.objects.get()
+    assert backup.model_version == active
+    assert f"Backed up {active.version} to {backup.file_path}" in out.getvalue()
+    assert AuditEvent.objects.get(action="backup").actor == "cli"
+
+
+def test_backup_model_backs_up_a_named_version(model_root, shipped_draws):
+    archived = train(1)
+    train(2, activate=True)
+    call_command("backup_model", archived.version, stdout=io.StringIO())
+    assert ModelBackup.objects.get().model_version == archived
+
+
+def test_backup_model_refuses_an_unknown_version_in_one_line(model_root, db):
+    with pytest.raises(CommandError, match="Unknown model version 'nope'"):
+        call_command("backup_model", "nope")
+
+
+def test_backup_model_without_an_active_version_says_so(model_root, db):
+    with pytest.raises(CommandError, match="No model version is active"):
+        call_command("backup_model")

@@ -10,5 +10,3 @@ draws_imported.connect(on_draws_imported, dispatch_uid="mlops.scoring.draws_impo
 model_activated.connect(
     on_model_activated, dispatch_uid="mlops.predictions.model_activated"
 )
-
-from mlops.services import backups, integrity  # noqa: F401  (their receivers)

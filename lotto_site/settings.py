@@ -177,6 +177,9 @@ RECOMMENDATIONS_USE_ML = env_bool("RECOMMENDATIONS_USE_ML", True)
 # How long a web process trusts its idea of "the active model" before asking the
 # database again; another worker's promotion is seen within this time.
 ML_ACTIVE_CHECK_SECONDS = env_float("ML_ACTIVE_CHECK_SECONDS", 2.0)
+# After a fallback a retry could cure (file put back, transient error), a web
+# process tries the model again after this long.
+ML_FALLBACK_RETRY_SECONDS = env_float("ML_FALLBACK_RETRY_SECONDS", 60.0)
 
 # --- Retraining ----------------------------------------------------------------
 RETRAIN_PROMOTION_TOLERANCE = env_float("RETRAIN_PROMOTION_TOLERANCE", 0.05)

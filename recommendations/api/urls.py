@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from .views import RecommendationListApi
+
+urlpatterns = [
+    path("", RecommendationListApi.as_view(), name="recommendation-list"),
+]

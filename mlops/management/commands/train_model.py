@@ -1,0 +1,98 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from mlops.services.audit import Actor
+from mlops.services.registry import (
+    ModelIntegrityError,
+    model_version_active,
+    model_version_read_verified,
+)
+from mlops.services.training import InsufficientDrawsError, model_version_train
+
+# (key in validation_metrics, label, format)
+FIGURES = (
+    ("mean_hits", "mean hits of the top 6", ".3f"),
+    ("any_hit_rate", "top 6 holds >= 1 winning number", ".3f"),
+    ("prize_rate", "top 6 wins a prize (>= 3 hits)", ".4f"),
+    ("brier_score", "Brier score (lower is better)", ".5f"),
+    ("brier_skill_score", "Brier skill score", "+.4f"),
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Train a model on all stored draws, register it and make it the active "
+        "version; prints the version, file size, duration and validation figures "
+        "next to their random baselines. --if-missing does nothing when an active "
+        "version exists and its file matches its checksum. Needs ML_MIN_DRAWS draws."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="Only train when no active model exists or its file fails its check.",
+        )
+        parser.add_argument("--n-estimators", type=int, help="Trees (settings).")
+        parser.add_argument("--seed", type=int, help="Random seed (ML_SEED).")
+
+    def handle(self, *args, if_missing, n_estimators, seed, **options):
+        if if_missing and self._active_model_is_fine():
+            return
+        if n_estimators is not None and n_estimators < 1:
+            raise CommandError("--n-estimators must be at least 1.")
+        overrides = {"n_estimators": n_estimators, "seed": seed}
+        try:
+            version = model_version_train(
+                params={k: v for k, v in overrides.items() if v is not None},
+                actor=Actor.cli(),
+                reason="train_model command",
+            )
+        except InsufficientDrawsError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
+        self._report(version)
+
+    def _active_model_is_fine(self) -> bool:
+        active = model_version_active()
+        if active is None:
+            self.stdout.write("No active model: training one.")
+            return False
+        try:
+            model_version_read_verified(active)
+        except ModelIntegrityError as exc:
+            self.stdout.write(f"{exc} Training a new model.")
+            return False
+        self.stdout.write(
+            f"Active model {active.version} is present and verified: nothing to do "
+            "(--if-missing)."
+        )
+        return True
+
+    def _report(self, version) -> None:
+        self.stdout.write(
+            f"Trained and activated {version.version}: {version.size_bytes / 1e6:.2f} "
+            f"MB, draws {version.draw_from}-{version.draw_to} ({version.draw_count}), "
+            f"{version.training_seconds:.2f} s, "
+            f"{version.hyperparameters.get('n_estimators')} trees, seed {version.seed}."
+        )
+        metrics = version.validation_metrics or {}
+        self.stdout.write(
+            f"Validation on the last {metrics.get('sample_size')} draws (time-ordered; "
+            "value [95% interval] vs random baseline):"
+        )
+        for key, label, fmt in FIGURES:
+            figure = metrics.get(key)
+            if not figure:
+                continue
+            low, high = (figure.get("interval") or [None, None])[:2]
+            interval = (
+                f"[{low:{fmt}}, {high:{fmt}}]"
+                if low is not None and high is not None
+                else "[unbounded]"
+            )
+            self.stdout.write(
+                f"  {label:<34} {figure['value']:{fmt}} {interval} vs "
+                f"{figure['baseline']:{fmt}}  {figure.get('verdict', '')}"
+            )
+        self.stdout.write(
+            "Lottery draws are random: figures at the baseline are the expected result."
+        )

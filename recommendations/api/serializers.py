@@ -1,0 +1,145 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.fields import empty
+
+from mlops.services.inference import ML, STATISTICAL, Recommendation
+
+# The validation figures shown next to their random baselines, in this order.
+VALIDATION_METRICS = (
+    ("mean_hits", "Mean number of winning numbers among the top 6", True),
+    ("any_hit_rate", "Share of draws where the top 6 held a winning number", True),
+    ("prize_rate", "Share of draws where the top 6 would have won a prize", True),
+    ("brier_score", "Brier score of the 45 probabilities (lower is better)", False),
+    ("brier_skill_score", "Brier skill score against the uniform 6/45", True),
+)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class NumberListField(serializers.Field):
+    """Lotto numbers as "3,7,12", or as the parameter repeated (include=3&include=7)."""
+
+    default_error_messages = {
+        "invalid": "{value!r} is not a whole number; give numbers 1-45 separated by "
+        "commas, e.g. 3,7,12.",
+    }
+
+    def get_value(self, dictionary):
+        if hasattr(dictionary, "getlist"):
+            return dictionary.getlist(self.field_name) or empty
+        return dictionary.get(self.field_name, empty)
+
+    def to_internal_value(self, data):
+        chunks = [data] if isinstance(data, str | int) else list(data)
+        numbers = []
+        for chunk in chunks:
+            for part in str(chunk).split(","):
+                part = part.strip()
+                if not part:
+                    continue  # "include=" or a trailing comma: nothing to add
+                if not (part.isascii() and part.isdigit()):
+                    self.fail("invalid", value=part)
+                numbers.append(int(part))
+        return numbers
+
+    def to_representation(self, value):
+        return list(value)
+
+
+class TargetDrawSerializer(serializers.Serializer):
+    draw_no = serializers.IntegerField()
+    date = serializers.DateField(help_text="The Saturday the draw takes place.")
+
+
+class NumberProbabilitySerializer(serializers.Serializer):
+    number = serializers.IntegerField(min_value=1, max_value=45)
+    probability = serializers.FloatField(help_text="P(number is drawn); sum is 6.")
+
+
+class MetricSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    value = serializers.FloatField()
+    random_baseline = serializers.FloatField(
+        help_text="What a random pick (or the uniform 6/45 forecast) scores."
+    )
+    interval = serializers.ListField(
+        child=serializers.FloatField(allow_null=True),
+        help_text="95% confidence interval of the value.",
+    )
+    higher_is_better = serializers.BooleanField()
+    verdict = serializers.CharField(allow_blank=True)
+
+
+class ValidationSerializer(serializers.Serializer):
+    sample_size = serializers.IntegerField(
+        allow_null=True, help_text="Draws in the time-ordered validation period."
+    )
+    metrics = MetricSerializer(many=True)
+
+
+class RecommendationOutputSerializer(serializers.Serializer):
+    games = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        help_text="Each game: six distinct numbers, ascending.",
+    )
+    mode = serializers.ChoiceField(choices=[ML, STATISTICAL])
+    model_version = serializers.CharField(allow_null=True)
+    feature_set_version = serializers.CharField(allow_null=True)
+    target_draw = TargetDrawSerializer()
+    fallback_reason = serializers.CharField(
+        allow_null=True,
+        help_text="Why statistical mode served this instead of the model, or null.",
+    )
+    seed = serializers.IntegerField(allow_null=True)
+    probabilities = NumberProbabilitySerializer(many=True)
+    validation = ValidationSerializer(
+        allow_null=True,
+        help_text="The active model's validation figures next to their random "
+        "baselines; null in statistical mode.",
+    )
+    disclaimer = serializers.CharField()
+
+
+def validation_output(metrics: dict | None) -> dict | None:
+    """The stored validation metrics, each next to its random baseline."""
+    if not metrics:
+        return None
+    rows = []
+    for name, description, higher_is_better in VALIDATION_METRICS:
+        metric = metrics.get(name) or {}
+        if metric.get("value") is None or metric.get("baseline") is None:
+            continue  # never show a figure the training run did not compute
+        rows.append(
+            {
+                "name": name,
+                "description": description,
+                "value": metric["value"],
+                "random_baseline": metric["baseline"],
+                "interval": list(metric.get("interval") or []),
+                "higher_is_better": higher_is_better,
+                "verdict": metric.get("verdict") or "",
+            }
+        )
+    return {"sample_size": metrics.get("sample_size"), "metrics": rows}
+
+
+def recommendation_output(recommendation: Recommendation) -> dict:
+    return {
+        "games": recommendation.combinations,
+        "mode": recommendation.mode,
+        "model_version": recommendation.model_version,
+        "feature_set_version": recommendation.feature_set_version,
+        "target_draw": {
+            "draw_no": recommendation.target_draw_no,
+            "date": recommendation.target_draw_date,
+        },
+        "fallback_reason": recommendation.fallback_reason,
+        "seed": recommendation.seed,
+        "probabilities": [
+            {"number": number, "probability": float(probability)}
+            for number, probability in enumerate(recommendation.probabilities, 1)
+        ],
+        "validation": validation_output(recommendation.validation_metrics),
+        "disclaimer": recommendation.disclaimer,
+    }

@@ -1,0 +1,84 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mlops.services.inference import (
+    MAX_GAMES,
+    MAX_INCLUDED,
+    NoDrawsError,
+    recommendation_generate,
+    recommendation_params_errors,
+)
+
+from .serializers import (
+    NumberListField,
+    RecommendationOutputSerializer,
+    recommendation_output,
+)
+
+
+class NoDrawsAvailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "No draws are stored yet, so there is nothing to forecast from."
+    default_code = "no_draws"
+
+
+class RecommendationListApi(APIView):
+    """Games for the next draw, sampled from the forecast, with its provenance."""
+
+    class InputSerializer(serializers.Serializer):
+        count = serializers.IntegerField(
+            min_value=1,
+            max_value=MAX_GAMES,
+            default=5,
+            help_text=f"Games, 1-{MAX_GAMES} (a Korean lotto slip holds 5).",
+        )
+        include = NumberListField(
+            required=False,
+            default=list,
+            help_text=f"Numbers every game must contain (at most {MAX_INCLUDED}): "
+            "include=3,7 or include=3&include=7.",
+        )
+        exclude = NumberListField(
+            required=False,
+            default=list,
+            help_text="Numbers no game may contain (at least six must remain), "
+            "comma-separated or repeated.",
+        )
+        seed = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            default=None,
+            min_value=0,
+            max_value=2**63 - 1,
+            help_text="Same seed, parameters and forecast give the same games; "
+            "omit it for fresh random games.",
+        )
+
+        def validate(self, attrs):
+            errors = recommendation_params_errors(
+                count=attrs["count"], include=attrs["include"], exclude=attrs["exclude"]
+            )
+            if errors:
+                raise serializers.ValidationError(errors)
+            return attrs
+
+    @extend_schema(
+        parameters=[InputSerializer],
+        responses={
+            200: RecommendationOutputSerializer,
+            400: OpenApiResponse(description="A parameter is invalid (per field)."),
+            503: OpenApiResponse(description="No draws are stored yet."),
+        },
+    )
+    def get(self, request):
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        try:
+            recommendation = recommendation_generate(**params.validated_data)
+        except NoDrawsError as exc:
+            raise NoDrawsAvailable(str(exc)) from exc
+        output = RecommendationOutputSerializer(recommendation_output(recommendation))
+        return Response(output.data)

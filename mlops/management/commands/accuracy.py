@@ -1,0 +1,159 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from mlops.services.audit import Actor
+from mlops.services.monitoring import (
+    get_accuracy_trend,
+    get_monitor_status,
+    monitor_check,
+)
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{value:.2f}%"
+
+
+def _num(value, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _interval(bounds, fmt) -> str:
+    if not bounds:
+        return "-"
+    return "[" + ", ".join("-" if b is None else fmt(b) for b in bounds) + "]"
+
+
+def _p(value) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def status_lines(status: dict) -> list[str]:
+    """The status as a table: each figure beside its chance baseline."""
+    rows = [("metric", "value", "chance", "95% interval", "p-value", "verdict", "n")]
+    rows.append(
+        (
+            "accuracy (>= 1 hit)",
+            _pct(status["accuracy"]),
+            _pct(status["baseline"]),
+            _interval(status["interval"], _pct),
+            _p(status["p_value"]),
+            status["verdict"] or "-",
+            str(status["sample_size"]),
+        )
+    )
+    hits = status["mean_hits"]
+    rows.append(
+        (
+            "mean hits of top-6",
+            _num(hits["value"]),
+            _num(hits["baseline"]),
+            _interval(hits["interval"], _num),
+            _p(hits.get("p_value")),
+            hits["verdict"] or "-",
+            str(status["sample_size"]),
+        )
+    )
+    prize = status["prize_rate"]
+    rows.append(
+        (
+            "prize rate (tickets)",
+            _pct(prize["value"]),
+            _pct(prize["baseline"]),
+            _interval(prize["interval"], _pct),
+            _p(prize["p_value"]),
+            prize["verdict"] or "-",
+            str(prize["sample_size"]),
+        )
+    )
+    brier = status["brier_score"]
+    rows.append(
+        (
+            "Brier score (lower=better)",
+            _num(brier["value"], 5),
+            _num(brier["baseline"], 5),
+            _interval(brier["interval"], lambda b: _num(b, 5)),
+            "-",
+            brier["verdict"] or "-",
+            str(status["sample_size"]),
+        )
+    )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    table = [
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows
+    ]
+    dist = status["hits_distribution"]
+    thresholds = status["thresholds"]
+    return [
+        f"Model health: {status['status'].upper()}  (good >= {thresholds['good']:g}%,"
+        f" critical < {thresholds['critical']:g}%; window: last {status['window']} "
+        f"scored draws, at least {status['min_samples']} needed)",
+        f"Forecasts: {status['scope']}; draws {status['first_draw'] or '-'}-"
+        f"{status['last_draw'] or '-'}.",
+        "",
+        *table,
+        "",
+        "hits      " + "  ".join(f"{k:>6}" for k in dist["hits"]),
+        "observed  " + "  ".join(f"{n:>6}" for n in dist["observed"]),
+        "expected  " + "  ".join(f"{e:>6.2f}" for e in dist["expected"]),
+        "",
+        f"Brier skill score vs the uniform forecast: {_num(brier['skill_score'], 4)}",
+        f"Emergency retrain: {status['emergency_retrain_state']} "
+        f"(cooldown {status['cooldown_days']} days)",
+    ]
+
+
+def trend_lines(trend: list[dict], days: int) -> list[str]:
+    if not trend:
+        return [f"No scored draw in the last {days} days."]
+    lines = [f"Trend, last {days} days (for looking, not for deciding):"]
+    lines.append("date        draw   hits  accuracy   n    chance   status")
+    for entry in trend:
+        lines.append(
+            f"{entry['date']}  {entry['draw']:>5}  {entry['hits']:>4}  "
+            f"{_pct(entry['accuracy']):>8}  {entry['sample_size']:>3}  "
+            f"{_pct(entry['baseline']):>7}  {entry['status']}"
+        )
+    return lines
+
+
+class Command(BaseCommand):
+    help = (
+        "Show the model's health: accuracy over the last MONITOR_WINDOW scored "
+        "forecasts beside its chance baseline, 95% interval, verdict and sample "
+        "size. --check also scores pending forecasts and queues an emergency "
+        "retrain when critical (what the job after each draw sync does)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--trend", type=int, metavar="DAYS", help="Also list the last DAYS days."
+        )
+        parser.add_argument(
+            "--json", action="store_true", dest="as_json", help="Print JSON."
+        )
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Score pending forecasts; queue an emergency retrain if critical.",
+        )
+
+    def handle(self, *args, trend=None, as_json=False, check=False, **options):
+        if trend is not None and not 1 <= trend <= 3650:
+            raise CommandError("--trend must be between 1 and 3650 days.")
+        if check:
+            status = monitor_check(actor=Actor.cli())
+        else:
+            status = get_monitor_status()
+        entries = get_accuracy_trend(days=trend) if trend is not None else None
+        if as_json:
+            self.stdout.write(
+                json.dumps({"status": status, "trend": entries}, indent=2)
+            )
+            return
+        lines = status_lines(status)
+        if check:
+            lines.append(f"Check: scored {status['scored_now']}; {status['action']}.")
+        if entries is not None:
+            lines += ["", *trend_lines(entries, trend)]
+        self.stdout.write("\n".join(lines))

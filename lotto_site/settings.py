@@ -186,6 +186,12 @@ RETRAIN_PROMOTION_TOLERANCE = env_float("RETRAIN_PROMOTION_TOLERANCE", 0.05)
 RETRAIN_ABANDON_AFTER_SECONDS = env_int("RETRAIN_ABANDON_AFTER_SECONDS", 1800)
 RETRAIN_CRON = os.environ.get("RETRAIN_CRON", "0 0 * * 2")  # Tuesday 00:00 KST
 DRAW_SYNC_CRON = os.environ.get("DRAW_SYNC_CRON", "30 21 * * 6")  # Saturday 21:30
+# A second try for a result the official site published late (Sunday 09:00 KST).
+DRAW_SYNC_FOLLOWUP_CRON = os.environ.get("DRAW_SYNC_FOLLOWUP_CRON", "0 9 * * 0")
+# --tune: None = mlops.ml.tuning.DEFAULT_GRID (a dict of lists to override).
+RETRAIN_TUNE_GRID = None
+RETRAIN_TUNE_SPLITS = env_int("RETRAIN_TUNE_SPLITS", 3)
+RETRAIN_TUNE_N_JOBS = env_int("RETRAIN_TUNE_N_JOBS", 2)
 
 # --- Accuracy monitoring --------------------------------------------------------
 MONITOR_GOOD_THRESHOLD = env_float("MONITOR_GOOD_THRESHOLD", 70.0)
@@ -223,6 +229,15 @@ Q_CLUSTER = {
     "label": "Django Q2",
     "orm": "default",
 }
+# The cluster's heartbeat (django_q Stat) lives in a cache. The default cache is
+# per process, so the web process could never see the cluster: keep the stats in
+# files under VAR_DIR, shared by every process on this machine. (With the Redis
+# broker the stats live in Redis itself and this cache is not used for them.)
+CACHES["django_q"] = {
+    "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+    "LOCATION": os.environ.get("Q_STAT_CACHE_DIR", str(VAR_DIR / "cache" / "django_q")),
+}
+Q_CLUSTER["cache"] = "django_q"
 if os.environ.get("Q_REDIS_URL"):
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["redis"] = os.environ["Q_REDIS_URL"]

@@ -1,1 +1,52 @@
 """Django-Q2 calls these by dotted path; each only calls a service."""
+
+import logging
+
+from mlops.services.audit import Actor
+from mlops.services.retraining import (
+    RetrainAlreadyRunning,
+    retrain_execute,
+    retrain_request,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def retrain_task(run_id: int) -> str:
+    """Run one queued retrain; a repeated delivery is harmless (single flight)."""
+    return retrain_execute(run_id=run_id).status
+
+
+def scheduled_retrain_task() -> int | None:
+    """The weekly retrain; a no-op (logged) while another retrain runs."""
+    try:
+        return retrain_request(trigger="scheduled", actor=Actor.scheduler()).pk
+    except RetrainAlreadyRunning as exc:
+        logger.info("Scheduled retrain skipped: %s", exc)
+        return None
+
+
+def draw_sync_and_monitor_task() -> dict:
+    """Sync the newest draws, then check the accuracy (and maybe retrain).
+
+    Scoring happens on import (a signal); the accuracy check runs even when
+    the sync fails, and the sync's error is raised afterwards so that Q2
+    records the task as failed.
+    """
+    from draws.sync_service import draw_sync_latest
+
+    result, sync_error = {}, None
+    try:
+        result["sync"] = draw_sync_latest().as_dict()
+    except Exception as exc:
+        logger.exception("Draw sync failed")
+        sync_error = exc
+    from mlops.services.monitoring import monitor_check
+
+    result["monitor"] = monitor = monitor_check(actor=Actor.scheduler())
+    logger.info(
+        "Accuracy check: %s (action: %s)", monitor.get("status"), monitor.get("action")
+    )
+    if sync_error is not None:
+        raise sync_error
+    return result

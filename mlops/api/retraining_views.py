@@ -1,0 +1,66 @@
+"""Staff API: scheduler status, manual and emergency retrains, retrain runs."""
+
+from django.core.exceptions import ValidationError
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mlops.models import RetrainRun
+from mlops.services.audit import Actor
+from mlops.services.retraining import RetrainAlreadyRunning, retrain_request
+from mlops.services.scheduling import scheduler_status
+
+from .permissions import StaffApiMixin
+from .serializers import RetrainRequestInputSerializer, RetrainRunOutputSerializer
+
+
+class SchedulerStatusApi(StaffApiMixin, APIView):
+    def get(self, request):
+        return Response(scheduler_status())
+
+
+class ManualRetrainApi(StaffApiMixin, APIView):
+    """Queue a retrain on the Q2 cluster: 202 with the run id, 409 if one runs."""
+
+    trigger = RetrainRun.Trigger.MANUAL
+
+    def post(self, request):
+        params = RetrainRequestInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            run = retrain_request(
+                trigger=self.trigger,
+                actor=Actor.for_user(request.user),
+                options=params.validated_data,
+            )
+        except RetrainAlreadyRunning as exc:
+            body = {"detail": str(exc), "run_id": exc.run.pk, "status": exc.run.status}
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        except ValidationError as exc:
+            raise serializers.ValidationError({"detail": exc.messages}) from exc
+        run.refresh_from_db()
+        body = {"run_id": run.pk, "status": run.status, "trigger": run.trigger}
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class EmergencyRetrainApi(ManualRetrainApi):
+    trigger = RetrainRun.Trigger.EMERGENCY
+
+
+class RetrainRunListApi(StaffApiMixin, generics.ListAPIView):
+    """Retrain runs, newest first; filter with ?trigger= and ?status=."""
+
+    serializer_class = RetrainRunOutputSerializer
+
+    def get_queryset(self):
+        runs = RetrainRun.objects.select_related("model_version", "requested_by")
+        for name in ("trigger", "status"):
+            value = self.request.query_params.get(name)
+            if value:
+                runs = runs.filter(**{name: value})
+        return runs
+
+
+class RetrainRunDetailApi(StaffApiMixin, generics.RetrieveAPIView):
+    serializer_class = RetrainRunOutputSerializer
+    queryset = RetrainRun.objects.select_related("model_version", "requested_by")

@@ -1,0 +1,51 @@
+"""Serializers of the retraining endpoints."""
+
+from rest_framework import serializers
+
+from mlops.models import RetrainRun
+
+
+class RetrainRequestInputSerializer(serializers.Serializer):
+    force = serializers.BooleanField(default=False)
+    tune = serializers.BooleanField(default=False)
+    warm_start = serializers.BooleanField(default=False)
+    reason = serializers.CharField(default="", allow_blank=True, max_length=500)
+
+
+class RetrainRunOutputSerializer(serializers.ModelSerializer):
+    requested_by = serializers.SerializerMethodField()
+    model_version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RetrainRun
+        fields = [
+            "id",
+            "trigger",
+            "status",
+            "requested_by",
+            "options",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "heartbeat_at",
+            "duration_seconds",
+            "draw_count",
+            "draw_from",
+            "draw_to",
+            "model_version",
+            "promoted",
+            "promotion_reason",
+            "validation_metrics",
+            "tuning",
+            "peak_memory_bytes",
+            "error_message",
+            "traceback",
+            "task_id",
+        ]
+        read_only_fields = fields
+
+    def get_requested_by(self, run) -> str | None:
+        return run.requested_by.get_username() if run.requested_by else None
+
+    def get_model_version(self, run) -> str | None:
+        return run.model_version.version if run.model_version else None

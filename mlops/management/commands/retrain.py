@@ -1,0 +1,81 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from mlops.services.audit import Actor
+from mlops.services.retraining import RetrainAlreadyRunning, retrain_run_now
+
+
+class Command(BaseCommand):
+    help = (
+        "Retrain the model now, in this process, and print the run's result. The "
+        "new model becomes active only if its validation metrics are not worse than "
+        "the active model's by more than RETRAIN_PROMOTION_TOLERANCE (--force "
+        "overrides). Refused while another retrain is queued or running. Exit code "
+        "0: the run succeeded (promoted or not); 1: it failed, was skipped, or was "
+        "refused."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--emergency", action="store_true", help="Record the trigger as emergency."
+        )
+        parser.add_argument(
+            "--tune",
+            action="store_true",
+            help="Grid-search the forest's parameters first (TimeSeriesSplit).",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Promote the new model even if the gate finds it worse.",
+        )
+        parser.add_argument(
+            "--warm-start",
+            action="store_true",
+            help="Grow the active forest with trees for the new draws.",
+        )
+        parser.add_argument("--reason", default="", help="Why, for the record.")
+
+    def handle(self, *args, emergency, tune, force, warm_start, reason, **options):
+        try:
+            run = retrain_run_now(
+                trigger="emergency" if emergency else "cli",
+                actor=Actor.cli(),
+                force=force,
+                tune=tune,
+                warm_start=warm_start,
+                reason=reason,
+            )
+        except RetrainAlreadyRunning as exc:
+            raise CommandError(f"{exc} Not started.") from exc
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
+        self.stdout.write(describe_run(run))
+        if run.status != run.Status.SUCCESS:
+            raise CommandError(
+                f"Retrain run {run.pk} {run.status}: {run.error_message}"
+            )
+
+
+def describe_run(run) -> str:
+    lines = [f"Retrain run {run.pk} ({run.trigger}): {run.status}"]
+    if run.model_version:
+        state = "promoted (active)" if run.promoted else "kept archived"
+        lines.append(f"  model: {run.model_version.version}, {state}")
+    if run.promotion_reason:
+        lines.append(f"  gate: {run.promotion_reason}")
+    if run.draw_count:
+        lines.append(f"  draws: {run.draw_count} ({run.draw_from}-{run.draw_to})")
+    if run.duration_seconds is not None:
+        memory = (
+            f"{run.peak_memory_bytes / 2**20:.0f} MiB" if run.peak_memory_bytes else "?"
+        )
+        lines.append(f"  took {run.duration_seconds:.1f} s, peak memory {memory}")
+    if run.tuning.get("best_params"):
+        lines.append(
+            f"  tuning: best {run.tuning['scoring']} {run.tuning['best_score']:.4f} "
+            f"with {run.tuning['best_params']} ({run.tuning['seconds']:.0f} s)"
+        )
+    if run.error_message:
+        lines.append(f"  error: {run.error_message}")
+    return "\n".join(lines)

@@ -388,3 +388,38 @@ def test_the_mirror_path_names_the_draw_and_the_forecaster(model_root):
     assert predictions.forecast_mirror_path(prediction) == (
         "metadata/predictions/1201_statistical.json"
     )
+
+
+# --- recorded after an activation ------------------------------------------------------
+
+
+def test_activating_a_model_records_its_forecast_for_the_next_draw(
+    model_root, shipped_draws, django_capture_on_commit_callbacks
+):
+    from mlops.services.training import model_version_train
+
+    latest = shipped_draws.last()
+    with django_capture_on_commit_callbacks(execute=True):
+        version = model_version_train()
+    prediction = Prediction.objects.get(forecaster=version.version)
+    assert prediction.mode == "ml"
+    assert prediction.model_version == version
+    assert prediction.target_draw_no == latest.draw_no + 1
+    assert prediction.target_draw_date == expected_draw_date(latest.draw_no + 1)
+    assert len(prediction.combinations) == 5  # the engine's official slip
+
+
+def test_a_forecast_that_cannot_be_made_does_not_break_the_activation(
+    model_root, shipped_draws, django_capture_on_commit_callbacks, caplog
+):
+    from mlops.services.registry import model_version_activate
+    from mlops.services.training import model_version_train
+
+    version = model_version_train(activate=False)
+    LottoDraw.objects.all().delete()  # nothing left to forecast from
+    with django_capture_on_commit_callbacks(execute=True):
+        model_version_activate(version=version, reason="test")
+    version.refresh_from_db()
+    assert version.is_active
+    assert not Prediction.objects.exists()
+    assert "Could not record the forecast for the next draw" in caplog.text

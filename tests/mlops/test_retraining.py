@@ -5,6 +5,7 @@ import json
 import threading
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -178,6 +179,11 @@ def test_the_single_flight_lock_is_a_database_constraint():
     RetrainRun.objects.create(trigger="cli", in_flight=None, status="failed")
 
 
+@pytest.mark.skipif(
+    "sqlite" in django_settings.DATABASES["default"]["ENGINE"],
+    reason="SQLite's shared-cache test database refuses concurrent writers at once "
+    "('table is locked'); test_retraining_processes.py races processes on a file",
+)
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_requests_from_several_threads_run_exactly_one(
     model_root, shipped_draws

@@ -1,3 +1,5 @@
+from datetime import UTC
+
 from django.core.management.base import BaseCommand
 
 from mlops.services.scheduling import schedule_zone, schedules_setup
@@ -19,5 +21,5 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{schedule.name}: {what} (cron '{schedule.cron}' in {zone.key}, "
                 f"next run {next_run:%a %Y-%m-%d %H:%M %Z} = "
-                f"{schedule.next_run:%Y-%m-%d %H:%M} UTC)"
+                f"{schedule.next_run.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
             )

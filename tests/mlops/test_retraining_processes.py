@@ -1,0 +1,135 @@
+"""Single flight across processes: separate Python processes race on one database.
+
+The thread race in test_retraining.py needs a server database: SQLite's
+in-memory test database (shared cache) answers a concurrent writer with
+"database table is locked" at once instead of waiting. What production runs
+on SQLite is several processes (web, Q2 workers, the CLI) on one file with a
+busy timeout, so that is what this test runs: three processes, each released
+at the same instant, each requesting a retrain on a freshly migrated database
+(a SQLite file, or a fresh PostgreSQL database when the suite runs on one).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+
+RACER = """
+import json, sys, django
+django.setup()
+from mlops.services.audit import Actor
+from mlops.services.retraining import RetrainAlreadyRunning, retrain_run_now
+print("ready", flush=True)
+sys.stdin.readline()  # "go"
+try:
+    run = retrain_run_now(actor=Actor.cli())
+    print(json.dumps({"run": run.pk, "status": run.status}), flush=True)
+except RetrainAlreadyRunning as exc:
+    print(json.dumps({"refused_by": exc.run.pk}), flush=True)
+"""
+
+
+def _base_env(tmp_path: Path) -> dict:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "PYTEST_", "Q_"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="lotto_site.settings",
+        VAR_DIR=str(tmp_path / "var"),
+        MODEL_ROOT=str(tmp_path / "models"),
+        ML_N_ESTIMATORS="10",
+        ML_N_JOBS="1",
+        LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+    )
+    env.pop("DATABASE_URL", None)
+    return env
+
+
+@pytest.fixture
+def fresh_database(tmp_path):
+    """Env for subprocesses on a freshly migrated database with the shipped draws."""
+    env = _base_env(tmp_path)
+    vendor = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    dropper = None
+    if vendor == "postgresql":
+        import psycopg2
+
+        db = settings.DATABASES["default"]
+        name = f"lotto_race_{uuid.uuid4().hex[:10]}"
+        admin = psycopg2.connect(
+            dbname="postgres",
+            user=db["USER"],
+            password=db["PASSWORD"],
+            host=db["HOST"],
+            port=db["PORT"] or 5432,
+        )
+        admin.autocommit = True
+        admin.cursor().execute(f"CREATE DATABASE {name}")
+        auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+        env["DATABASE_URL"] = (
+            f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{name}"
+        )
+
+        def dropper():
+            admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            admin.close()
+
+    try:
+        for command in (["migrate", "--noinput", "-v0"], ["import_draws"]):
+            subprocess.run(
+                [PYTHON, "manage.py", *command],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+        yield env
+    finally:
+        if dropper:
+            dropper()
+
+
+@pytest.mark.slow
+def test_three_processes_requesting_at_once_run_exactly_one_retrain(fresh_database):
+    racers = [
+        subprocess.Popen(
+            [PYTHON, "-c", RACER],
+            cwd=ROOT,
+            env=fresh_database,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    try:
+        for racer in racers:
+            assert racer.stdout.readline().strip() == "ready"
+        for racer in racers:  # released together: every insert races
+            racer.stdin.write("go\n")
+            racer.stdin.flush()
+        outputs = [racer.communicate(timeout=120) for racer in racers]
+    finally:
+        for racer in racers:
+            if racer.poll() is None:
+                racer.kill()
+
+    results = [json.loads(out.strip().splitlines()[-1]) for out, _err in outputs]
+    runs = [result for result in results if "run" in result]
+    refusals = [result for result in results if "refused_by" in result]
+    assert len(runs) == 1, outputs
+    assert runs[0]["status"] == "success"
+    assert [refusal["refused_by"] for refusal in refusals] == [runs[0]["run"]] * 2

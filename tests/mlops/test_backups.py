@@ -145,9 +145,7 @@ def test_an_automatic_backup_that_fails_does_not_fail_the_activation(
     assert not ModelBackup.objects.exists()
 
 
-def test_backup_model_backs_up_the_active_version_by_default(
-    model_root, shipped_draws
-):
+def test_backup_model_backs_up_the_active_version_by_default(model_root, shipped_draws):
     train(1)
     active = train(2, activate=True)
     out = io.StringIO()

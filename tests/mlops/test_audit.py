@@ -1,0 +1,175 @@
+"""The audit trail: every operation leaves one event naming who did it, from
+every door (service, command, admin), and draw imports are recorded too."""
+
+import io
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.urls import reverse
+
+from draws.models import expected_draw_date
+from draws.services import draw_import_file, draw_import_records
+from draws.validation import DrawRecord
+from mlops.models import AuditEvent
+from mlops.services.audit import Actor
+from mlops.services.backups import (
+    model_version_backup,
+    model_version_restore,
+    model_version_rollback,
+)
+from mlops.services.cleanup import models_cleanup
+from mlops.services.integrity import models_verify
+from mlops.services.registry import model_version_activate
+from mlops.services.training import model_version_train
+
+pytestmark = pytest.mark.django_db
+
+
+def actions_by(actor: str) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(actor=actor)
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+
+
+@pytest.fixture
+def versions(model_root, shipped_draws):
+    v1 = model_version_train(params={"seed": 1}, activate=False)
+    v2 = model_version_train(params={"seed": 2}, activate=False)
+    return v1, v2
+
+
+def test_each_service_records_the_user_who_called_it(versions, django_user_model):
+    alice = django_user_model.objects.create_user("alice", is_staff=True)
+    actor = Actor.for_user(alice)
+    v1, v2 = versions
+
+    model_version_activate(version=v1, actor=actor)
+    model_version_backup(version=v1, actor=actor)
+    model_version_restore(version=v2, actor=actor)
+    model_version_rollback(actor=actor)
+    models_cleanup(older_than_days=30, dry_run=False, actor=actor)
+    models_verify(actor=actor)
+
+    assert actions_by("alice") == [
+        "activate",
+        "backup",
+        "restore",
+        "activate",
+        "rollback",
+        "activate",
+        "cleanup",
+        "verify",
+    ]
+    assert set(
+        AuditEvent.objects.filter(actor="alice").values_list("user", flat=True)
+    ) == {alice.pk}
+
+
+def test_each_command_records_the_cli(versions):
+    v1, v2 = versions
+    out = io.StringIO()
+    model_version_activate(version=v1, actor=Actor.system())
+    call_command("backup_model", stdout=out)
+    call_command("restore_model", v2.version, stdout=out)
+    call_command("rollback_model", stdout=out)
+    call_command("cleanup_models", "--dry-run", stdout=out)  # a dry run: no event
+    call_command("cleanup_models", stdout=out)
+    call_command("verify_models", stdout=out)
+
+    assert actions_by("cli") == [
+        "backup",
+        "restore",
+        "activate",
+        "rollback",
+        "activate",
+        "cleanup",
+        "verify",
+    ]
+    assert set(
+        AuditEvent.objects.filter(actor="cli").values_list("actor_type", flat=True)
+    ) == {"cli"}
+
+
+def test_each_admin_action_records_the_staff_user(admin_client, versions):
+    v1, v2 = versions
+    changelist = reverse("admin:mlops_modelversion_changelist")
+
+    def act(action, version, **extra):
+        data = {"action": action, "_selected_action": [version.pk], **extra}
+        assert admin_client.post(changelist, data).status_code == 302
+
+    act("activate_selected", v1)
+    act("backup_selected", v1)
+    act("restore_selected", v2, post="yes")
+    act("verify_selected", v2)
+    rollback = reverse("admin:mlops_modelversion_rollback")
+    assert admin_client.post(rollback).status_code == 302
+    assert admin_client.post(reverse("admin:mlops_retrainrun_retrain")).status_code == (
+        302
+    )
+
+    assert actions_by("admin") == [
+        "activate",
+        "backup",
+        "restore",
+        "activate",
+        "verify",
+        "rollback",
+        "activate",
+        "retrain_requested",
+    ]
+    assert set(
+        AuditEvent.objects.filter(actor="admin").values_list("actor_type", flat=True)
+    ) == {"user"}
+
+
+def test_importing_the_draw_file_is_recorded_with_its_range(
+    db, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        draw_import_file(django_settings.DRAWS_SHIPPED_CSV)
+    event = AuditEvent.objects.get(action="draw_imported")
+    assert (event.actor_type, event.actor) == ("cli", "cli")
+    assert event.details["source"] == "file:lotto645_draws.csv"
+    assert (event.details["first"], event.details["last"]) == (1, 1220)
+    assert event.details["count"] == 1220
+    assert event.details["draw_nos"] is None  # too many to list
+
+
+def test_a_synced_draw_is_recorded_as_the_system(
+    shipped_draws, django_capture_on_commit_callbacks
+):
+    record = DrawRecord(
+        draw_no=1221,
+        draw_date=expected_draw_date(1221),
+        numbers=(3, 9, 17, 25, 33, 41),
+        bonus=12,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        draw_import_records([record], source="sync")
+    event = AuditEvent.objects.get(action="draw_imported")
+    assert (event.actor_type, event.details["source"]) == ("system", "sync")
+    assert event.details["draw_nos"] == [1221]
+
+
+def test_an_import_that_stores_nothing_records_nothing(
+    shipped_draws, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        draw_import_file(django_settings.DRAWS_SHIPPED_CSV)
+    assert not AuditEvent.objects.filter(action="draw_imported").exists()
+
+
+def test_the_audit_list_shows_who_did_what_to_which_object(admin_client, versions):
+    v1, _ = versions
+    model_version_backup(version=v1, actor=Actor.cli())
+    page = admin_client.get(reverse("admin:mlops_auditevent_changelist")).content
+    assert b"backup" in page
+    assert v1.version.encode() in page
+    filtered = admin_client.get(
+        reverse("admin:mlops_auditevent_changelist"), {"action": "backup"}
+    )
+    assert filtered.context["cl"].result_count == 1

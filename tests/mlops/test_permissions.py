@@ -1,0 +1,180 @@
+"""Only staff with the right permission can run an operation; everyone else is
+refused (403 for staff, the login page for everyone else) and nothing changes."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from mlops.models import AuditEvent, ModelBackup, RetrainRun
+from mlops.services.audit import Actor
+from mlops.services.backups import model_version_backup
+from mlops.services.registry import model_version_active
+from mlops.services.training import model_version_train
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:mlops_modelversion_changelist"
+# Each door, the permission that opens it, and how to knock.
+ACTIONS = {
+    "activate_selected": "activate_modelversion",
+    "backup_selected": "backup_modelversion",
+    "restore_selected": "restore_modelversion",
+    "verify_selected": "view_modelversion",
+}
+
+
+def user_with(django_user_model, username: str, *codenames, is_staff=True):
+    user = django_user_model.objects.create_user(
+        username, password="pw", is_staff=is_staff
+    )
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="mlops", codename__in=codenames
+        )
+    )
+    return user
+
+
+@pytest.fixture
+def versions(model_root, shipped_draws):
+    v1 = model_version_train(params={"seed": 1})
+    model_version_backup(version=v1, actor=Actor.system())
+    v2 = model_version_train(params={"seed": 2})
+    v1.refresh_from_db()
+    return v1, v2
+
+
+def snapshot():
+    return (
+        model_version_active(),
+        ModelBackup.objects.count(),
+        AuditEvent.objects.count(),
+        RetrainRun.objects.count(),
+    )
+
+
+def post_action(client, action, version, **extra):
+    return client.post(
+        reverse(CHANGELIST),
+        {"action": action, "_selected_action": [version.pk], **extra},
+    )
+
+
+@pytest.mark.parametrize("action", [a for a in ACTIONS if a != "verify_selected"])
+def test_a_staff_user_who_can_only_view_gets_403_for_each_changing_action(
+    client, django_user_model, versions, action
+):
+    viewer = user_with(django_user_model, "viewer", "view_modelversion")
+    client.force_login(viewer)
+    before = snapshot()
+    response = post_action(client, action, versions[0], post="yes")
+    assert response.status_code == 403
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("action", list(ACTIONS))
+def test_a_staff_user_without_any_mlops_permission_gets_403_for_each_action(
+    client, django_user_model, versions, action
+):
+    client.force_login(user_with(django_user_model, "nobody"))
+    before = snapshot()
+    assert post_action(client, action, versions[0], post="yes").status_code == 403
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(("action", "codename"), list(ACTIONS.items()))
+def test_the_matching_permission_is_enough_for_each_action(
+    client, django_user_model, versions, action, codename
+):
+    user = user_with(django_user_model, "operator", "view_modelversion", codename)
+    client.force_login(user)
+    response = post_action(client, action, versions[0], post="yes")
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(actor="operator").exists()
+
+
+def test_the_backup_permission_does_not_open_restore(
+    client, django_user_model, versions
+):
+    user = user_with(
+        django_user_model, "backup-only", "view_modelversion", "backup_modelversion"
+    )
+    client.force_login(user)
+    assert post_action(client, "restore_selected", versions[0]).status_code == 403
+    assert post_action(client, "backup_selected", versions[0]).status_code == 302
+
+
+def test_roll_back_needs_the_activate_permission(client, django_user_model, versions):
+    url = reverse("admin:mlops_modelversion_rollback")
+    client.force_login(user_with(django_user_model, "viewer", "view_modelversion"))
+    before = snapshot()
+    assert client.get(url).status_code == 403
+    assert client.post(url).status_code == 403
+    assert snapshot() == before
+    changelist = client.get(reverse(CHANGELIST)).content.decode()
+    assert "Roll back to the previous version" not in changelist
+
+
+def test_retrain_now_needs_the_retrain_permission(client, django_user_model, db):
+    url = reverse("admin:mlops_retrainrun_retrain")
+    client.force_login(user_with(django_user_model, "viewer", "view_retrainrun"))
+    assert client.post(url).status_code == 403
+    assert not RetrainRun.objects.exists()
+    page = client.get(reverse("admin:mlops_retrainrun_changelist")).content.decode()
+    assert "Retrain now" not in page
+
+
+def test_retrain_now_works_with_the_retrain_permission(
+    client, django_user_model, model_root, shipped_draws
+):
+    user = user_with(django_user_model, "trainer", "view_retrainrun", "retrain_model")
+    client.force_login(user)
+    response = client.post(reverse("admin:mlops_retrainrun_retrain"))
+    assert response.status_code == 302
+    assert RetrainRun.objects.get().requested_by == user
+
+
+@pytest.mark.parametrize(
+    ("method", "url_name", "data"),
+    [
+        ("post", CHANGELIST, "activate"),
+        ("post", CHANGELIST, "restore"),
+        ("get", "admin:mlops_modelversion_rollback", None),
+        ("post", "admin:mlops_modelversion_rollback", None),
+        ("post", "admin:mlops_retrainrun_retrain", None),
+        ("get", "operations_dashboard", None),
+        ("get", "admin:mlops_auditevent_changelist", None),
+    ],
+)
+def test_a_non_staff_user_with_every_permission_is_sent_to_the_login_page(
+    client, django_user_model, versions, method, url_name, data
+):
+    codenames = [*ACTIONS.values(), "retrain_model", "view_auditevent"]
+    client.force_login(
+        user_with(django_user_model, "outsider", *codenames, is_staff=False)
+    )
+    payload = {}
+    if data == "activate":
+        payload = {"action": "activate_selected", "_selected_action": [versions[0].pk]}
+    elif data == "restore":
+        payload = {
+            "action": "restore_selected",
+            "_selected_action": [versions[0].pk],
+            "post": "yes",
+        }
+    before = snapshot()
+    response = getattr(client, method)(reverse(url_name), payload)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+    assert snapshot() == before
+
+
+def test_an_anonymous_visitor_is_sent_to_the_login_page(client, versions):
+    before = snapshot()
+    response = client.post(
+        reverse(CHANGELIST),
+        {"action": "backup_selected", "_selected_action": [versions[0].pk]},
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+    assert snapshot() == before

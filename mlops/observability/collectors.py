@@ -31,6 +31,7 @@ from prometheus_client.core import (
 
 from draws.models import LottoDraw
 from mlops.models import ModelVersion, Prediction, RetrainRun
+from mlops.services.monitoring import get_monitor_status
 
 from .metrics import COLLECTOR_ERRORS_TOTAL
 
@@ -152,9 +153,6 @@ def prediction_metrics() -> Iterable[Metric]:
 
 def monitoring_metrics() -> Iterable[Metric]:
     """The monitored accuracy, its baseline and the health verdict."""
-    # Imported here until the monitoring service lands; see OPERATIONS.md.
-    from mlops.services.monitoring import get_monitor_status
-
     yield from monitor_status_metrics(get_monitor_status())
 
 

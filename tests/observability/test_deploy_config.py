@@ -286,6 +286,11 @@ def test_check_deploy_leaves_only_the_documented_warnings(tmp_path):
     }
     for name in ("SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_PRELOAD"):
         env.pop(name, None)
-    result = run(sys.executable, "manage.py", "check", "--deploy", env=env)
+    # The security checks only: schema warnings (drf_spectacular.W002) belong
+    # to the API code, not to the production settings.
+    result = run(
+        sys.executable, "manage.py", "check", "--deploy", "--tag", "security", env=env
+    )
+    assert result.returncode == 0, result.stderr
     found = set(re.findall(r"\((\w+\.[EW]\d+)\)", result.stdout + result.stderr))
     assert found <= ACCEPTED_DEPLOY_WARNINGS, result.stdout + result.stderr

@@ -7,12 +7,19 @@ from django.db import DatabaseError
 from prometheus_client import REGISTRY
 
 from draws.models import LottoDraw
+from draws.services import draw_import_records
+from draws.validation import DrawRecord
+from mlops.models import Prediction
 from mlops.observability import collectors
 from mlops.observability.metrics import (
     observe_inference,
     record_fallback,
     record_served,
 )
+from mlops.services.audit import Actor
+from mlops.services.inference import forecast_cache_clear
+from mlops.services.monitoring import get_monitor_status
+from mlops.services.retraining import retrain_run_now
 from tests.observability.helpers import (
     make_prediction,
     make_run,
@@ -263,14 +270,13 @@ def test_a_database_error_in_a_section_is_counted_not_a_500(
 
 
 def test_the_monitor_status_becomes_accuracy_baseline_and_health(monkeypatch, scrape):
-    monitoring = pytest.importorskip("mlops.services.monitoring")
     status = {
         "accuracy": 42.5,
         "baseline": 40.0,
         "status": "critical",
         "sample_size": 30,
     }
-    monkeypatch.setattr(monitoring, "get_monitor_status", lambda: status)
+    monkeypatch.setattr(collectors, "get_monitor_status", lambda: status)
     samples = scrape()
     assert sample(samples, "ml_accuracy") == 42.5
     assert sample(samples, "ml_accuracy_baseline") == 40.0
@@ -281,15 +287,78 @@ def test_the_monitor_status_becomes_accuracy_baseline_and_health(monkeypatch, sc
 
 
 def test_insufficient_data_has_no_accuracy_but_a_health_state(monkeypatch, scrape):
-    monitoring = pytest.importorskip("mlops.services.monitoring")
     status = {
         "accuracy": None,
         "baseline": 40.0,
         "status": "insufficient_data",
         "sample_size": 3,
     }
-    monkeypatch.setattr(monitoring, "get_monitor_status", lambda: status)
+    monkeypatch.setattr(collectors, "get_monitor_status", lambda: status)
     samples = scrape()
     assert sample(samples, "ml_accuracy") is None
     assert sample(samples, "ml_health_status", status="insufficient_data") == 1
     assert sample(samples, "ml_health_status_code") == -1
+
+
+def test_after_a_fallback_a_retrain_and_a_scored_draw_each_metric_is_right(
+    client, scrape, shipped_draws, model_root, settings,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    """The three events through the real services, then one scrape."""
+    settings.ML_N_ESTIMATORS = 4
+    forecast_cache_clear()
+    no_model = in_process("ml_fallback_total", reason="no_model")
+    served = in_process("ml_recommendations_served_total", mode="statistical")
+
+    # 1. A fallback: draws but no model yet.
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.get("/api/recommendations/?count=5")
+    assert answer.status_code == 200
+    assert answer.json()["fallback_reason"] == "no_model"
+
+    # 2. A retrain, as the Q2 task runs it (here in this process).
+    with django_capture_on_commit_callbacks(execute=True):
+        run = retrain_run_now(trigger="cli", actor=Actor.cli())
+    assert run.status == "success"
+    assert run.promoted
+
+    # 3. The next draw arrives; the forecasts made for it are scored.
+    target = LottoDraw.objects.order_by("-draw_no").first().draw_no + 1
+    draw = DrawRecord(
+        draw_no=target,
+        draw_date=dt.date(2002, 12, 7) + dt.timedelta(weeks=target - 1),
+        numbers=(3, 11, 19, 27, 35, 43),
+        bonus=7,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        draw_import_records([draw], source="test")
+    scored = Prediction.objects.filter(scored_at__isnull=False)
+    assert scored.filter(target_draw_no=target).exists()
+
+    samples = scrape()
+    assert sample(samples, "ml_fallback_total", reason="no_model") == no_model + 1
+    assert sample(samples, "ml_recommendations_served_total", mode="statistical") == (
+        served + 1
+    )
+    assert sample(samples, "ml_retrains_total", trigger="cli", status="success") == 1
+    assert sample(samples, "ml_retrain_last_status", status="success") == 1
+    assert sample(samples, "ml_retrain_last_success_timestamp_seconds") == (
+        pytest.approx(run.finished_at.timestamp())
+    )
+    run.model_version.refresh_from_db()
+    assert (
+        sample(
+            samples,
+            "ml_active_model_info",
+            version=run.model_version.version,
+            feature_set=run.model_version.feature_set_version,
+        )
+        == 1
+    )
+    assert 0 <= sample(samples, "ml_model_age_seconds") < 120
+    assert sample(samples, "ml_predictions_scored_total") == scored.count()
+    status = get_monitor_status()
+    assert sample(samples, "ml_accuracy") == pytest.approx(status["accuracy"])
+    assert sample(samples, "ml_accuracy_baseline") == pytest.approx(status["baseline"])
+    assert sample(samples, "ml_health_status", status=status["status"]) == 1
+    assert sample(samples, "ml_draws_stored") == 1221

@@ -214,6 +214,12 @@ def model_version_restore(
                 f"Model {locked.version} is already active and its file matches its "
                 "checksum; there is nothing to restore."
             )
+        model_version_activate(
+            version=locked,
+            actor=actor,
+            reason=reason or "restored from backup",
+            activated_by="restore",
+        )
         audit_record(
             actor=actor,
             action="restore",
@@ -225,12 +231,6 @@ def model_version_restore(
                 "backup_id": backup.pk if backup else None,
                 "backup_path": backup.file_path if backup else None,
             },
-        )
-        model_version_activate(
-            version=locked,
-            actor=actor,
-            reason=reason or "restored from backup",
-            activated_by="restore",
         )
     logger.info("Restored model %s (was %s)", locked.version, previous_state)
     locked.refresh_from_db()
@@ -304,6 +304,12 @@ def model_version_rollback(*, actor: Actor, reason: str = "") -> ModelVersion:
     with transaction.atomic():
         target = ModelVersion.objects.select_for_update().get(pk=plan.target.pk)
         backup = _repair_from_backup(target)
+        model_version_activate(
+            version=target,
+            actor=actor,
+            reason=reason or "rolled back to the previous version",
+            activated_by="rollback",
+        )
         audit_record(
             actor=actor,
             action="rollback",
@@ -316,12 +322,6 @@ def model_version_rollback(*, actor: Actor, reason: str = "") -> ModelVersion:
                 "backup_id": backup.pk if backup else None,
                 "skipped": plan.skipped,
             },
-        )
-        model_version_activate(
-            version=target,
-            actor=actor,
-            reason=reason or "rolled back to the previous version",
-            activated_by="rollback",
         )
     target.refresh_from_db()
     logger.warning(

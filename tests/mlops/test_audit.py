@@ -56,10 +56,10 @@ def test_each_service_records_the_user_who_called_it(versions, django_user_model
     assert actions_by("alice") == [
         "activate",
         "backup",
+        "activate",
         "restore",
         "activate",
         "rollback",
-        "activate",
         "cleanup",
         "verify",
     ]
@@ -81,10 +81,10 @@ def test_each_command_records_the_cli(versions):
 
     assert actions_by("cli") == [
         "backup",
+        "activate",
         "restore",
         "activate",
         "rollback",
-        "activate",
         "cleanup",
         "verify",
     ]
@@ -114,11 +114,11 @@ def test_each_admin_action_records_the_staff_user(admin_client, versions):
     assert actions_by("admin") == [
         "activate",
         "backup",
+        "activate",
         "restore",
-        "activate",
         "verify",
-        "rollback",
         "activate",
+        "rollback",
         "retrain_requested",
     ]
     assert set(

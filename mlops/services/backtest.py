@@ -58,23 +58,27 @@ def _check_arguments(draws: int, retrain_every: int, stored: int) -> None:
         )
 
 
-def _slip_results(forecasts: np.ndarray, actual, bonuses, draw_nos) -> dict:
-    """Prize rate of the official slip (5 games sampled with seed = draw number)."""
-    tickets, wins = 0, 0
+def _slip_results(forecasts: np.ndarray, actual, bonuses, draw_nos) -> tuple:
+    """Prize rate of the official slips (5 games sampled with seed = draw number).
+
+    Returns the figure and, per draw, the slip and the tier of each game.
+    """
+    slips, wins, tickets = [], 0, 0
     tiers = {str(tier): 0 for tier in range(1, 6)}
     for probabilities, winning, bonus, draw_no in zip(
         forecasts, actual, bonuses, draw_nos, strict=True
     ):
-        slip = sample_games(probabilities, count=OFFICIAL_SLIP_GAMES, seed=draw_no)
-        for game in slip:
-            tickets += 1
-            tier = metrics.prize_tier(game, winning, bonus)
+        games = sample_games(probabilities, count=OFFICIAL_SLIP_GAMES, seed=draw_no)
+        game_tiers = [metrics.prize_tier(game, winning, bonus) for game in games]
+        slips.append({"games": games, "tiers": game_tiers})
+        tickets += len(games)
+        for tier in game_tiers:
             if tier is not None:
                 wins += 1
                 tiers[str(tier)] += 1
     baseline = metrics.random_prize_probability()
     interval = metrics.wilson_interval(wins, tickets)
-    return {
+    figure = {
         "value": wins / tickets,
         "successes": wins,
         "sample_size": tickets,
@@ -84,6 +88,7 @@ def _slip_results(forecasts: np.ndarray, actual, bonuses, draw_nos) -> dict:
         "verdict": metrics.verdict(interval, baseline),
         "tiers": tiers,
     }
+    return figure, slips
 
 
 def _paired_difference(model_values, statistical_values, higher_is_better) -> dict:
@@ -160,12 +165,13 @@ def backtest_run(
     rows = {}
     for name, forecasts in (("model", model_probs), ("statistical", stat_probs)):
         evaluation = metrics.evaluate_forecasts(forecasts, actual)
-        evaluation["slip_prize_rate"] = _slip_results(
+        evaluation["slip_prize_rate"], slips = _slip_results(
             forecasts, actual, bonus_list, replayed
         )
         results[name] = evaluation
         tops = [metrics.top_numbers(p) for p in forecasts]
         rows[name] = {
+            "slips": slips,
             "top_numbers": tops,
             "hits": [
                 metrics.hits(top, won) for top, won in zip(tops, actual, strict=True)
@@ -219,6 +225,7 @@ def backtest_run(
                     for field, key in (("top6", "top_numbers"), ("hits", "hits"))
                 },
                 **{f"{name}_brier": rows[name]["brier"][index] for name in FORECASTERS},
+                **{f"{name}_slip": rows[name]["slips"][index] for name in FORECASTERS},
             }
             for index, draw_no in enumerate(replayed)
         ],
@@ -340,7 +347,7 @@ def backtest_chart_png(report: dict) -> bytes:
     mean_axes.set_title("Cumulative mean hits of the top-6")
     mean_axes.set_xlabel("draw")
     mean_axes.set_ylabel("mean hits")
-    mean_axes.legend(loc="upper right", fontsize=9)
+    mean_axes.legend(loc="lower right", fontsize=9)
 
     figure.suptitle(
         f"Walk-forward backtest: draws {draws[0]}-{draws[-1]} ({len(draws)}), "

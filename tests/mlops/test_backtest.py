@@ -171,3 +171,28 @@ def test_the_backtest_uses_the_feature_rows_of_the_engine(history):
     assert np.array_equal(
         matrix[HISTORY - 1], features.build_feature_matrix(history[: HISTORY - 1])[-1]
     )
+
+
+def test_the_slip_prize_rate_counts_the_official_slip_of_every_draw(
+    history, model_root
+):
+    from mlops.services.inference import sample_games
+
+    report = backtest_run(draws=4, params=SMALL_FOREST, write=False)
+    for name in ("model", "statistical"):
+        wins = 0
+        for row in report["per_draw"]:
+            slip = row[f"{name}_slip"]
+            assert len(slip["games"]) == 5
+            assert slip["tiers"] == [
+                metrics.prize_tier(game, row["winning"], row["bonus"])
+                for game in slip["games"]
+            ]
+            wins += sum(tier is not None for tier in slip["tiers"])
+        assert report["results"][name]["slip_prize_rate"]["successes"] == wins
+    # The statistical slip is the one the engine would have served: seed = draw.
+    row = report["per_draw"][0]
+    before = history[: row["draw"] - 1]
+    assert row["statistical_slip"]["games"] == sample_games(
+        statistical_probabilities(before), count=5, seed=row["draw"]
+    )

@@ -1,1 +1,196 @@
-urlpatterns: list = []
+"""Staff API for model operations under /api/admin/models/ (the fourth door).
+
+Same services, same permissions as the admin actions: staff only (401 without
+credentials, 403 for non-staff), plus the model permission of each operation.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mlops.models import ModelVersion
+from mlops.services.audit import Actor
+from mlops.services.backups import (
+    model_version_backup,
+    model_version_restore,
+    model_version_rollback,
+)
+from mlops.services.cleanup import models_cleanup
+from mlops.services.integrity import models_verify
+
+from .permissions import StaffApiMixin
+
+
+def needs(codename: str) -> type[BasePermission]:
+    """A DRF permission: the user holds `mlops.<codename>`."""
+
+    class HasModelPermission(BasePermission):
+        message = f"This needs the mlops.{codename} permission."
+
+        def has_permission(self, request, view):
+            return request.user.has_perm(f"mlops.{codename}")
+
+    return HasModelPermission
+
+
+class OperationsApi(StaffApiMixin, APIView):
+    codename = "view_modelversion"
+
+    def get_permissions(self):
+        return [*super().get_permissions(), needs(self.codename)()]
+
+    def version(self, label: str) -> ModelVersion:
+        found = ModelVersion.objects.filter(version=label).first()
+        if found is None:
+            raise Http404(f"Unknown model version {label!r}.")
+        return found
+
+    def refuse(self, exc: ValidationError) -> Response:
+        return Response({"detail": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
+
+
+class ReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
+
+
+def version_output(version: ModelVersion) -> dict:
+    return {"version": version.version, "state": version.state}
+
+
+class ModelBackupApi(OperationsApi):
+    codename = "backup_modelversion"
+
+    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request, version: str):
+        try:
+            backup = model_version_backup(
+                version=self.version(version), actor=Actor.for_user(request.user)
+            )
+        except ValidationError as exc:
+            return self.refuse(exc)
+        body = {
+            "backup_id": backup.pk,
+            "version": version,
+            "file_path": backup.file_path,
+            "sha256": backup.sha256,
+            "size_bytes": backup.size_bytes,
+            "verified_at": backup.verified_at,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ModelRestoreApi(OperationsApi):
+    codename = "restore_modelversion"
+
+    @extend_schema(request=ReasonInputSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request, version: str):
+        params = ReasonInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            restored = model_version_restore(
+                version=self.version(version),
+                actor=Actor.for_user(request.user),
+                reason=params.validated_data["reason"],
+            )
+        except ValidationError as exc:
+            return self.refuse(exc)
+        return Response(version_output(restored))
+
+
+class ModelRollbackApi(OperationsApi):
+    codename = "activate_modelversion"
+
+    @extend_schema(request=ReasonInputSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        params = ReasonInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            version = model_version_rollback(
+                actor=Actor.for_user(request.user),
+                reason=params.validated_data["reason"],
+            )
+        except ValidationError as exc:
+            return self.refuse(exc)
+        return Response(version_output(version))
+
+
+class ModelVerifyApi(OperationsApi):
+    """Check every file; 200 with `ok` false when something is missing/corrupt."""
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        report = models_verify(actor=Actor.for_user(request.user))
+        return Response(report.as_dict())
+
+
+class ModelCleanupApi(OperationsApi):
+    codename = "delete_modelversion"
+
+    class InputSerializer(serializers.Serializer):
+        older_than_days = serializers.IntegerField(
+            min_value=0, default=lambda: settings.CLEANUP_OLDER_THAN_DAYS
+        )
+        dry_run = serializers.BooleanField(default=False)
+
+    @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        params = self.InputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        report = models_cleanup(
+            **params.validated_data, actor=Actor.for_user(request.user)
+        )
+        return Response(report.as_dict())
+
+
+class ModelActivationsApi(OperationsApi):
+    """A version's activation history, oldest first."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, version: str):
+        periods = (
+            self.version(version)
+            .activations.select_related("user")
+            .order_by("activated_at", "id")
+        )
+        return Response(
+            [
+                {
+                    "activated_at": p.activated_at,
+                    "deactivated_at": p.deactivated_at,
+                    "is_current": p.is_current,
+                    "activated_by": p.activated_by,
+                    "user": p.user.get_username() if p.user_id else None,
+                    "retrain_run": p.retrain_run_id,
+                    "reason": p.reason,
+                    "deactivation_reason": p.deactivation_reason,
+                }
+                for p in periods
+            ]
+        )
+
+
+urlpatterns = [
+    path("models/rollback", ModelRollbackApi.as_view(), name="model-rollback"),
+    path("models/verify", ModelVerifyApi.as_view(), name="model-verify"),
+    path("models/cleanup", ModelCleanupApi.as_view(), name="model-cleanup"),
+    path("models/<str:version>/backup", ModelBackupApi.as_view(), name="model-backup"),
+    path(
+        "models/<str:version>/restore",
+        ModelRestoreApi.as_view(),
+        name="model-restore",
+    ),
+    path(
+        "models/<str:version>/activations",
+        ModelActivationsApi.as_view(),
+        name="model-activations",
+    ),
+]

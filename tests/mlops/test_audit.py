@@ -173,3 +173,61 @@ def test_the_audit_list_shows_who_did_what_to_which_object(admin_client, version
         reverse("admin:mlops_auditevent_changelist"), {"action": "backup"}
     )
     assert filtered.context["cl"].result_count == 1
+
+
+def test_each_api_call_records_the_staff_user(client, versions, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    v1, v2 = versions
+    api = django_user_model.objects.create_user("api-user", is_staff=True)
+    api.user_permissions.set(Permission.objects.filter(content_type__app_label="mlops"))
+    client.force_login(api)
+    model_version_activate(version=v1, actor=Actor.system())
+
+    backup = client.post(f"/api/admin/models/{v1.version}/backup")
+    restore = client.post(
+        f"/api/admin/models/{v2.version}/restore",
+        {"reason": "api drill"},
+        content_type="application/json",
+    )
+    rollback = client.post("/api/admin/models/rollback")
+    cleanup = client.post(
+        "/api/admin/models/cleanup",
+        {"older_than_days": 30, "dry_run": False},
+        content_type="application/json",
+    )
+    verify = client.post("/api/admin/models/verify")
+
+    assert backup.status_code == 201
+    assert backup.json()["sha256"] == v1.sha256
+    assert restore.json() == {"version": v2.version, "state": "active"}
+    assert rollback.json() == {"version": v1.version, "state": "active"}
+    assert cleanup.json()["removed"] == []
+    assert verify.json()["ok"] is True
+    assert actions_by("api-user") == [
+        "backup",
+        "activate",
+        "restore",
+        "activate",
+        "rollback",
+        "cleanup",
+        "verify",
+    ]
+    history = client.get(f"/api/admin/models/{v1.version}/activations").json()
+    assert [p["activated_by"] for p in history] == ["system", "rollback"]
+    assert history[1]["user"] == "api-user"
+
+
+def test_the_api_says_what_is_wrong(client, admin_user, model_root, db):
+    client.force_login(admin_user)
+    assert client.post("/api/admin/models/nope/restore").status_code == 404
+    refused = client.post("/api/admin/models/rollback")
+    assert refused.status_code == 400
+    assert "no earlier version" in refused.json()["detail"][0]
+    negative = client.post(
+        "/api/admin/models/cleanup",
+        {"older_than_days": -1},
+        content_type="application/json",
+    )
+    assert negative.status_code == 400
+    assert "older_than_days" in negative.json()

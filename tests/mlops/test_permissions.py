@@ -178,3 +178,49 @@ def test_an_anonymous_visitor_is_sent_to_the_login_page(client, versions):
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
     assert snapshot() == before
+
+
+# --- The staff API under /api/admin/models/ -----------------------------------------
+
+API_CALLS = [
+    ("post", "/api/admin/models/{v}/backup", "backup_modelversion"),
+    ("post", "/api/admin/models/{v}/restore", "restore_modelversion"),
+    ("post", "/api/admin/models/rollback", "activate_modelversion"),
+    ("post", "/api/admin/models/cleanup", "delete_modelversion"),
+    ("post", "/api/admin/models/verify", "view_modelversion"),
+    ("get", "/api/admin/models/{v}/activations", "view_modelversion"),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "codename"), API_CALLS)
+def test_the_api_answers_401_without_credentials(
+    client, versions, method, url, codename
+):
+    before = snapshot()
+    response = getattr(client, method)(url.format(v=versions[0].version))
+    assert response.status_code == 401
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(("method", "url", "codename"), API_CALLS)
+def test_the_api_refuses_non_staff_even_with_the_permission(
+    client, django_user_model, versions, method, url, codename
+):
+    user = user_with(django_user_model, "outsider", codename, is_staff=False)
+    client.force_login(user)
+    before = snapshot()
+    response = getattr(client, method)(url.format(v=versions[0].version))
+    assert response.status_code == 403
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(("method", "url", "codename"), API_CALLS)
+def test_the_api_refuses_staff_without_the_operations_permission(
+    client, django_user_model, versions, method, url, codename
+):
+    client.force_login(user_with(django_user_model, "staff"))
+    before = snapshot()
+    response = getattr(client, method)(url.format(v=versions[0].version))
+    assert response.status_code == 403
+    assert codename in response.json()["detail"]
+    assert snapshot() == before

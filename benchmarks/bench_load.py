@@ -5,7 +5,7 @@ Usage, from the project root (needs PostgreSQL and Redis on 127.0.0.1, and wrk):
         [--save benchmarks/results/bench_load.json]
 
 What it does, with the processes docker-compose runs (deploy/entrypoint.sh):
-1. a fresh PostgreSQL database and Redis db 12; `web` (migrate, import_draws,
+1. a fresh PostgreSQL database and an empty Redis db; `web` (migrate, import_draws,
    setup_schedules, gunicorn with 2 workers) and `worker` (train_model
    --if-missing, qcluster);
 2. wrk for --duration seconds at --connections connections on
@@ -16,6 +16,10 @@ What it does, with the processes docker-compose runs (deploy/entrypoint.sh):
    that overlap the run (its started_at..finished_at) give the p99 "during the
    retrain" (the worst slice's). A poller asks for one game every 0.2 s and
    records which model version answered, to see the switch and any failure.
+
+"ms in Django" is the mean of http_request_duration_seconds over the run (from
+/metrics): time inside the application; the rest of the latency is queueing for
+one of the two workers.
 
 Errors are wrk's socket errors (connect, read, write, timeout) plus non-2xx/3xx
 answers. Latency percentiles come from wrk's own histogram (a Lua `done` hook).
@@ -35,6 +39,8 @@ import threading
 import time
 from pathlib import Path
 
+from prometheus_client.parser import text_string_to_metric_families
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
@@ -42,7 +48,6 @@ from tests.observability.stack import Stack, queue_retrain  # noqa: E402
 
 RECOMMENDATIONS = "/api/recommendations/?count=5"
 TRIVIAL = "/api/draws/latest/"
-REDIS_DB = 12  # the process test uses 11, CI's pytest 15
 # wrk calls done() once at the end; print one parseable line.
 WRK_REPORT_LUA = r"""
 done = function(summary, latency, requests)
@@ -96,6 +101,34 @@ def wrk(url: str, *, duration: int, connections: int, threads: int, script: Path
         },
         "seconds": round(seconds, 1),
     }
+
+
+def django_time(stack: Stack, route: str) -> tuple[float, float]:
+    """(seconds, requests) inside Django for a route, from /metrics."""
+    wanted = {"method": "GET", "route": route}
+    found = {
+        item.name: item.value
+        for family in text_string_to_metric_families(stack.get("/metrics")[1].decode())
+        for item in family.samples
+        if family.name == "http_request_duration_seconds" and item.labels == wanted
+    }
+    return (
+        found.get("http_request_duration_seconds_sum", 0.0),
+        found.get("http_request_duration_seconds_count", 0.0),
+    )
+
+
+def measured(stack: Stack, path: str, load: dict) -> dict:
+    """wrk figures plus the mean time inside Django (the rest is queueing)."""
+    route = path.split("?")[0]
+    seconds_before, count_before = django_time(stack, route)
+    figures = wrk(stack.base_url + path, **load)
+    seconds_after, count_after = django_time(stack, route)
+    requests = count_after - count_before
+    figures["django_mean_ms"] = round(
+        1000 * (seconds_after - seconds_before) / requests if requests else 0.0, 2
+    )
+    return figures
 
 
 class VersionPoller(threading.Thread):
@@ -253,6 +286,11 @@ def print_row(name: str, figures: dict) -> None:
         f"p50 {figures['p50_ms']:>7.1f} ms   p90 {figures['p90_ms']:>7.1f} ms   "
         f"p99 {figures['p99_ms']:>7.1f} ms   errors {figures['errors']}"
         f"  ({figures['requests']} requests)"
+        + (
+            f"; {figures['django_mean_ms']:.1f} ms in Django"
+            if "django_mean_ms" in figures
+            else ""
+        )
     )
 
 
@@ -275,7 +313,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="lotto-bench-"))
     script = workdir / "report.lua"
     script.write_text(WRK_REPORT_LUA)
-    stack = Stack(workdir, redis_db=REDIS_DB, workers=args.workers)
+    stack = Stack(workdir, workers=args.workers)
     load = {"duration": args.duration, "connections": args.connections,
             "threads": args.threads, "script": script}  # fmt: skip
     report = {
@@ -307,8 +345,8 @@ def main() -> int:
 
         print(f"\nSteady load: wrk {args.duration} s, {args.connections} connections")
         steady = {
-            "recommendations": wrk(stack.base_url + RECOMMENDATIONS, **load),
-            "trivial_drf": wrk(stack.base_url + TRIVIAL, **load),
+            "recommendations": measured(stack, RECOMMENDATIONS, load),
+            "trivial_drf": measured(stack, TRIVIAL, load),
         }
         print_row(f"GET {RECOMMENDATIONS}", steady["recommendations"])
         print_row(f"GET {TRIVIAL}", steady["trivial_drf"])

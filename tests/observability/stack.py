@@ -2,7 +2,7 @@
 
 `deploy/entrypoint.sh web` and `deploy/entrypoint.sh worker` are what the
 containers run; here they run against the local PostgreSQL (a fresh database,
-dropped afterwards) and Redis (one database number, flushed before and after).
+dropped afterwards) and Redis (an empty database number, claimed, flushed after).
 Used by tests/observability/test_processes.py and benchmarks/bench_load.py.
 
 Every wait is bounded, and `stop()` ends only the process groups started here.
@@ -46,13 +46,36 @@ def http_get(url: str, *, timeout: float = 10.0, headers: dict | None = None):
         return exc.code, exc.read()
 
 
+def redis_client(db: int) -> redis.Redis:
+    host, port = REDIS_HOST.split(":")
+    return redis.Redis(host=host, port=int(port), db=db)
+
+
+# Redis db numbers a stack may use: not 0 (the usual default) and not 15 (CI's
+# Q_REDIS_TEST_URL). Concurrent test runs and benchmarks each claim their own.
+REDIS_DBS = range(1, 15)
+CLAIM_KEY = "lotto-stack:claimed-by"
+
+
+def claim_redis_db() -> int:
+    """An empty Redis db, claimed with a key so that a concurrent stack skips it."""
+    token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    for db in REDIS_DBS:
+        client = redis_client(db)
+        if client.set(CLAIM_KEY, token, nx=True, ex=3600):
+            if client.dbsize() == 1:  # only our claim: nobody else's data here
+                return db
+            client.delete(CLAIM_KEY)
+    raise RuntimeError(f"no empty Redis database among {list(REDIS_DBS)}")
+
+
 class Stack:
     """A fresh database, a Redis db number, and the web and worker processes."""
 
-    def __init__(self, workdir: Path, *, redis_db: int, workers: int = 2, env=None):
+    def __init__(self, workdir: Path, *, workers: int = 2, env=None):
         self.workdir = Path(workdir)
         self.database = f"lotto_stack_{os.getpid()}_{secrets.token_hex(3)}"
-        self.redis_db = redis_db
+        self.redis_db = claim_redis_db()
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.multiproc_dir = self.workdir / "prometheus"
@@ -65,7 +88,7 @@ class Stack:
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{self.database}",
-            "Q_REDIS_URL": f"redis://{REDIS_HOST}/{redis_db}",
+            "Q_REDIS_URL": f"redis://{REDIS_HOST}/{self.redis_db}",
             "VAR_DIR": str(self.workdir / "var"),
             "MODEL_ROOT": str(self.workdir / "models"),
             "METRICS_BEARER_TOKEN": "",
@@ -89,10 +112,6 @@ class Stack:
         finally:
             connection.close()
 
-    def _redis(self):
-        host, port = REDIS_HOST.split(":")
-        return redis.Redis(host=host, port=int(port), db=self.redis_db)
-
     def query(self, sql: str, params=()) -> list[tuple]:
         """Rows from the stack's own database (cheaper than a manage.py shell)."""
         connection = psycopg2.connect(
@@ -108,11 +127,10 @@ class Stack:
     def create(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._admin(f'CREATE DATABASE "{self.database}"')
-        self._redis().flushdb()
 
     def destroy(self) -> None:
         self._admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-        self._redis().flushdb()
+        redis_client(self.redis_db).flushdb()  # the queue, and our claim
 
     # --- processes ---------------------------------------------------------------
 

@@ -17,15 +17,14 @@ from tests.observability.stack import Stack, queue_retrain
 
 pytestmark = pytest.mark.slow
 
-REDIS_DB = 11  # CI's pytest uses 15 for Q_REDIS_TEST_URL; the benchmark 12
 FAST_TRAINING = {"ML_N_ESTIMATORS": "10", "ML_N_JOBS": "1", "Q_WORKERS": "1"}
 LATEST = {"method": "GET", "route": "/api/draws/latest/", "status": "200"}
 
 
 @pytest.fixture
 def stack(tmp_path):
-    stack = Stack(tmp_path, redis_db=REDIS_DB, env=FAST_TRAINING)
     try:
+        stack = Stack(tmp_path, env=FAST_TRAINING)
         stack.create()
     except (psycopg2.OperationalError, redis.ConnectionError) as exc:
         pytest.skip(

@@ -180,6 +180,9 @@ ML_ACTIVE_CHECK_SECONDS = env_float("ML_ACTIVE_CHECK_SECONDS", 2.0)
 # After a fallback a retry could cure (file put back, transient error), a web
 # process tries the model again after this long.
 ML_FALLBACK_RETRY_SECONDS = env_float("ML_FALLBACK_RETRY_SECONDS", 60.0)
+# Each web process adds up how often it served a forecast and writes the sum at
+# most this often (0 = one UPDATE per response).
+ML_SERVED_FLUSH_SECONDS = env_float("ML_SERVED_FLUSH_SECONDS", 5.0)
 
 # --- Retraining ----------------------------------------------------------------
 RETRAIN_PROMOTION_TOLERANCE = env_float("RETRAIN_PROMOTION_TOLERANCE", 0.05)

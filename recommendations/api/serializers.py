@@ -125,6 +125,7 @@ def validation_output(metrics: dict | None) -> dict | None:
 
 
 def recommendation_output(recommendation: Recommendation) -> dict:
+    """The response body, in the shape RecommendationOutputSerializer declares."""
     return {
         "games": recommendation.combinations,
         "mode": recommendation.mode,
@@ -132,13 +133,15 @@ def recommendation_output(recommendation: Recommendation) -> dict:
         "feature_set_version": recommendation.feature_set_version,
         "target_draw": {
             "draw_no": recommendation.target_draw_no,
-            "date": recommendation.target_draw_date,
+            "date": recommendation.target_draw_date.isoformat(),
         },
         "fallback_reason": recommendation.fallback_reason,
         "seed": recommendation.seed,
         "probabilities": [
-            {"number": number, "probability": float(probability)}
-            for number, probability in enumerate(recommendation.probabilities, 1)
+            {"number": number, "probability": probability}
+            for number, probability in enumerate(
+                recommendation.probabilities.tolist(), 1
+            )
         ],
         "validation": validation_output(recommendation.validation_metrics),
         "disclaimer": recommendation.disclaimer,

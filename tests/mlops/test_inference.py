@@ -3,19 +3,22 @@
 import logging
 import math
 import pickle
+import threading
 from collections import Counter
+from itertools import combinations
 
 import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import OperationalError, connection
 from prometheus_client import REGISTRY
 
 from draws.models import LottoDraw, expected_draw_date
 from draws.services import draw_import_records
 from draws.validation import DrawRecord
 from mlops.ml import features, pipeline
-from mlops.models import AuditEvent
-from mlops.services import inference
+from mlops.models import AuditEvent, Prediction
+from mlops.services import inference, predictions
 from mlops.services.audit import SYSTEM
 from mlops.services.backups import model_version_backup
 from mlops.services.inference import (
@@ -24,6 +27,7 @@ from mlops.services.inference import (
     RecommendationEngine,
     forecast_cache_clear,
     forecast_current,
+    forecast_served_flush,
     sample_games,
 )
 from mlops.services.registry import (
@@ -129,6 +133,7 @@ def forest_that_raises(error: type[BaseException], *, while_exists=None) -> byte
 def fresh_cache(settings):
     """Each test starts as a fresh web process that checks the state every call."""
     settings.ML_ACTIVE_CHECK_SECONDS = 0
+    settings.ML_SERVED_FLUSH_SECONDS = 0
     settings.RECOMMENDATIONS_USE_ML = True
     forecast_cache_clear()
     yield
@@ -556,15 +561,45 @@ def test_games_are_distinct_sorted_and_honour_include_and_exclude():
         assert not {1, 2} & set(game)
 
 
+def test_games_are_drawn_as_if_one_number_at_a_time_by_probability():
+    probabilities = np.zeros(45)
+    probabilities[[5, 6, 7, 8, 9]] = [0.1, 0.2, 0.3, 0.15, 0.25]  # numbers 6-10
+    include, exclude = [1, 2, 3, 4], list(range(11, 46))
+    p = dict(zip(range(6, 11), probabilities[5:10], strict=True))
+
+    def exact(a, b):  # a first then b, or b first then a
+        return p[a] * p[b] / (1 - p[a]) + p[b] * p[a] / (1 - p[b])
+
+    draws = 20_000
+    counts = Counter(
+        tuple(
+            sample_games(
+                probabilities, count=1, include=include, exclude=exclude, seed=seed
+            )[0][4:]
+        )
+        for seed in range(draws)
+    )
+
+    for a, b in combinations(range(6, 11), 2):
+        expected = exact(a, b)
+        error = 4 * math.sqrt(expected * (1 - expected) / draws)  # 4 sigma
+        assert abs(counts[(a, b)] / draws - expected) < error, (a, b)
+
+
 def test_games_follow_the_probabilities():
     probabilities = np.full(45, 0.01)
     probabilities[[9, 19, 29]] = 0.9  # numbers 10, 20 and 30
 
-    games = sample_games(probabilities, count=10, seed=1)
+    games = [
+        game
+        for seed in range(50)
+        for game in sample_games(probabilities, count=10, seed=seed)
+    ]
 
-    counts = Counter(n for game in games for n in game)
-    assert min(counts[10], counts[20], counts[30]) >= 8
-    assert max(c for n, c in counts.items() if n not in (10, 20, 30)) <= 3
+    shares = {n: sum(n in game for game in games) / len(games) for n in range(1, 46)}
+    assert min(shares[10], shares[20], shares[30]) > 0.95
+    # Three places left for 42 numbers of equal weight: about 7% each.
+    assert max(v for n, v in shares.items() if n not in (10, 20, 30)) < 0.12
 
 
 def test_numbers_given_probability_zero_are_only_used_when_nothing_else_is_left():
@@ -592,3 +627,110 @@ def test_asking_for_more_games_than_possible_is_refused(trained):
         )
 
     assert "Only 6 different game(s)" in caught.value.message_dict["count"][0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_in_one_process_compute_the_forecast_once(
+    model_root, caplog
+):
+    store_draws(520)
+    activate_bytes(forest_that_raises(RuntimeError))  # a fallback logs each compute
+    forecast_cache_clear()
+    caplog.clear()
+    barrier = threading.Barrier(8)
+    results = []
+
+    def request():
+        try:
+            barrier.wait()
+            results.append(forecast_current())
+        finally:
+            connection.close()
+
+    with caplog.at_level(logging.WARNING, logger="mlops.services.inference"):
+        threads = [threading.Thread(target=request) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert len(results) == 8
+    assert len({id(forecast) for forecast in results}) == 1
+    assert caplog.text.count(FALLBACK_TEXT) == 1
+
+
+# --- The official forecast -------------------------------------------------------
+
+
+def test_each_computed_forecast_is_recorded_once_with_its_official_slip(trained):
+    for _ in range(3):
+        RecommendationEngine().recommend()
+    forecast_cache_clear()  # another process computes the same forecast
+    forecast = forecast_current()
+
+    prediction = Prediction.objects.get()
+    assert prediction.pk == forecast.prediction_id
+    assert (prediction.target_draw_no, prediction.mode) == (521, "ml")
+    assert prediction.model_version == trained
+    assert prediction.target_draw_date == expected_draw_date(521)
+    assert np.allclose(prediction.probabilities, forecast.probabilities)
+    slip = sample_games(forecast.probabilities, count=5, seed=521)
+    assert prediction.combinations == slip
+    assert prediction.served_count == 3
+
+
+def test_a_statistical_forecast_is_recorded_as_the_statistical_forecaster(
+    trained,
+):
+    RecommendationEngine(use_ml_model=False).recommend()
+
+    prediction = Prediction.objects.get()
+    assert (prediction.forecaster, prediction.mode) == ("statistical", "statistical")
+    assert prediction.model_version is None
+    assert prediction.served_count == 1
+
+
+def test_a_failure_to_record_the_forecast_never_fails_the_recommendation(
+    trained, monkeypatch, caplog
+):
+    def database_outage(**kwargs):
+        raise OperationalError("simulated: the database refused the insert")
+
+    # Fault injection: the recording service failing as it would in an outage.
+    monkeypatch.setattr(predictions, "forecast_record", database_outage)
+
+    recommendation = RecommendationEngine().recommend()
+
+    assert recommendation.mode == "ml"
+    assert recommendation.prediction_id is None
+    assert len(recommendation.combinations) == 5
+    assert "Could not record the forecast for draw 521" in caplog.text
+    assert not Prediction.objects.exists()
+
+
+def test_served_counts_are_added_up_and_written_together(trained, settings):
+    settings.ML_SERVED_FLUSH_SECONDS = 3600
+    RecommendationEngine().recommend()  # the first response writes at once
+    prediction = Prediction.objects.get()
+    assert prediction.served_count == 1
+
+    for _ in range(4):
+        RecommendationEngine().recommend()
+    prediction.refresh_from_db()
+    assert prediction.served_count == 1  # pending in this process
+
+    forecast_served_flush()
+    prediction.refresh_from_db()
+    assert prediction.served_count == 5
+
+
+def test_served_counts_are_written_when_the_served_forecast_changes(trained, settings):
+    settings.ML_SERVED_FLUSH_SECONDS = 3600
+    for _ in range(3):
+        RecommendationEngine().recommend()
+    store_draws(1, first=521, seed=4)
+
+    RecommendationEngine().recommend()
+
+    first = Prediction.objects.get(target_draw_no=521)
+    assert first.served_count == 3

@@ -498,6 +498,28 @@ def _note_outcome(reason: str | None, detail: str, version) -> None:
 # --- Games --------------------------------------------------------------------
 
 
+def number_list_errors(field: str, numbers) -> list[str]:
+    """What is wrong with one list of include/exclude numbers on its own."""
+    numbers = list(numbers)
+    errors = []
+    wrong = sorted({n for n in numbers if not 1 <= n <= POOL_SIZE})
+    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    if wrong:
+        errors.append(f"Numbers must be between 1 and {POOL_SIZE}; got {wrong}.")
+    if repeated:
+        errors.append(f"Numbers repeated: {repeated}.")
+    if field == "include" and len(set(numbers)) > MAX_INCLUDED:
+        errors.append(
+            f"At most {MAX_INCLUDED} numbers can be included; got {len(set(numbers))}."
+        )
+    if field == "exclude" and POOL_SIZE - len(set(numbers)) < PICKS:
+        errors.append(
+            f"At most {POOL_SIZE - PICKS} numbers can be excluded: a game needs "
+            f"{PICKS} of the {POOL_SIZE}; got {len(set(numbers))}."
+        )
+    return errors
+
+
 def recommendation_params_errors(
     *, count: int, include=(), exclude=()
 ) -> dict[str, list[str]]:
@@ -506,28 +528,12 @@ def recommendation_params_errors(
     if not 1 <= count <= MAX_GAMES:
         errors["count"] = [f"Ask for between 1 and {MAX_GAMES} games."]
     for field, numbers in (("include", include), ("exclude", exclude)):
-        numbers = list(numbers)
-        wrong = sorted({n for n in numbers if not 1 <= n <= POOL_SIZE})
-        repeated = sorted({n for n in numbers if numbers.count(n) > 1})
-        if wrong:
-            errors.setdefault(field, []).append(
-                f"Numbers must be between 1 and {POOL_SIZE}; got {wrong}."
-            )
-        if repeated:
-            errors.setdefault(field, []).append(f"Numbers repeated: {repeated}.")
-    if len(set(include)) > MAX_INCLUDED:
-        errors.setdefault("include", []).append(
-            f"At most {MAX_INCLUDED} numbers can be included; got {len(set(include))}."
-        )
+        if field_errors := number_list_errors(field, numbers):
+            errors[field] = field_errors
     overlap = sorted(set(include) & set(exclude))
     if overlap:
         errors.setdefault("exclude", []).append(
             f"Numbers both included and excluded: {overlap}."
-        )
-    if POOL_SIZE - len(set(exclude)) < PICKS:
-        errors.setdefault("exclude", []).append(
-            f"At most {POOL_SIZE - PICKS} numbers can be excluded: a game needs "
-            f"{PICKS} of the {POOL_SIZE}."
         )
     if not errors:
         possible = _possible_games(include, exclude)

@@ -3,7 +3,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from mlops.services.inference import ML, STATISTICAL, Recommendation
+from mlops.services.inference import (
+    ML,
+    STATISTICAL,
+    Recommendation,
+    number_list_errors,
+)
 
 # The validation figures shown next to their random baselines, in this order.
 VALIDATION_METRICS = (
@@ -40,6 +45,9 @@ class NumberListField(serializers.Field):
                 if not (part.isascii() and part.isdigit()):
                     self.fail("invalid", value=part)
                 numbers.append(int(part))
+        # Checked here, not in validate(): reported even when another field fails.
+        if errors := number_list_errors(self.field_name, numbers):
+            raise serializers.ValidationError(errors)
         return numbers
 
     def to_representation(self, value):

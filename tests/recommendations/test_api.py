@@ -197,6 +197,13 @@ def test_bad_parameters_get_a_400_naming_the_field(
     assert not Prediction.objects.exists()  # refused before anything was computed
 
 
+def test_every_bad_field_is_reported_in_one_answer(client, few_draws):
+    response = client.get(URL, {"count": 11, "include": "3,3", "exclude": "50"})
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"count", "include", "exclude"}
+
+
 def test_the_largest_valid_request_is_accepted(client, few_draws):
     exclude = ",".join(map(str, range(12, 46)))  # 39 excluded, 11 numbers left
     response = client.get(

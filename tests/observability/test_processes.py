@@ -22,17 +22,23 @@ LATEST = {"method": "GET", "route": "/api/draws/latest/", "status": "200"}
 
 
 @pytest.fixture
-def stack(tmp_path):
-    try:
-        stack = Stack(tmp_path, env=FAST_TRAINING)
-        stack.create()
-    except (psycopg2.OperationalError, redis.ConnectionError) as exc:
-        pytest.skip(
-            f"needs PostgreSQL and Redis on 127.0.0.1 (.ci/run starts them): {exc}"
-        )
-    try:
-        yield stack
-    finally:
+def make_stack(tmp_path):
+    """make_stack(env) -> a created Stack; stopped and dropped after the test."""
+    stacks = []
+
+    def make(env: dict) -> Stack:
+        try:
+            stack = Stack(tmp_path / f"stack{len(stacks)}", env=env)
+            stack.create()
+        except (psycopg2.OperationalError, redis.ConnectionError) as exc:
+            pytest.skip(
+                f"needs PostgreSQL and Redis on 127.0.0.1 (.ci/run starts them): {exc}"
+            )
+        stacks.append(stack)
+        return stack
+
+    yield make
+    for stack in stacks:
         try:
             stack.stop()  # a no-op when the test stopped it already
         finally:
@@ -60,7 +66,8 @@ def counts_by_worker(multiproc_dir: Path, **labels) -> dict[str, float]:
     return found
 
 
-def test_the_compose_processes_serve_recommendations_and_metrics(stack):
+def test_the_compose_processes_serve_recommendations_and_metrics(make_stack):
+    stack = make_stack(FAST_TRAINING)
     stack.start_web()
     stack.wait_healthy()
     status, body = stack.get("/readyz")
@@ -126,3 +133,16 @@ def test_the_compose_processes_serve_recommendations_and_metrics(stack):
         stack.log("web")[-2000:],
         stack.log("worker")[-2000:],
     )
+
+
+def test_counts_survive_workers_that_gunicorn_replaces(make_stack):
+    """max_requests recycles workers; their counts stay in the merged total."""
+    stack = make_stack({"GUNICORN_MAX_REQUESTS": "15"})
+    stack.start_web()
+    stack.wait_healthy()
+    answers = [stack.get("/api/draws/latest/")[0] for _ in range(100)]
+    assert answers == [200] * 100
+    samples = scrape(stack)
+    assert sample(samples, "http_requests_total", **LATEST) == 100
+    assert len(counts_by_worker(stack.multiproc_dir, **LATEST)) > 2
+    assert stack.stop() == {"web": 0}

@@ -221,7 +221,8 @@ METRICS_ALLOWED_NETWORKS = env_list(
 # timeout < retry: a task still running when `retry` passes would be delivered
 # again; single-flight retraining makes even that harmless.
 Q_CLUSTER = {
-    "name": "lotto_site",
+    # The queue's name: deployments (or test runs) sharing one Redis need their own.
+    "name": os.environ.get("Q_CLUSTER_NAME", "lotto_site"),
     "workers": env_int("Q_WORKERS", 2),
     "timeout": env_int("Q_TIMEOUT", 1200),
     "retry": env_int("Q_RETRY", 1500),

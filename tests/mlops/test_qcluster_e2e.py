@@ -141,6 +141,8 @@ def test_a_real_qcluster_fires_the_weekly_retrain_schedule(broker, tmp_path):
         if url is None:
             pytest.skip("no Redis at Q_REDIS_TEST_URL")
         env["Q_REDIS_URL"] = url
+        # Its own queue: another cluster on this Redis must not take our tasks.
+        env["Q_CLUSTER_NAME"] = f"lotto_e2e_{uuid.uuid4().hex[:8]}"
     database = Database(tmp_path)
     if database.url:
         env["DATABASE_URL"] = database.url

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 from django_q.conf import Conf
 from django_q.models import Schedule
@@ -229,7 +230,8 @@ def scheduler_status() -> dict:
             status__in=[RetrainRun.Status.QUEUED, RetrainRun.Status.RUNNING]
         )
         .select_related("model_version")
-        .order_by("-finished_at", "-id")
+        # NULLs last: PostgreSQL would put a run without finished_at first.
+        .order_by(F("finished_at").desc(nulls_last=True), "-id")
         .first()
     )
     running = RetrainRun.objects.filter(in_flight=RetrainRun.IN_FLIGHT).first()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Permission
+from django.db import connections
 from playwright.sync_api import expect, sync_playwright
 
 from draws.services import draw_import_file
@@ -46,6 +47,9 @@ def browser_page():
             yield page
         finally:
             browser.close()
+            # The test's queries while Playwright runs open a connection of
+            # their own; left open, PostgreSQL refuses to drop the test database.
+            connections.close_all()
 
 
 @pytest.fixture

@@ -202,6 +202,7 @@ def merge(pieces: list[dict]) -> dict:
         "errors": sum(p["errors"] for p in pieces),
         "seconds": round(seconds, 1),
         "pieces": len(pieces),
+        "percentiles_are": "the worst slice's",
     }
 
 
@@ -268,6 +269,7 @@ def load_during_retrain(stack: Stack, load: dict, slice_seconds: int) -> dict:
         print_row(f"slices during the retrain ({len(during)})", merge(during))
     if around:
         print_row(f"slices around it ({len(around)})", merge(around))
+    print("  * p50/p90/p99 of the worst wrk slice in the group")
     print(
         f"  retrain run {run_id}: {run['status']}, promoted {run['promoted']}, "
         f"{run['duration_seconds'] or 0:.1f} s in the cluster"
@@ -281,8 +283,10 @@ def load_during_retrain(stack: Stack, load: dict, slice_seconds: int) -> dict:
 
 
 def print_row(name: str, figures: dict) -> None:
+    if "pieces" in figures:
+        name += " *"  # percentiles: the worst slice's
     print(
-        f"  {name:<34} {figures['requests_per_second']:>9.1f} req/s   "
+        f"  {name:<36} {figures['requests_per_second']:>9.1f} req/s   "
         f"p50 {figures['p50_ms']:>7.1f} ms   p90 {figures['p90_ms']:>7.1f} ms   "
         f"p99 {figures['p99_ms']:>7.1f} ms   errors {figures['errors']}"
         f"  ({figures['requests']} requests)"

@@ -49,6 +49,7 @@ from mlops.services.registry import (
     model_version_metadata,
     model_version_read_verified,
 )
+from mlops.services.retraining import RetrainAlreadyRunning, retrain_request
 
 
 def _pretty_json(value) -> str:
@@ -532,8 +533,6 @@ class RetrainRunAdmin(ReadOnlyAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_retrain_permission(request):
             raise PermissionDenied
-        from mlops.services.retraining import RetrainAlreadyRunning, retrain_request
-
         try:
             run = retrain_request(
                 trigger=RetrainRun.Trigger.MANUAL,

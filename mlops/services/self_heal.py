@@ -26,6 +26,7 @@ from .registry import (
     model_version_load,
     model_version_mark_corrupt,
 )
+from .retraining import RetrainAlreadyRunning, retrain_request
 from .storage import get_storage
 
 logger = logging.getLogger(__name__)
@@ -141,12 +142,6 @@ def _restore_and_reactivate(version: ModelVersion, reason: str):
 def _queue_emergency_retrain(version: ModelVersion, reason: str, outcome: str) -> None:
     if not settings.SELF_HEAL_QUEUE_RETRAIN:
         logger.warning("SELF_HEAL_QUEUE_RETRAIN is off: no retrain queued")
-        return
-    try:
-        from .retraining import RetrainAlreadyRunning, retrain_request
-    except ImportError:
-        # TODO(wire): mlops/services/retraining.py has not landed yet.
-        logger.error("No retraining service installed: no retrain queued")
         return
     try:
         retrain_request(

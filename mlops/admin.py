@@ -620,6 +620,20 @@ class PredictionAdmin(ReadOnlyAdmin):
 # --- The audit trail ---------------------------------------------------------------
 
 
+def audit_summary(event: AuditEvent) -> str:
+    """One line of an event's details for lists."""
+    details = event.details or {}
+    if event.action == AuditEvent.Action.DRAW_IMPORTED:
+        return (
+            f"{details.get('count')} draw(s), {details.get('first')}–"
+            f"{details.get('last')} from {details.get('source')}"
+        )
+    for key in ("summary", "reason", "outcome"):
+        if details.get(key):
+            return str(details[key])[:120]
+    return json.dumps(details, default=str)[:120]
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     """Append-only: not even a superuser can add, change or delete an event here."""
@@ -651,16 +665,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Details")
     def summary(self, obj):
-        details = obj.details or {}
-        for key in ("summary", "reason", "outcome"):
-            if details.get(key):
-                return str(details[key])[:120]
-        if obj.action == AuditEvent.Action.DRAW_IMPORTED:
-            return (
-                f"{details.get('count')} draw(s), {details.get('first')}–"
-                f"{details.get('last')} from {details.get('source')}"
-            )
-        return json.dumps(details, default=str)[:120]
+        return audit_summary(obj)
 
     @admin.display(description="Details")
     def details_pretty(self, obj):

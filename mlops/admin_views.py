@@ -16,6 +16,7 @@ from django.urls import path
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from mlops.admin import audit_summary
 from mlops.models import AuditEvent, ModelActivation, RetrainRun
 from mlops.services.registry import model_version_active
 
@@ -39,16 +40,24 @@ def _call(dotted: str, **kwargs):
         return None, f"not available ({type(exc).__name__}: {exc})"
 
 
+def _flat(value) -> str:
+    """A nested value as readable text: "key: value; key: value"."""
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{k.replace('_', ' ')}: {_flat(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_flat(item) for item in value) if value else "none"
+    return str(value)
+
+
 def _rows(mapping) -> list[tuple[str, str]]:
     """Key/value rows for a dict whose shape belongs to another service."""
     if not isinstance(mapping, dict):
         return [("value", json.dumps(mapping, default=str))]
-    rows = []
-    for key, value in mapping.items():
-        if isinstance(value, dict | list):
-            value = json.dumps(value, default=str)
-        rows.append((str(key).replace("_", " "), "—" if value is None else str(value)))
-    return rows
+    return [
+        (str(key).replace("_", " "), _flat(value)) for key, value in mapping.items()
+    ]
 
 
 def trend_svg(points: list[dict], thresholds: dict | None = None) -> str:
@@ -167,7 +176,9 @@ def operations_dashboard(request):
             in_flight=RetrainRun.IN_FLIGHT
         ).first(),
         "last_verify": AuditEvent.objects.filter(action="verify").first(),
-        "recent_events": AuditEvent.objects.all()[:10],
+        "recent_events": [
+            (event, audit_summary(event)) for event in AuditEvent.objects.all()[:10]
+        ],
     }
     return TemplateResponse(request, "admin/mlops/operations_dashboard.html", context)
 

@@ -299,10 +299,27 @@ def test_the_operations_page_shows_model_monitor_trend_and_scheduler(
     assert 'id="monitor-status"' in page
     assert 'id="accuracy-trend-module"' in page
     assert 'id="scheduler-status"' in page
-    # Each section either shows its service's answer or says it is not available.
-    status = response.context["status"]
-    if status is not None:
-        assert status["status"].upper() in page
+    # No forecast has been scored yet: the monitor says so instead of a figure.
+    assert "INSUFFICIENT_DATA" in page
+    assert "No scored forecasts in this period yet." in page
+    assert "<th>time zone</th><td>Asia/Seoul</td>" in page  # the scheduler's
+    assert "not available" not in page
+
+
+def test_a_section_whose_service_fails_says_so_and_the_page_still_renders(
+    admin_client, two_versions, monkeypatch
+):
+    from mlops.services import scheduling
+
+    def broken():
+        raise RuntimeError("broker unreachable")
+
+    monkeypatch.setattr(scheduling, "scheduler_status", broken)
+    response = admin_client.get(reverse("operations_dashboard"))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Scheduler status not available (RuntimeError: broker unreachable)." in page
+    assert 'id="monitor-status"' in page
 
 
 def test_the_trend_chart_draws_every_point_and_the_baseline_it_was_given():

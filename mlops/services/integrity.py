@@ -17,18 +17,19 @@ from draws.signals import draws_imported
 from mlops.models import ModelBackup, ModelVersion
 
 from .audit import Actor, audit_record
+from .predictions import PREDICTIONS_DIR
+from .retraining import RETRAIN_METADATA_PATH
 from .storage import BACKUPS_DIR, METADATA_DIR, TRAINED_DIR, get_storage, sha256_bytes
 
 logger = logging.getLogger(__name__)
 
 # The folders the registry writes, scanned for orphans.
 REGISTRY_DIRS = (TRAINED_DIR, METADATA_DIR, BACKUPS_DIR)
-# Files other services write into metadata/ (see docs/ARCHITECTURE.md, "Files
-# under MODEL_ROOT"): the retraining summary and the forecast mirrors. They are
-# not the registry's, so they are neither orphans nor cleaned up. reports/ is
-# not scanned at all.
-FOREIGN_FILES = frozenset({f"{METADATA_DIR}/retrain_metadata.json"})
-FOREIGN_PREFIXES = (f"{METADATA_DIR}/predictions/",)
+# Files other services write into metadata/: the retraining summary and the
+# forecast mirrors. They are not the registry's, so they are neither orphans nor
+# cleaned up. reports/ (backtests) is not scanned at all.
+FOREIGN_FILES = frozenset({RETRAIN_METADATA_PATH})
+FOREIGN_PREFIXES = (f"{PREDICTIONS_DIR}/",)
 # An audit event lists at most this many paths per category.
 AUDIT_PATH_LIMIT = 50
 

@@ -179,3 +179,24 @@ def test_restore_model_fails_when_no_backup_can_repair_the_file(
     (model_root / v1.file_path).unlink()
     with pytest.raises(CommandError, match="no backup that matches its checksum"):
         call_command("restore_model", v1.version)
+
+
+def test_a_web_process_serves_the_restored_version_without_a_restart(
+    model_root, backed_up_then_replaced, settings
+):
+    from mlops.services.inference import RecommendationEngine, forecast_cache_clear
+
+    v1, v2 = backed_up_then_replaced
+    settings.ML_ACTIVE_CHECK_SECONDS = 0
+    forecast_cache_clear()
+    try:
+        assert RecommendationEngine().recommend(seed=1).model_version == v2.version
+        # As another process would: only the database and the files change here
+        # (signals sent on commit never reach this process in a test transaction).
+        (model_root / v1.file_path).unlink()
+        model_version_restore(version=v1, actor=Actor.cli())
+
+        served = RecommendationEngine().recommend(seed=1)
+    finally:
+        forecast_cache_clear()
+    assert (served.mode, served.model_version) == ("ml", v1.version)

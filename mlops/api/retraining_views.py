@@ -1,6 +1,8 @@
 """Staff API: scheduler status, manual and emergency retrains, retrain runs."""
 
 from django.core.exceptions import ValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,10 +13,21 @@ from mlops.services.retraining import RetrainAlreadyRunning, retrain_request
 from mlops.services.scheduling import scheduler_status
 
 from .permissions import StaffApiMixin
-from .serializers import RetrainRequestInputSerializer, RetrainRunOutputSerializer
+from .serializers import (
+    RetrainAcceptedSerializer,
+    RetrainConflictSerializer,
+    RetrainRequestInputSerializer,
+    RetrainRunOutputSerializer,
+)
+
+RETRAIN_SCHEMA = extend_schema(
+    request=RetrainRequestInputSerializer,
+    responses={202: RetrainAcceptedSerializer, 409: RetrainConflictSerializer},
+)
 
 
 class SchedulerStatusApi(StaffApiMixin, APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response(scheduler_status())
 
@@ -24,6 +37,7 @@ class ManualRetrainApi(StaffApiMixin, APIView):
 
     trigger = RetrainRun.Trigger.MANUAL
 
+    @RETRAIN_SCHEMA
     def post(self, request):
         params = RetrainRequestInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)

@@ -49,3 +49,15 @@ class RetrainRunOutputSerializer(serializers.ModelSerializer):
 
     def get_model_version(self, run) -> str | None:
         return run.model_version.version if run.model_version else None
+
+
+class RetrainAcceptedSerializer(serializers.Serializer):
+    run_id = serializers.IntegerField()
+    status = serializers.CharField()
+    trigger = serializers.CharField()
+
+
+class RetrainConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    run_id = serializers.IntegerField(help_text="The retrain queued or running.")
+    status = serializers.CharField()

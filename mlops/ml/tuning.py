@@ -15,6 +15,7 @@ the chosen parameters still go through the promotion gate on held-out draws.
 import time
 
 import numpy as np
+from joblib import parallel_config
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 
 from . import features, metrics, pipeline
@@ -112,7 +113,11 @@ def tune_hyperparameters(
         error_score="raise",
     )
     started = time.perf_counter()
-    search.fit(X, Y)
+    # Threads, not processes: tree fitting releases the GIL, and a Django-Q2
+    # worker is a daemonic process, where joblib's process pool falls back to
+    # one job.
+    with parallel_config(backend="threading"):
+        search.fit(X, Y)
     seconds = time.perf_counter() - started
     return {
         "best_params": {**params, **_plain(search.best_params_)},

@@ -376,3 +376,27 @@ def test_the_requesting_user_is_recorded(model_root, django_user_model):
     assert run.requested_by == user
     event = AuditEvent.objects.get(action="retrain_requested")
     assert (event.user, event.object_id) == (user, str(run.pk))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_working_run_beats_its_heartbeat_so_it_is_not_taken_for_dead(settings):
+    from mlops.services.retraining import _RunWatch
+
+    # Beats every RETRAIN_ABANDON_AFTER_SECONDS / 6 (at least 1 s).
+    settings.RETRAIN_ABANDON_AFTER_SECONDS = 6
+    started = timezone.now() - dt.timedelta(seconds=5)
+    run = RetrainRun.objects.create(
+        trigger="cli",
+        status=RetrainRun.Status.RUNNING,
+        in_flight=RetrainRun.IN_FLIGHT,
+        started_at=started,
+        heartbeat_at=started,
+    )
+
+    with _RunWatch(run.pk) as watch:
+        threading.Event().wait(1.6)  # the run "works" past one beat
+
+    run.refresh_from_db()
+    assert run.heartbeat_at > started + dt.timedelta(seconds=5)
+    assert watch.peak > 0
+    assert retrain_recover_abandoned() == []

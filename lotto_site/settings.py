@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "mlops.observability.middleware.HttpMetricsMiddleware",  # outermost: times all
     "django.middleware.security.SecurityMiddleware",
+    # Serves the admin's static files from gunicorn itself: no proxy rule needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -110,6 +112,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
+# Without collectstatic (the quickstart, tests) WhiteNoise finds the files itself.
+WHITENOISE_USE_FINDERS = True
 
 # Production hardening; a TLS-terminating proxy sets X-Forwarded-Proto.
 if not DEBUG:

@@ -343,13 +343,10 @@ def _load_verified(version: ModelVersion):
 
 def _self_heal(version: ModelVersion, error: ModelIntegrityError):
     """Ask operations to restore a good copy; the restored version, or None."""
-    try:
-        from mlops.services.self_heal import model_self_heal
-    except ModuleNotFoundError as exc:
-        if exc.name != "mlops.services.self_heal":
-            raise
-        # TODO(self-heal): remove this branch once mlops/services/self_heal.py lands.
-        return None
+    # Imported here: self_heal imports the registry and retraining, which import
+    # this module's neighbours; a top-level import would be circular.
+    from mlops.services.self_heal import model_self_heal
+
     try:
         return model_self_heal(version=version, error=error)
     except MemoryError:
@@ -427,14 +424,8 @@ def _record(forecast: Forecast, version: ModelVersion | None) -> Forecast:
     The official slip is OFFICIAL_SLIP_GAMES games sampled with seed =
     target_draw_no, so anyone can re-derive it from the stored probabilities.
     """
-    try:
-        from mlops.services.predictions import forecast_record
-    except ModuleNotFoundError as exc:
-        if exc.name != "mlops.services.predictions":
-            raise
-        # TODO(predictions): remove this branch once mlops/services/predictions.py
-        # lands.
-        return forecast
+    from mlops.services.predictions import forecast_record
+
     try:
         prediction = forecast_record(
             target_draw_no=forecast.target_draw_no,

@@ -5,8 +5,8 @@ activated, or when the first recommendation for the draw is served). It is the
 evidence the accuracy monitor is computed from, so it can only be recorded
 before the draw's result is stored and can't be altered afterwards: this
 service refuses it, `Prediction.save()` and its queryset refuse it below the
-service, and `FROZEN_FORECAST_TRIGGERS` is the database-level guard a migration
-can install. Only the score fields (and the served count) stay writable.
+service, and database triggers (migration mlops 0003) refuse it below the ORM.
+Only the score fields (and the served count) stay writable.
 """
 
 import datetime as dt
@@ -209,87 +209,6 @@ def forecast_for_draw(*, target_draw_no: int) -> list[Prediction]:
         .select_related("model_version")
         .order_by("created_at", "id")
     )
-
-
-# The database-level guard, for a migration (RunSQL) to install verbatim; the
-# tests install it to prove it refuses what the model refuses and lets scoring
-# through. Statements per vendor, applied in order.
-_FROZEN_COLUMNS = (
-    "target_draw_no",
-    "target_draw_date",
-    "mode",
-    "model_version_id",
-    "forecaster",
-    "probabilities",
-    "top_numbers",
-    "combinations",
-    "created_at",
-)
-_PG_CHANGED = " OR ".join(
-    f"NEW.{column} IS DISTINCT FROM OLD.{column}" for column in _FROZEN_COLUMNS
-)
-_SQLITE_CHANGED = " OR ".join(
-    f"NEW.{column} IS NOT OLD.{column}" for column in _FROZEN_COLUMNS
-)
-FROZEN_FORECAST_TRIGGERS = {
-    "postgresql": [
-        f"""
-CREATE OR REPLACE FUNCTION mlops_prediction_frozen() RETURNS trigger AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        IF EXISTS (SELECT 1 FROM lotto_draws WHERE draw_no = NEW.target_draw_no) THEN
-            RAISE EXCEPTION 'draw % is already drawn: a forecast for it is refused',
-                NEW.target_draw_no;
-        END IF;
-    ELSIF ({_PG_CHANGED}) AND EXISTS (
-        SELECT 1 FROM lotto_draws
-        WHERE draw_no IN (OLD.target_draw_no, NEW.target_draw_no)
-    ) THEN
-        RAISE EXCEPTION 'draw % is already drawn: its forecast is frozen',
-            OLD.target_draw_no;
-    END IF;
-    RETURN NEW;
-END;
-$$ LANGUAGE plpgsql
-""",
-        """
-CREATE TRIGGER mlops_prediction_frozen
-BEFORE INSERT OR UPDATE ON mlops_prediction
-FOR EACH ROW EXECUTE FUNCTION mlops_prediction_frozen()
-""",
-    ],
-    "sqlite": [
-        """
-CREATE TRIGGER mlops_prediction_no_insert_after_draw
-BEFORE INSERT ON mlops_prediction
-WHEN EXISTS (SELECT 1 FROM lotto_draws WHERE draw_no = NEW.target_draw_no)
-BEGIN
-    SELECT RAISE(ABORT, 'draw is already drawn: a forecast for it is refused');
-END
-""",
-        f"""
-CREATE TRIGGER mlops_prediction_frozen_after_draw
-BEFORE UPDATE ON mlops_prediction
-WHEN ({_SQLITE_CHANGED}) AND EXISTS (
-    SELECT 1 FROM lotto_draws
-    WHERE draw_no IN (OLD.target_draw_no, NEW.target_draw_no)
-)
-BEGIN
-    SELECT RAISE(ABORT, 'draw is already drawn: its forecast is frozen');
-END
-""",
-    ],
-}
-FROZEN_FORECAST_TRIGGERS_REVERSE = {
-    "postgresql": [
-        "DROP TRIGGER IF EXISTS mlops_prediction_frozen ON mlops_prediction",
-        "DROP FUNCTION IF EXISTS mlops_prediction_frozen()",
-    ],
-    "sqlite": [
-        "DROP TRIGGER IF EXISTS mlops_prediction_no_insert_after_draw",
-        "DROP TRIGGER IF EXISTS mlops_prediction_frozen_after_draw",
-    ],
-}
 
 
 def forecast_record_next() -> int | None:

@@ -4,6 +4,7 @@ The helpers at the top are shared by the other monitoring test modules.
 """
 
 import datetime as dt
+import importlib
 import json
 
 import pytest
@@ -15,7 +16,6 @@ from draws.models import LottoDraw, expected_draw_date
 from mlops.models import FrozenForecastError, ModelActivation, ModelVersion, Prediction
 from mlops.services import predictions
 from mlops.services.predictions import (
-    FROZEN_FORECAST_TRIGGERS,
     forecast_note_served,
     forecast_record,
 )
@@ -96,13 +96,31 @@ def record_scored(draw_no: int, version, hits: int, *, date=None) -> Prediction:
     return prediction
 
 
-@pytest.fixture
-def frozen_triggers():
-    """Install the proposed database triggers inside the test's transaction."""
-    statements = FROZEN_FORECAST_TRIGGERS[connection.vendor]
+TRIGGER_MIGRATION = importlib.import_module(
+    "mlops.migrations.0003_frozen_forecast_triggers"
+)
+
+
+def installed_trigger_names() -> set[str]:
     with connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.fixture
+def frozen_triggers(request):
+    """The triggers migration 0003 installs (installed here under --nomigrations)."""
+    if not installed_trigger_names() & {
+        "mlops_prediction_frozen",
+        "mlops_prediction_frozen_after_draw",
+    }:
+        assert request.config.getoption("nomigrations"), "migration 0003 did not run"
+        with connection.cursor() as cursor:
+            for statement in TRIGGER_MIGRATION.FORWARD[connection.vendor]:
+                cursor.execute(statement)
 
 
 # --- recording -------------------------------------------------------------------

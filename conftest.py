@@ -22,3 +22,26 @@ def shipped_draws(db):
     from draws.models import LottoDraw
 
     return LottoDraw.objects.order_by("draw_no")
+
+
+@pytest.fixture
+def fresh_forecast_cache(settings):
+    """Each test starts as a fresh web process that checks the state every call."""
+    from mlops.services.inference import forecast_cache_clear
+
+    settings.ML_ACTIVE_CHECK_SECONDS = 0
+    settings.ML_SERVED_FLUSH_SECONDS = 0
+    settings.RECOMMENDATIONS_USE_ML = True
+    forecast_cache_clear()
+    yield
+    forecast_cache_clear()
+
+
+@pytest.fixture
+def trained(db, model_root):
+    """520 synthetic draws and a model trained on them, active."""
+    from mlops.services.training import model_version_train
+    from tests.factories import store_draws
+
+    store_draws(520)
+    return model_version_train()

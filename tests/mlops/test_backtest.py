@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from draws.models import LottoDraw, expected_draw_date
+from draws.models import LottoDraw
 from mlops.ml import features, metrics
 from mlops.models import ModelVersion, Prediction
 from mlops.services.backtest import backtest_run
 from mlops.services.statistical import statistical_probabilities
+from tests.factories import store_draws
 
 pytestmark = pytest.mark.django_db
 
@@ -19,28 +20,9 @@ HISTORY = 520
 SMALL_FOREST = {"n_estimators": 5}
 
 
-def store_synthetic_history(n_draws: int = HISTORY, seed: int = 7) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    draws, rows = [], []
-    for draw_no in range(1, n_draws + 1):
-        picked = rng.choice(45, size=7, replace=False) + 1
-        numbers, bonus = sorted(int(n) for n in picked[:6]), int(picked[6])
-        draws.append(numbers)
-        rows.append(
-            LottoDraw(
-                draw_no=draw_no,
-                draw_date=expected_draw_date(draw_no),
-                bonus=bonus,
-                **{f"n{i + 1}": number for i, number in enumerate(numbers)},
-            )
-        )
-    LottoDraw.objects.bulk_create(rows)
-    return np.array(draws)
-
-
 @pytest.fixture
 def history(model_root):
-    return store_synthetic_history()
+    return store_draws(HISTORY, seed=7)
 
 
 def test_the_backtest_replays_the_last_draws_and_compares_with_chance(

@@ -42,26 +42,11 @@ from mlops.services.statistical import (
     statistical_probabilities,
 )
 from mlops.services.training import model_version_train, training_history
+from tests.factories import store_draws
 
 FALLBACK_TEXT = "Falling back to statistical mode"
-
-
-def store_draws(count: int, *, seed: int = 0, first: int = 1) -> None:
-    """`count` seeded synthetic draws numbered first..first+count-1."""
-    rng = np.random.default_rng(seed)
-    draws = []
-    for draw_no in range(first, first + count):
-        picked = (rng.choice(45, size=7, replace=False) + 1).tolist()
-        numbers = sorted(picked[:6])
-        draws.append(
-            LottoDraw(
-                draw_no=draw_no,
-                draw_date=expected_draw_date(draw_no),
-                bonus=picked[6],
-                **{f"n{i}": n for i, n in enumerate(numbers, 1)},
-            )
-        )
-    LottoDraw.objects.bulk_create(draws)
+# `trained` (conftest): 520 synthetic draws and an active model trained on them.
+pytestmark = pytest.mark.usefixtures("fresh_forecast_cache")
 
 
 def fallbacks_counted(reason: str) -> float:
@@ -127,24 +112,6 @@ def forest_that_raises(error: type[BaseException], *, while_exists=None) -> byte
     forest = pipeline.build_model(n_estimators=2, min_samples_leaf=5).fit(X, Y)
     forest.estimators_ = [RaisingTree(error, while_exists)]
     return pipeline.save_model_bytes(forest)
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(settings):
-    """Each test starts as a fresh web process that checks the state every call."""
-    settings.ML_ACTIVE_CHECK_SECONDS = 0
-    settings.ML_SERVED_FLUSH_SECONDS = 0
-    settings.RECOMMENDATIONS_USE_ML = True
-    forecast_cache_clear()
-    yield
-    forecast_cache_clear()
-
-
-@pytest.fixture
-def trained(db, model_root):
-    """520 synthetic draws and a model trained on them, active."""
-    store_draws(520)
-    return model_version_train()
 
 
 # --- Statistical mode ------------------------------------------------------------

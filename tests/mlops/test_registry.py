@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from draws.models import LottoDraw, expected_draw_date
 from mlops.ml import pipeline
 from mlops.models import AuditEvent, ModelActivation, ModelVersion
 from mlops.services import storage as storage_module
@@ -26,26 +25,9 @@ from mlops.services.registry import (
 )
 from mlops.services.storage import UnsafePathError, get_storage, sha256_bytes
 from mlops.services.training import model_version_train
+from tests.factories import store_draws
 
 pytestmark = pytest.mark.django_db
-
-
-def store_draws(count: int, *, seed: int = 0) -> None:
-    """`count` seeded synthetic draws numbered 1..count."""
-    rng = np.random.default_rng(seed)
-    draws = []
-    for draw_no in range(1, count + 1):
-        picked = (rng.choice(45, size=7, replace=False) + 1).tolist()
-        numbers = sorted(picked[:6])
-        draws.append(
-            LottoDraw(
-                draw_no=draw_no,
-                draw_date=expected_draw_date(draw_no),
-                bonus=picked[6],
-                **{f"n{i}": n for i, n in enumerate(numbers, 1)},
-            )
-        )
-    LottoDraw.objects.bulk_create(draws)
 
 
 def register(model_bytes: bytes, **overrides) -> ModelVersion:

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from draws.models import LottoDraw, expected_draw_date
 from mlops.ml import features, metrics
 from mlops.ml.pipeline import predict_probabilities
 from mlops.models import AuditEvent, ModelVersion
@@ -17,26 +16,9 @@ from mlops.services.training import (
     model_version_train,
     training_history,
 )
+from tests.factories import store_draws
 
 pytestmark = pytest.mark.django_db
-
-
-def store_draws(count: int, *, seed: int = 0, first: int = 1) -> None:
-    """`count` seeded synthetic draws numbered first..first+count-1."""
-    rng = np.random.default_rng(seed)
-    draws = []
-    for draw_no in range(first, first + count):
-        picked = (rng.choice(45, size=7, replace=False) + 1).tolist()
-        numbers = sorted(picked[:6])
-        draws.append(
-            LottoDraw(
-                draw_no=draw_no,
-                draw_date=expected_draw_date(draw_no),
-                bonus=picked[6],
-                **{f"n{i}": n for i, n in enumerate(numbers, 1)},
-            )
-        )
-    LottoDraw.objects.bulk_create(draws)
 
 
 def test_training_refuses_499_draws_and_registers_nothing(model_root, settings):

@@ -2,57 +2,24 @@
 
 import math
 
-import numpy as np
 import pytest
 from rest_framework.test import APIClient
 
-from draws.models import LottoDraw, expected_draw_date
+from draws.models import expected_draw_date
 from mlops.ml import metrics
 from mlops.models import Prediction
-from mlops.services.inference import DISCLAIMER, forecast_cache_clear
-from mlops.services.training import model_version_train
+from mlops.services.inference import DISCLAIMER
 from recommendations.api.serializers import RecommendationOutputSerializer
+from tests.factories import store_draws
 
 URL = "/api/recommendations/"
-pytestmark = pytest.mark.django_db
-
-
-def store_draws(count: int, *, seed: int = 0) -> None:
-    rng = np.random.default_rng(seed)
-    draws = []
-    for draw_no in range(1, count + 1):
-        picked = (rng.choice(45, size=7, replace=False) + 1).tolist()
-        numbers = sorted(picked[:6])
-        draws.append(
-            LottoDraw(
-                draw_no=draw_no,
-                draw_date=expected_draw_date(draw_no),
-                bonus=picked[6],
-                **{f"n{i}": n for i, n in enumerate(numbers, 1)},
-            )
-        )
-    LottoDraw.objects.bulk_create(draws)
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(settings):
-    settings.ML_ACTIVE_CHECK_SECONDS = 0
-    settings.ML_SERVED_FLUSH_SECONDS = 0
-    settings.RECOMMENDATIONS_USE_ML = True
-    forecast_cache_clear()
-    yield
-    forecast_cache_clear()
+# `trained` (conftest): 520 synthetic draws and an active model trained on them.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_forecast_cache")]
 
 
 @pytest.fixture
 def client():
     return APIClient()
-
-
-@pytest.fixture
-def trained(model_root):
-    store_draws(520)
-    return model_version_train()
 
 
 @pytest.fixture

@@ -16,17 +16,11 @@ from mlops.models import (
     Prediction,
     RetrainRun,
 )
-from mlops.services.audit import Actor
-from mlops.services.backups import model_version_backup
-from mlops.services.training import model_version_train
+from tests.factories import backed_up_then_replaced, train
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "admin:mlops_modelversion_changelist"
-
-
-def train(seed: int, *, activate: bool = False):
-    return model_version_train(params={"seed": seed}, activate=activate)
 
 
 def act(client, action: str, *versions, **extra):
@@ -40,11 +34,7 @@ def texts(response) -> list[str]:
 
 @pytest.fixture
 def two_versions(model_root, shipped_draws):
-    v1 = train(1, activate=True)
-    model_version_backup(version=v1, actor=Actor.system())
-    v2 = train(2, activate=True)
-    v1.refresh_from_db()
-    return v1, v2
+    return backed_up_then_replaced()
 
 
 def test_the_version_list_shows_state_draws_metrics_with_baselines_size_and_backups(

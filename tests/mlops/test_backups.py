@@ -21,13 +21,9 @@ from mlops.services.registry import (
     model_version_load,
 )
 from mlops.services.storage import get_storage, sha256_bytes
-from mlops.services.training import model_version_train
+from tests.factories import train
 
 pytestmark = pytest.mark.django_db
-
-
-def train(seed: int, *, activate: bool = False):
-    return model_version_train(params={"seed": seed}, activate=activate)
 
 
 def test_a_backup_is_a_byte_identical_copy_verified_against_the_versions_checksum(

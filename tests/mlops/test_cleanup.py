@@ -13,15 +13,11 @@ from mlops.models import AuditEvent, ModelBackup, ModelVersion
 from mlops.services.audit import Actor
 from mlops.services.backups import model_version_backup
 from mlops.services.cleanup import models_cleanup
-from mlops.services.training import model_version_train
+from tests.factories import train
 
 pytestmark = pytest.mark.django_db
 
 DAY = 86_400
-
-
-def train(seed: int, *, activate: bool = False):
-    return model_version_train(params={"seed": seed}, activate=activate)
 
 
 def age(root, relative: str, days: float) -> None:

@@ -11,13 +11,9 @@ from mlops.models import AuditEvent, ModelBackup, ModelVersion
 from mlops.services.audit import Actor
 from mlops.services.backups import model_version_backup
 from mlops.services.integrity import models_verify
-from mlops.services.training import model_version_train
+from tests.factories import train
 
 pytestmark = pytest.mark.django_db
-
-
-def train(seed: int, *, activate: bool = False):
-    return model_version_train(params={"seed": seed}, activate=activate)
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from mlops.models import AuditEvent, ModelBackup, RetrainRun
-from mlops.services.audit import Actor
-from mlops.services.backups import model_version_backup
 from mlops.services.registry import model_version_active
-from mlops.services.training import model_version_train
+from tests.factories import backed_up_then_replaced
 
 pytestmark = pytest.mark.django_db
 
@@ -37,11 +35,7 @@ def user_with(django_user_model, username: str, *codenames, is_staff=True):
 
 @pytest.fixture
 def versions(model_root, shipped_draws):
-    v1 = model_version_train(params={"seed": 1})
-    model_version_backup(version=v1, actor=Actor.system())
-    v2 = model_version_train(params={"seed": 2})
-    v1.refresh_from_db()
-    return v1, v2
+    return backed_up_then_replaced()
 
 
 def snapshot():

@@ -17,23 +17,16 @@ from mlops.services.registry import (
     model_version_mark_corrupt,
 )
 from mlops.services.storage import sha256_bytes
-from mlops.services.training import model_version_train
+from tests import factories
+from tests.factories import train
 
 pytestmark = pytest.mark.django_db
-
-
-def train(seed: int, *, activate: bool = False):
-    return model_version_train(params={"seed": seed}, activate=activate)
 
 
 @pytest.fixture
 def backed_up_then_replaced(model_root, shipped_draws):
     """v1 was active and backed up; v2 replaced it."""
-    v1 = train(1, activate=True)
-    model_version_backup(version=v1, actor=Actor.system())
-    v2 = train(2, activate=True)
-    v1.refresh_from_db()
-    return v1, v2
+    return factories.backed_up_then_replaced()
 
 
 def test_restoring_a_version_whose_trained_file_was_deleted_copies_the_backup_back(

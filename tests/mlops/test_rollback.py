@@ -20,13 +20,9 @@ from mlops.services.registry import (
     model_version_active,
     model_version_mark_corrupt,
 )
-from mlops.services.training import model_version_train
+from tests.factories import train
 
 pytestmark = pytest.mark.django_db
-
-
-def train(seed: int, *, activate: bool = False, **kwargs):
-    return model_version_train(params={"seed": seed}, activate=activate, **kwargs)
 
 
 def test_the_history_after_activate_retrain_and_roll_back_is_exact(

@@ -1,34 +1,12 @@
 """Feature matrix: shape, names, validation and the no-look-ahead guarantee."""
 
-import csv
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mlops.ml import features
-
-PROJECT_CSV = Path(__file__).resolve().parents[2] / "draws/data/lotto645_draws.csv"
-SHARED_CSV = Path("/work/shared/data/lotto645_draws.csv")
-
-
-def read_real_draws() -> np.ndarray:
-    path = PROJECT_CSV if PROJECT_CSV.exists() else SHARED_CSV
-    with path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return np.array([[int(row[f"n{k}"]) for k in range(1, 7)] for row in rows])
-
-
-def synthetic_draws(n_draws: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    picks = [rng.choice(45, size=6, replace=False) + 1 for _ in range(n_draws)]
-    return np.sort(np.array(picks), axis=1)
-
-
-@pytest.fixture(scope="module")
-def real_draws() -> np.ndarray:
-    return read_real_draws()
+from tests.mlops.ml_helpers import synthetic_draws
 
 
 def replace_draw(draws: np.ndarray, index: int, seed: int) -> np.ndarray:

@@ -1,9 +1,7 @@
 """Forest pipeline: probabilities, validation split, reproducibility, bytes."""
 
-import csv
 import io
 import json
-from pathlib import Path
 
 import joblib
 import numpy as np
@@ -11,28 +9,9 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from mlops.ml import features, metrics, pipeline
+from tests.mlops.ml_helpers import synthetic_draws
 
-PROJECT_CSV = Path(__file__).resolve().parents[2] / "draws/data/lotto645_draws.csv"
-SHARED_CSV = Path("/work/shared/data/lotto645_draws.csv")
 FAST_PARAMS = {"n_estimators": 8, "min_samples_leaf": 5}
-
-
-def read_real_draws() -> np.ndarray:
-    path = PROJECT_CSV if PROJECT_CSV.exists() else SHARED_CSV
-    with path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return np.array([[int(row[f"n{k}"]) for k in range(1, 7)] for row in rows])
-
-
-def synthetic_draws(n_draws: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    picks = [rng.choice(45, size=6, replace=False) + 1 for _ in range(n_draws)]
-    return np.sort(np.array(picks), axis=1)
-
-
-@pytest.fixture(scope="module")
-def real_draws() -> np.ndarray:
-    return read_real_draws()
 
 
 @pytest.fixture(scope="module")

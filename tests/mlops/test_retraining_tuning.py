@@ -13,14 +13,9 @@ from mlops.services.audit import Actor
 from mlops.services.registry import model_version_active, model_version_load
 from mlops.services.retraining import retrain_request, retrain_run_now
 from mlops.services.training import model_version_train
+from tests.mlops.ml_helpers import synthetic_draws
 
 SMALL_GRID = {"n_estimators": [5], "min_samples_leaf": [40, 80]}
-
-
-def synthetic_draws(n_draws: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    picks = [rng.choice(45, size=6, replace=False) + 1 for _ in range(n_draws)]
-    return np.sort(np.array(picks), axis=1)
 
 
 # --- pure tuning ----------------------------------------------------------------

@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from draws.models import LottoDraw
-from mlops.ml import features, incremental, pipeline, tuning
+from mlops.ml import features, incremental, tuning
 from mlops.models import ModelVersion, RetrainRun
 
 from .audit import Actor, audit_record
@@ -36,13 +36,13 @@ from .registry import (
     model_version_activate,
     model_version_active,
     model_version_load,
-    model_version_register,
     model_version_write_metadata,
 )
 from .storage import METADATA_DIR, get_storage
 from .training import (
     InsufficientDrawsError,
     ensure_enough_draws,
+    model_version_register_trained,
     model_version_train,
     training_history,
     training_params,
@@ -495,26 +495,16 @@ def _warm_start_or_refit(run, draw_nos, numbers, data_hash, actor) -> ModelVersi
         return model_version_train(activate=False, actor=actor, retrain_run=run)
     info["warm_start"]["base_version"] = champion.version
     run.tuning = {"warm_start": {"used": True, **info["warm_start"]}}
-    version = model_version_register(
-        model_bytes=pipeline.save_model_bytes(model),
-        draw_from=draw_nos[0],
-        draw_to=draw_nos[-1],
-        draw_count=len(draw_nos),
-        training_data_hash=data_hash,
-        feature_set_version=features.FEATURE_SET_VERSION,
-        hyperparameters=info["params"],
-        seed=info["params"]["seed"],
-        training_seconds=info["training_seconds"],
+    return model_version_register_trained(
+        model=model,
+        draw_nos=draw_nos,
+        data_hash=data_hash,
+        params=info["params"],
         validation_metrics=metrics,
-        training_info=info,
-    )
-    audit_record(
+        info=info,
         actor=actor,
-        action="model_trained",
-        obj=version,
-        details={"draw_to": draw_nos[-1], "warm_start": info["warm_start"]},
+        details={"warm_start": info["warm_start"]},
     )
-    return version
 
 
 def _warm_start_obstacle(champion: ModelVersion | None, draw_nos: list) -> str | None:

@@ -83,24 +83,15 @@ def model_version_train(
         params=model_params,
         validation_draws=validation_draws or pipeline.VALIDATION_DRAWS,
     )
-    version = model_version_register(
-        model_bytes=pipeline.save_model_bytes(model),
-        draw_from=draw_nos[0],
-        draw_to=draw_nos[-1],
-        draw_count=len(draw_nos),
-        training_data_hash=data_hash,
-        feature_set_version=features.FEATURE_SET_VERSION,
-        hyperparameters=model_params,
-        seed=model_params["seed"],
-        training_seconds=info["training_seconds"],
+    version = model_version_register_trained(
+        model=model,
+        draw_nos=draw_nos,
+        data_hash=data_hash,
+        params=model_params,
         validation_metrics=validation_metrics,
-        training_info=info,
-    )
-    audit_record(
+        info=info,
         actor=actor,
-        action="model_trained",
-        obj=version,
-        details={"draw_to": draw_nos[-1], "params": model_params},
+        details={"params": model_params},
     )
     if activate:
         model_version_activate(
@@ -111,4 +102,42 @@ def model_version_train(
             retrain_run=retrain_run,
         )
         version.refresh_from_db()
+    return version
+
+
+def model_version_register_trained(
+    *,
+    model,
+    draw_nos: list[int],
+    data_hash: str,
+    params: dict,
+    validation_metrics: dict,
+    info: dict,
+    actor: Actor,
+    details: dict,
+) -> ModelVersion:
+    """Register a model fitted on the stored draws and audit that it was trained.
+
+    Full training and retraining's warm start both end here; `details` adds to
+    the audit event what only the caller knows (the parameters, the warm start).
+    """
+    version = model_version_register(
+        model_bytes=pipeline.save_model_bytes(model),
+        draw_from=draw_nos[0],
+        draw_to=draw_nos[-1],
+        draw_count=len(draw_nos),
+        training_data_hash=data_hash,
+        feature_set_version=features.FEATURE_SET_VERSION,
+        hyperparameters=params,
+        seed=params["seed"],
+        training_seconds=info["training_seconds"],
+        validation_metrics=validation_metrics,
+        training_info=info,
+    )
+    audit_record(
+        actor=actor,
+        action="model_trained",
+        obj=version,
+        details={"draw_to": draw_nos[-1], **details},
+    )
     return version

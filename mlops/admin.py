@@ -49,7 +49,7 @@ from mlops.services.registry import (
     model_version_metadata,
     model_version_read_verified,
 )
-from mlops.services.retraining import RetrainAlreadyRunning, retrain_request
+from mlops.services.retrain_requests import RetrainAlreadyRunning, retrain_request
 
 
 def _pretty_json(value) -> str:

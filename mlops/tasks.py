@@ -3,11 +3,8 @@
 import logging
 
 from mlops.services.audit import Actor
-from mlops.services.retraining import (
-    RetrainAlreadyRunning,
-    retrain_execute,
-    retrain_request,
-)
+from mlops.services.retrain_requests import RetrainAlreadyRunning, retrain_request
+from mlops.services.retraining import retrain_execute
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from mlops.models import RetrainRun
 from mlops.services.audit import Actor
-from mlops.services.retraining import RetrainAlreadyRunning, retrain_request
+from mlops.services.retrain_requests import RetrainAlreadyRunning, retrain_request
 from mlops.services.scheduling import scheduler_status
 
 from .permissions import StaffApiMixin

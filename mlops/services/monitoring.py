@@ -313,7 +313,7 @@ def monitor_check(*, actor: Actor) -> dict:
         return result
     # "deferred" too: the retraining service is the authority on single flight
     # (a stale in-flight run may be abandoned by it), so it decides.
-    from .retraining import RetrainAlreadyRunning, retrain_request
+    from .retrain_requests import RetrainAlreadyRunning, retrain_request
 
     reason = (
         f"accuracy {status['accuracy']:.1f}% over the last {status['sample_size']} "

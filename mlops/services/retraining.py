@@ -1,84 +1,45 @@
-"""Retraining: one service every door calls (schedule, API, CLI, monitoring).
+"""Running a retrain: execute a queued run, record its outcome, recover dead runs.
 
-A `RetrainRun` row is the audit of one attempt, from request to result. Single
-flight is the database's job: a queued or running run holds `in_flight =
-"retrain"`, a unique column, so a second request fails on the unique index in
-any process on any machine; the lock is released (NULL) in every outcome. A
-run whose worker died is recovered ("abandoned") the next time anything asks.
+A `RetrainRun` row is the audit of one attempt, from request (retrain_requests.py)
+to result. The single-flight lock it holds is released (NULL) in every outcome.
+A run whose worker died is recovered ("abandoned") the next time anything asks.
 
-The run body trains a challenger with `activate=False`, so nothing that fails
-can touch the active model; the promotion gate then compares the challenger's
-validation metrics with the champion's and activates it or keeps it archived.
+The run body (challenger.py) trains a challenger with `activate=False`, so
+nothing that fails can touch the active model; the promotion gate (promotion.py)
+then compares the challenger's validation metrics with the champion's and
+activates it or keeps it archived.
 """
 
-import hashlib
 import json
 import logging
-import math
-import threading
 import time
 import traceback as traceback_module
 from datetime import timedelta
 
-import psutil
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from draws.models import LottoDraw
-from mlops.ml import features, incremental, tuning
-from mlops.models import ModelVersion, RetrainRun
+from mlops.models import RetrainRun
 
 from .audit import Actor, audit_record
-from .registry import (
-    model_version_activate,
-    model_version_active,
-    model_version_load,
-    model_version_write_metadata,
-)
+from .challenger import _train_and_gate
+from .promotion import _metric_value
+from .retrain_watch import _RunWatch
 from .storage import METADATA_DIR, get_storage
-from .training import (
-    InsufficientDrawsError,
-    ensure_enough_draws,
-    model_version_register_trained,
-    model_version_train,
-    training_history,
-    training_params,
-)
+from .training import InsufficientDrawsError
 
 logger = logging.getLogger(__name__)
 
 RETRAIN_METADATA_PATH = f"{METADATA_DIR}/retrain_metadata.json"
-OPTION_NAMES = ("force", "tune", "warm_start", "reason")
 DEFAULT_REASONS = {
     RetrainRun.Trigger.SCHEDULED: "weekly scheduled retrain",
     RetrainRun.Trigger.MANUAL: "manual retrain",
     RetrainRun.Trigger.EMERGENCY: "emergency retrain",
     RetrainRun.Trigger.CLI: "retrain from the command line",
 }
-# (metric in evaluate_forecasts' output, higher is better). any_hit_rate is the
-# monitored accuracy; the Brier skill score checks the 45 probabilities too.
-GATE_METRICS = (("any_hit_rate", True), ("brier_skill_score", True))
 UNFINISHED = (RetrainRun.Status.QUEUED, RetrainRun.Status.RUNNING)
-
-
-class RetrainAlreadyRunning(Exception):
-    """A retrain is queued or running; `.run` is that run."""
-
-    def __init__(self, run: RetrainRun):
-        self.run = run
-        since = run.started_at or run.created_at
-        super().__init__(
-            f"Retrain run {run.pk} is already {run.status} "
-            f"(since {since:%Y-%m-%d %H:%M:%S %Z})."
-        )
-
-
-def retrain_in_flight() -> RetrainRun | None:
-    """The queued or running retrain holding the single-flight lock, or None."""
-    return RetrainRun.objects.filter(in_flight=RetrainRun.IN_FLIGHT).first()
 
 
 def retrain_recover_abandoned() -> list[RetrainRun]:
@@ -114,216 +75,6 @@ def retrain_recover_abandoned() -> list[RetrainRun]:
         retrain_write_metadata(run)
         recovered.append(run)
     return recovered
-
-
-def _clean_options(options: dict | None) -> dict:
-    options = dict(options or {})
-    unknown = set(options) - set(OPTION_NAMES)
-    if unknown:
-        raise ValidationError(
-            f"Unknown retrain option(s) {sorted(unknown)}; known: {list(OPTION_NAMES)}."
-        )
-    cleaned = {name: bool(options.get(name, False)) for name in OPTION_NAMES[:3]}
-    if cleaned["tune"] and cleaned["warm_start"]:
-        raise ValidationError(
-            "Choose tune or warm_start, not both: warm start grows the active "
-            "model with its own parameters."
-        )
-    cleaned["reason"] = str(options.get("reason") or "")[:500]
-    return cleaned
-
-
-def retrain_request(
-    *,
-    trigger: str,
-    actor: Actor,
-    options: dict | None = None,
-    run_async: bool = True,
-) -> RetrainRun:
-    """Record a queued retrain and run it on the cluster (or here, if not async).
-
-    Raises RetrainAlreadyRunning when one is queued or running.
-    """
-    if trigger not in RetrainRun.Trigger.values:
-        raise ValidationError(
-            f"Unknown trigger {trigger!r}; known: {RetrainRun.Trigger.values}."
-        )
-    options = _clean_options(options)
-    retrain_recover_abandoned()
-    for _attempt in range(2):
-        try:
-            with transaction.atomic():
-                run = RetrainRun.objects.create(
-                    trigger=trigger,
-                    requested_by=actor.user if actor.type == "user" else None,
-                    options=options,
-                    in_flight=RetrainRun.IN_FLIGHT,
-                    status=RetrainRun.Status.QUEUED,
-                )
-                audit_record(
-                    actor=actor,
-                    action="retrain_requested",
-                    obj=run,
-                    details={"trigger": trigger, "options": options},
-                )
-            break
-        except IntegrityError:
-            holder = retrain_in_flight()
-            if holder is not None:
-                raise RetrainAlreadyRunning(holder) from None
-            # The holder finished between our insert and our look: try again.
-    else:
-        holder = retrain_in_flight()
-        if holder is not None:
-            raise RetrainAlreadyRunning(holder)
-        raise ValidationError("Could not take the retrain lock; try again.")
-    logger.info(
-        "Retraining requested: run %s (trigger %s, by %s)", run.pk, trigger, actor.label
-    )
-    if not run_async:
-        return retrain_execute(run_id=run.pk)
-    transaction.on_commit(lambda: _enqueue(run.pk))
-    return run
-
-
-def _enqueue(run_id: int) -> None:
-    from django_q.tasks import async_task
-
-    try:
-        task_id = async_task(
-            "mlops.tasks.retrain_task",
-            run_id,
-            task_name=f"retrain-run-{run_id}",
-            group="retrain",
-        )
-    except Exception as exc:  # broker down: don't hold the lock for 30 minutes
-        logger.exception("Could not queue retrain run %s", run_id)
-        _finish_unstarted(run_id, f"could not queue the task: {exc!r}")
-        return
-    RetrainRun.objects.filter(pk=run_id).update(task_id=str(task_id or "")[:64])
-
-
-def _finish_unstarted(run_id: int, message: str) -> None:
-    now = timezone.now()
-    RetrainRun.objects.filter(pk=run_id, status=RetrainRun.Status.QUEUED).update(
-        status=RetrainRun.Status.FAILED,
-        in_flight=None,
-        finished_at=now,
-        error_message=message,
-    )
-    run = RetrainRun.objects.get(pk=run_id)
-    logger.error(
-        "Retraining failed: run %s (trigger %s, reason: %s)",
-        run_id,
-        run.trigger,
-        message,
-    )
-    retrain_write_metadata(run)
-
-
-def retrain_run_now(
-    *,
-    trigger: str = "cli",
-    actor: Actor,
-    force: bool = False,
-    tune: bool = False,
-    warm_start: bool = False,
-    reason: str = "",
-) -> RetrainRun:
-    """Request a retrain and run it in this process; return the finished run."""
-    options = {"force": force, "tune": tune, "warm_start": warm_start, "reason": reason}
-    return retrain_request(
-        trigger=trigger, actor=actor, options=options, run_async=False
-    )
-
-
-class _RunWatch:
-    """Heartbeat and peak memory of one run, from a background thread.
-
-    Peak memory: the kernel's RSS high-water mark of this process (VmHWM, reset
-    at the start of the run through /proc/self/clear_refs where Linux allows
-    it), and psutil samples of this process plus its children every
-    SAMPLE_SECONDS (GridSearchCV's workers are children). The larger wins.
-    """
-
-    SAMPLE_SECONDS = 0.2
-
-    def __init__(self, run_id: int):
-        self.run_id = run_id
-        self.peak = 0
-        self._stop = threading.Event()
-        self._process = psutil.Process()
-        self._hwm_reset = self._reset_high_water()
-        self._beat_every = max(
-            1.0, min(60.0, settings.RETRAIN_ABANDON_AFTER_SECONDS / 6)
-        )
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    @staticmethod
-    def _reset_high_water() -> bool:
-        try:
-            with open("/proc/self/clear_refs", "w") as handle:
-                handle.write("5")
-            return True
-        except OSError:
-            return False
-
-    def _sample(self) -> None:
-        try:
-            rss = self._process.memory_info().rss
-            for child in self._process.children(recursive=True):
-                try:
-                    rss += child.memory_info().rss
-                except psutil.Error:
-                    pass
-        except psutil.Error:
-            return
-        self.peak = max(self.peak, rss)
-
-    def _loop(self) -> None:
-        last_beat = time.monotonic()
-        try:
-            while not self._stop.wait(self.SAMPLE_SECONDS):
-                self._sample()
-                if time.monotonic() - last_beat >= self._beat_every:
-                    last_beat = time.monotonic()
-                    self._beat()
-        finally:
-            connection.close()
-
-    def _beat(self) -> None:
-        try:
-            RetrainRun.objects.filter(
-                pk=self.run_id, status=RetrainRun.Status.RUNNING
-            ).update(heartbeat_at=timezone.now())
-        except Exception:  # a missed beat is not worth failing the run for
-            logger.warning(
-                "Retrain run %s: heartbeat failed", self.run_id, exc_info=True
-            )
-
-    def __enter__(self):
-        self._sample()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._sample()
-        if self._hwm_reset:
-            self.peak = max(self.peak, _vm_hwm_bytes())
-        return False
-
-
-def _vm_hwm_bytes() -> int:
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
 
 
 def retrain_execute(*, run_id: int) -> RetrainRun:
@@ -378,196 +129,6 @@ def _failure(message: str) -> dict:
         "error_message": message[:2000],
         "traceback": traceback_module.format_exc()[-20000:],
     }
-
-
-def _train_and_gate(run: RetrainRun, *, reason: str) -> dict:
-    """Train the challenger (archived), then promote it if the gate says so."""
-    draw_nos, numbers, data_hash = training_history()
-    outcome = {
-        "draw_count": len(draw_nos),
-        "draw_from": draw_nos[0] if draw_nos else None,
-        "draw_to": draw_nos[-1] if draw_nos else None,
-    }
-    try:
-        ensure_enough_draws(len(draw_nos))
-        actor = Actor("system", f"retrain run {run.pk}")
-        if run.options.get("warm_start"):
-            version = _warm_start_or_refit(run, draw_nos, numbers, data_hash, actor)
-        else:
-            version = _train_full(run, numbers, actor)
-        outcome.update(
-            model_version=version,
-            validation_metrics=version.validation_metrics,
-            tuning=run.tuning,
-        )
-        champion = model_version_active()
-        promote, gate_reason = promotion_decision(
-            challenger=version,
-            champion=champion,
-            tolerance=settings.RETRAIN_PROMOTION_TOLERANCE,
-            force=bool(run.options.get("force")),
-        )
-        outcome["promotion_reason"] = gate_reason
-        still_ours = RetrainRun.objects.filter(
-            pk=run.pk, status=RetrainRun.Status.RUNNING
-        ).exists()
-        if promote and not still_ours:
-            outcome["promotion_reason"] = (
-                f"not promoted: the run was marked abandoned meanwhile ({gate_reason})"
-            )
-        elif promote:
-            model_version_activate(
-                version=version,
-                actor=actor,
-                reason=f"{reason}; {gate_reason}",
-                activated_by="retrain",
-                retrain_run=run,
-            )
-            outcome["promoted"] = True
-    except BaseException:
-        # The caller records the failure; keep what we know about the data.
-        run.draw_count = outcome["draw_count"]
-        run.draw_from, run.draw_to = outcome["draw_from"], outcome["draw_to"]
-        if "model_version" in outcome:
-            run.model_version = outcome["model_version"]
-        raise
-    return outcome
-
-
-def _train_full(run: RetrainRun, numbers, actor: Actor) -> ModelVersion:
-    params = None
-    if run.options.get("tune"):
-        run.tuning = tuning.tune_hyperparameters(
-            numbers,
-            base_params=training_params(),
-            grid=settings.RETRAIN_TUNE_GRID or tuning.DEFAULT_GRID,
-            n_splits=settings.RETRAIN_TUNE_SPLITS,
-            n_jobs=settings.RETRAIN_TUNE_N_JOBS,
-        )
-        params = run.tuning["best_params"]
-        logger.info(
-            "Retrain run %s: tuning chose %s (CV %s %.4f) in %.1f s",
-            run.pk,
-            params,
-            run.tuning["scoring"],
-            run.tuning["best_score"],
-            run.tuning["seconds"],
-        )
-    version = model_version_train(
-        params=params, activate=False, actor=actor, retrain_run=run
-    )
-    if run.tuning:
-        summary = {k: v for k, v in run.tuning.items() if k != "candidates"}
-        version.training_info = {**version.training_info, "tuning": summary}
-        version.save(update_fields=["training_info"])
-        model_version_write_metadata(version)
-    return version
-
-
-def _history_hash(draw_count: int) -> str:
-    """training_history's hash of the first `draw_count` stored draws."""
-    rows = LottoDraw.objects.order_by("draw_no").values_list(
-        "draw_no", "n1", "n2", "n3", "n4", "n5", "n6", "bonus"
-    )[:draw_count]
-    text = "\n".join(",".join(map(str, row)) for row in rows)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _warm_start_or_refit(run, draw_nos, numbers, data_hash, actor) -> ModelVersion:
-    """Grow the active forest with trees for the new draws, or say why not."""
-    champion = model_version_active()
-    why_not = _warm_start_obstacle(champion, draw_nos)
-    if why_not is None:
-        try:
-            model, metrics, info = incremental.grow_and_validate(
-                model_version_load(champion),
-                numbers,
-                base_draw_count=champion.draw_count,
-                params=champion.hyperparameters,
-            )
-        except incremental.WarmStartNotPossible as exc:
-            why_not = str(exc)
-    if why_not is not None:
-        logger.info(
-            "Retrain run %s: full refit instead of warm start: %s", run.pk, why_not
-        )
-        run.tuning = {"warm_start": {"used": False, "reason": why_not}}
-        return model_version_train(activate=False, actor=actor, retrain_run=run)
-    info["warm_start"]["base_version"] = champion.version
-    run.tuning = {"warm_start": {"used": True, **info["warm_start"]}}
-    return model_version_register_trained(
-        model=model,
-        draw_nos=draw_nos,
-        data_hash=data_hash,
-        params=info["params"],
-        validation_metrics=metrics,
-        info=info,
-        actor=actor,
-        details={"warm_start": info["warm_start"]},
-    )
-
-
-def _warm_start_obstacle(champion: ModelVersion | None, draw_nos: list) -> str | None:
-    if champion is None:
-        return "no active model to grow"
-    if champion.feature_set_version != features.FEATURE_SET_VERSION:
-        return f"the active model uses feature set {champion.feature_set_version}"
-    if champion.draw_count >= len(draw_nos):
-        return "no new draws since the active model was trained"
-    if _history_hash(champion.draw_count) != champion.training_data_hash:
-        return "the draws the active model learned from have changed since"
-    return None
-
-
-def promotion_decision(
-    *,
-    challenger: ModelVersion,
-    champion: ModelVersion | None,
-    tolerance: float,
-    force: bool = False,
-) -> tuple[bool, str]:
-    """Whether the challenger may replace the champion, and the reason in words.
-
-    Worse means: on any gate metric, the challenger's validation figure is
-    below the champion's by more than `tolerance` (absolute: rate points for
-    the any-hit rate, skill points for the Brier skill score). Each figure was
-    measured on its own model's held-out draws.
-    """
-    if champion is None:
-        return True, "promoted: no model was active"
-    comparisons, worse = [], []
-    for name, _higher_is_better in GATE_METRICS:
-        new = _metric_value(challenger.validation_metrics, name)
-        old = _metric_value(champion.validation_metrics, name)
-        if new is None or old is None:
-            continue
-        comparisons.append(f"{name} {new:.4f} vs {old:.4f}")
-        if new < old - tolerance:
-            worse.append(name)
-    facts = (
-        f"{'; '.join(comparisons)} (champion {champion.version}, tolerance {tolerance})"
-    )
-    if not comparisons:
-        return True, (
-            f"promoted: champion {champion.version} has no comparable validation "
-            "metrics"
-        )
-    if not worse:
-        return True, f"promoted: not worse than the champion: {facts}"
-    if force:
-        return True, f"promoted by force although worse on {', '.join(worse)}: {facts}"
-    return False, (
-        f"kept champion: challenger worse on {', '.join(worse)} beyond the "
-        f"tolerance: {facts}"
-    )
-
-
-def _metric_value(metrics: dict, name: str) -> float | None:
-    value = (metrics or {}).get(name, {})
-    value = value.get("value") if isinstance(value, dict) else value
-    if isinstance(value, int | float) and math.isfinite(value):
-        return float(value)
-    return None
 
 
 def _finish(run: RetrainRun, outcome: dict, *, reason: str) -> RetrainRun:

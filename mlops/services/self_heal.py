@@ -26,7 +26,7 @@ from .registry import (
     model_version_load,
     model_version_mark_corrupt,
 )
-from .retraining import RetrainAlreadyRunning, retrain_request
+from .retrain_requests import RetrainAlreadyRunning, retrain_request
 from .storage import get_storage
 
 logger = logging.getLogger(__name__)

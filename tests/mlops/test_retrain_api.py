@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from mlops.models import ModelVersion, RetrainRun
 from mlops.services.audit import Actor
 from mlops.services.registry import model_version_active
-from mlops.services.retraining import retrain_request
+from mlops.services.retrain_requests import retrain_request
 from mlops.services.training import model_version_train
 
 pytestmark = pytest.mark.django_db

@@ -12,16 +12,18 @@ from django.utils import timezone
 
 from mlops.models import AuditEvent, ModelActivation, ModelVersion, RetrainRun
 from mlops.services.audit import Actor
+from mlops.services.promotion import promotion_decision
 from mlops.services.registry import model_version_active
-from mlops.services.retraining import (
-    RETRAIN_METADATA_PATH,
+from mlops.services.retrain_requests import (
     RetrainAlreadyRunning,
-    promotion_decision,
-    retrain_execute,
     retrain_in_flight,
-    retrain_recover_abandoned,
     retrain_request,
     retrain_run_now,
+)
+from mlops.services.retraining import (
+    RETRAIN_METADATA_PATH,
+    retrain_execute,
+    retrain_recover_abandoned,
 )
 from mlops.services.storage import get_storage
 from mlops.services.training import model_version_train
@@ -380,7 +382,7 @@ def test_the_requesting_user_is_recorded(model_root, django_user_model):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_working_run_beats_its_heartbeat_so_it_is_not_taken_for_dead(settings):
-    from mlops.services.retraining import _RunWatch
+    from mlops.services.retrain_watch import _RunWatch
 
     # Beats every RETRAIN_ABANDON_AFTER_SECONDS / 6 (at least 1 s).
     settings.RETRAIN_ABANDON_AFTER_SECONDS = 6

@@ -26,7 +26,7 @@ RACER = """
 import json, sys, django
 django.setup()
 from mlops.services.audit import Actor
-from mlops.services.retraining import RetrainAlreadyRunning, retrain_run_now
+from mlops.services.retrain_requests import RetrainAlreadyRunning, retrain_run_now
 print("ready", flush=True)
 sys.stdin.readline()  # "go"
 try:

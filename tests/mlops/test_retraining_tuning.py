@@ -11,7 +11,7 @@ from mlops.ml import features, incremental, metrics, pipeline, tuning
 from mlops.models import ModelVersion, RetrainRun
 from mlops.services.audit import Actor
 from mlops.services.registry import model_version_active, model_version_load
-from mlops.services.retraining import retrain_request, retrain_run_now
+from mlops.services.retrain_requests import retrain_request, retrain_run_now
 from mlops.services.training import model_version_train
 from tests.mlops.ml_helpers import synthetic_draws
 

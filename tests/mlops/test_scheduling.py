@@ -18,7 +18,7 @@ from django_q.scheduler import scheduler
 
 from mlops.models import RetrainRun
 from mlops.services.audit import Actor
-from mlops.services.retraining import retrain_request
+from mlops.services.retrain_requests import retrain_request
 from mlops.services.scheduling import (
     DRAW_SYNC_FOLLOWUP_SCHEDULE,
     DRAW_SYNC_SCHEDULE,

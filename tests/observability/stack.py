@@ -228,7 +228,7 @@ class Stack:
 # even if the gate finds it worse, so the served version is sure to switch.
 QUEUE_RETRAIN = (
     "from mlops.services.audit import Actor; "
-    "from mlops.services.retraining import retrain_request; "
+    "from mlops.services.retrain_requests import retrain_request; "
     "run = retrain_request(trigger='manual', actor=Actor.cli(), "
     "options={'force': True, 'reason': '%s'}); print(run.pk)"
 )

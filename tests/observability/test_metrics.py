@@ -19,7 +19,7 @@ from mlops.observability.metrics import (
 from mlops.services.audit import Actor
 from mlops.services.inference import forecast_cache_clear
 from mlops.services.monitoring import get_monitor_status
-from mlops.services.retraining import retrain_run_now
+from mlops.services.retrain_requests import retrain_run_now
 from tests.observability.helpers import (
     make_prediction,
     make_run,

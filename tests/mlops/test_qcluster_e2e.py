@@ -11,18 +11,15 @@ whole process group is killed in a finally.
 import json
 import os
 import signal
-import sqlite3
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-ROOT = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable
+from tests.mlops.processes import PYTHON, ROOT, FreshDatabase, subprocess_env
+
 DEADLINE_SECONDS = 75
 
 MAKE_DUE = """
@@ -60,51 +57,6 @@ def redis_url() -> str | None:
     return url
 
 
-class Database:
-    """The fresh database the subprocesses use, and a way to read it."""
-
-    def __init__(self, tmp_path: Path):
-        self.vendor = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-        self.sqlite_path = tmp_path / "var" / "db.sqlite3"
-        self.url = None
-        if self.vendor == "postgresql":
-            import psycopg2
-
-            db = settings.DATABASES["default"]
-            self.name = f"lotto_e2e_{uuid.uuid4().hex[:10]}"
-            self.params = {
-                "user": db["USER"],
-                "password": db["PASSWORD"],
-                "host": db["HOST"],
-                "port": db["PORT"] or 5432,
-            }
-            self.admin = psycopg2.connect(dbname="postgres", **self.params)
-            self.admin.autocommit = True
-            self.admin.cursor().execute(f"CREATE DATABASE {self.name}")
-            auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-            self.url = (
-                f"postgres://{auth}@{db['HOST']}:{self.params['port']}/{self.name}"
-            )
-
-    def query(self, sql: str) -> list[tuple]:
-        if self.vendor == "postgresql":
-            import psycopg2
-
-            with psycopg2.connect(dbname=self.name, **self.params) as conn:
-                cursor = conn.cursor()
-                cursor.execute(sql)
-                return cursor.fetchall()
-        with sqlite3.connect(f"file:{self.sqlite_path}?mode=ro", uri=True) as conn:
-            return conn.execute(sql).fetchall()
-
-    def drop(self) -> None:
-        if self.vendor == "postgresql":
-            self.admin.cursor().execute(
-                f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)"
-            )
-            self.admin.close()
-
-
 def stop(process: subprocess.Popen) -> None:
     """SIGTERM the cluster (it stops its workers), then SIGKILL what is left."""
     if process.poll() is None:
@@ -123,19 +75,7 @@ def stop(process: subprocess.Popen) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("broker", ["orm", "redis"])
 def test_a_real_qcluster_fires_the_weekly_retrain_schedule(broker, tmp_path):
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "PYTEST_", "Q_")) and k != "DATABASE_URL"
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="lotto_site.settings",
-        VAR_DIR=str(tmp_path / "var"),
-        MODEL_ROOT=str(tmp_path / "models"),
-        ML_N_ESTIMATORS="10",
-        ML_N_JOBS="1",
-        PYTHONPATH=str(ROOT),
-    )
+    env = subprocess_env(tmp_path)
     if broker == "redis":
         url = redis_url()
         if url is None:
@@ -143,7 +83,7 @@ def test_a_real_qcluster_fires_the_weekly_retrain_schedule(broker, tmp_path):
         env["Q_REDIS_URL"] = url
         # Its own queue: another cluster on this Redis must not take our tasks.
         env["Q_CLUSTER_NAME"] = f"lotto_e2e_{uuid.uuid4().hex[:8]}"
-    database = Database(tmp_path)
+    database = FreshDatabase(tmp_path, prefix="lotto_e2e")
     if database.url:
         env["DATABASE_URL"] = database.url
     try:
@@ -168,7 +108,7 @@ def test_a_real_qcluster_fires_the_weekly_retrain_schedule(broker, tmp_path):
     assert (metadata["status"], metadata["model_version"]) == ("success", version)
 
 
-def run_cluster_until_a_run_ends(env: dict, database: Database):
+def run_cluster_until_a_run_ends(env: dict, database: FreshDatabase):
     """Prepare the database, run qcluster until a retrain run ends (or time out)."""
 
     def manage(*args) -> str:

@@ -10,17 +10,11 @@ at the same instant, each requesting a retrain on a freshly migrated database
 """
 
 import json
-import os
 import subprocess
-import sys
-import uuid
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-ROOT = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable
+from tests.mlops.processes import PYTHON, ROOT, FreshDatabase, subprocess_env
 
 RACER = """
 import json, sys, django
@@ -37,54 +31,13 @@ except RetrainAlreadyRunning as exc:
 """
 
 
-def _base_env(tmp_path: Path) -> dict:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "PYTEST_", "Q_"))
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="lotto_site.settings",
-        VAR_DIR=str(tmp_path / "var"),
-        MODEL_ROOT=str(tmp_path / "models"),
-        ML_N_ESTIMATORS="10",
-        ML_N_JOBS="1",
-        LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
-    )
-    env.pop("DATABASE_URL", None)
-    return env
-
-
 @pytest.fixture
 def fresh_database(tmp_path):
     """Env for subprocesses on a freshly migrated database with the shipped draws."""
-    env = _base_env(tmp_path)
-    vendor = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    dropper = None
-    if vendor == "postgresql":
-        import psycopg2
-
-        db = settings.DATABASES["default"]
-        name = f"lotto_race_{uuid.uuid4().hex[:10]}"
-        admin = psycopg2.connect(
-            dbname="postgres",
-            user=db["USER"],
-            password=db["PASSWORD"],
-            host=db["HOST"],
-            port=db["PORT"] or 5432,
-        )
-        admin.autocommit = True
-        admin.cursor().execute(f"CREATE DATABASE {name}")
-        auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-        env["DATABASE_URL"] = (
-            f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{name}"
-        )
-
-        def dropper():
-            admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            admin.close()
-
+    env = subprocess_env(tmp_path, LOG_LEVEL="WARNING")
+    database = FreshDatabase(tmp_path, prefix="lotto_race")
+    if database.url:
+        env["DATABASE_URL"] = database.url
     try:
         for command in (["migrate", "--noinput", "-v0"], ["import_draws"]):
             subprocess.run(
@@ -97,8 +50,7 @@ def fresh_database(tmp_path):
             )
         yield env
     finally:
-        if dropper:
-            dropper()
+        database.drop()
 
 
 @pytest.mark.slow

@@ -8,9 +8,7 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.urls import reverse
 
-from draws.models import expected_draw_date
 from draws.services import draw_import_file, draw_import_records
-from draws.validation import DrawRecord
 from mlops.models import AuditEvent
 from mlops.services.audit import Actor
 from mlops.services.backups import (
@@ -21,7 +19,7 @@ from mlops.services.backups import (
 from mlops.services.cleanup import models_cleanup
 from mlops.services.integrity import models_verify
 from mlops.services.registry import model_version_activate
-from mlops.services.training import model_version_train
+from tests.factories import draw_record, train
 
 pytestmark = pytest.mark.django_db
 
@@ -34,11 +32,14 @@ def actions_by(actor: str) -> list[str]:
     )
 
 
+def distinct(field: str, *, actor: str) -> set:
+    """The distinct values of `field` over the events of `actor`."""
+    return set(AuditEvent.objects.filter(actor=actor).values_list(field, flat=True))
+
+
 @pytest.fixture
 def versions(model_root, shipped_draws):
-    v1 = model_version_train(params={"seed": 1}, activate=False)
-    v2 = model_version_train(params={"seed": 2}, activate=False)
-    return v1, v2
+    return train(1), train(2)
 
 
 def test_each_service_records_the_user_who_called_it(versions, django_user_model):
@@ -53,19 +54,9 @@ def test_each_service_records_the_user_who_called_it(versions, django_user_model
     models_cleanup(older_than_days=30, dry_run=False, actor=actor)
     models_verify(actor=actor)
 
-    assert actions_by("alice") == [
-        "activate",
-        "backup",
-        "activate",
-        "restore",
-        "activate",
-        "rollback",
-        "cleanup",
-        "verify",
-    ]
-    assert set(
-        AuditEvent.objects.filter(actor="alice").values_list("user", flat=True)
-    ) == {alice.pk}
+    trail = "activate backup activate restore activate rollback cleanup verify"
+    assert actions_by("alice") == trail.split()
+    assert distinct("user", actor="alice") == {alice.pk}
 
 
 def test_each_command_records_the_cli(versions):
@@ -79,18 +70,9 @@ def test_each_command_records_the_cli(versions):
     call_command("cleanup_models", stdout=out)
     call_command("verify_models", stdout=out)
 
-    assert actions_by("cli") == [
-        "backup",
-        "activate",
-        "restore",
-        "activate",
-        "rollback",
-        "cleanup",
-        "verify",
-    ]
-    assert set(
-        AuditEvent.objects.filter(actor="cli").values_list("actor_type", flat=True)
-    ) == {"cli"}
+    trail = "backup activate restore activate rollback cleanup verify"
+    assert actions_by("cli") == trail.split()
+    assert distinct("actor_type", actor="cli") == {"cli"}
 
 
 def test_each_admin_action_records_the_staff_user(admin_client, versions):
@@ -111,19 +93,11 @@ def test_each_admin_action_records_the_staff_user(admin_client, versions):
         302
     )
 
-    assert actions_by("admin") == [
-        "activate",
-        "backup",
-        "activate",
-        "restore",
-        "verify",
-        "activate",
-        "rollback",
-        "retrain_requested",
-    ]
-    assert set(
-        AuditEvent.objects.filter(actor="admin").values_list("actor_type", flat=True)
-    ) == {"user"}
+    trail = (
+        "activate backup activate restore verify activate rollback retrain_requested"
+    )
+    assert actions_by("admin") == trail.split()
+    assert distinct("actor_type", actor="admin") == {"user"}
 
 
 def test_importing_the_draw_file_is_recorded_with_its_range(
@@ -142,12 +116,7 @@ def test_importing_the_draw_file_is_recorded_with_its_range(
 def test_a_synced_draw_is_recorded_as_the_system(
     shipped_draws, django_capture_on_commit_callbacks
 ):
-    record = DrawRecord(
-        draw_no=1221,
-        draw_date=expected_draw_date(1221),
-        numbers=(3, 9, 17, 25, 33, 41),
-        bonus=12,
-    )
+    record = draw_record(1221, (3, 9, 17, 25, 33, 41), bonus=12)
     with django_capture_on_commit_callbacks(execute=True):
         draw_import_records([record], source="sync")
     event = AuditEvent.objects.get(action="draw_imported")

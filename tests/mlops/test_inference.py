@@ -15,7 +15,6 @@ from prometheus_client import REGISTRY
 
 from draws.models import LottoDraw, expected_draw_date
 from draws.services import draw_import_records
-from draws.validation import DrawRecord
 from mlops.ml import features, pipeline
 from mlops.models import AuditEvent, Prediction
 from mlops.services import inference, predictions
@@ -42,7 +41,7 @@ from mlops.services.statistical import (
     statistical_probabilities,
 )
 from mlops.services.training import model_version_train, training_history
-from tests.factories import store_draws
+from tests.factories import draw_record, store_draws
 
 FALLBACK_TEXT = "Falling back to statistical mode"
 # `trained` (conftest): 520 synthetic draws and an active model trained on them.
@@ -471,12 +470,7 @@ def test_an_imported_draw_invalidates_at_once(
 ):
     settings.ML_ACTIVE_CHECK_SECONDS = 3600
     assert forecast_current().target_draw_no == 521
-    record = DrawRecord(
-        draw_no=521,
-        draw_date=expected_draw_date(521),
-        numbers=(1, 2, 3, 4, 5, 6),
-        bonus=7,
-    )
+    record = draw_record(521, (1, 2, 3, 4, 5, 6), bonus=7)
 
     with django_capture_on_commit_callbacks(execute=True):
         draw_import_records([record], source="test")

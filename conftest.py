@@ -27,7 +27,7 @@ def shipped_draws(db):
 @pytest.fixture
 def fresh_forecast_cache(settings):
     """Each test starts as a fresh web process that checks the state every call."""
-    from mlops.services.inference import forecast_cache_clear
+    from mlops.services.forecast_cache import forecast_cache_clear
 
     settings.ML_ACTIVE_CHECK_SECONDS = 0
     settings.ML_SERVED_FLUSH_SECONDS = 0

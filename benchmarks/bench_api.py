@@ -122,11 +122,11 @@ def bench_predict(version, runs: int) -> tuple[float, float]:
 
 def bench_cold_forecast(runs: int) -> tuple[float, float]:
     """(fresh process incl. unpickling, after a new draw with the model in memory)."""
-    from mlops.services.inference import (
+    from mlops.services.forecast_cache import (
         forecast_cache_clear,
         forecast_cache_invalidate,
-        forecast_current,
     )
+    from mlops.services.inference import forecast_current
 
     fresh, invalidated = [], []
     for _ in range(runs):
@@ -199,7 +199,7 @@ def main() -> None:
         predict = bench_predict(version, args.runs)
         cold = bench_cold_forecast(args.runs)
         http = bench_http(args.requests, args.runs)
-        from mlops.services.inference import forecast_served_flush
+        from mlops.services.served_counts import forecast_served_flush
 
         forecast_served_flush()  # while the temp database still exists
         connection.close()

@@ -1,7 +1,7 @@
 """Signal handlers: how the mlops app hears about events in other apps."""
 
 from draws.signals import draws_imported
-from mlops.services import backups, inference, integrity  # noqa: F401  (receivers)
+from mlops.services import backups, forecast_cache, integrity  # noqa: F401  (receivers)
 from mlops.services.predictions import on_model_activated
 from mlops.services.scoring import on_draws_imported
 from mlops.signals import model_activated

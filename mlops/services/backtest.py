@@ -28,7 +28,8 @@ from django.utils import timezone
 from draws.models import LottoDraw
 from mlops.ml import features, metrics, pipeline
 
-from .inference import OFFICIAL_SLIP_GAMES, sample_games
+from .inference import OFFICIAL_SLIP_GAMES
+from .sampling import sample_games
 from .statistical import STATISTICAL_METHOD_VERSION, statistical_probabilities
 from .storage import REPORTS_DIR, get_storage
 from .training import training_history, training_params

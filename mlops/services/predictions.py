@@ -220,7 +220,8 @@ def forecast_record_next() -> int | None:
     Never raises: an activation or an import must not fail because of it.
     """
     try:
-        from .inference import RecommendationEngine, forecast_cache_invalidate
+        from .forecast_cache import forecast_cache_invalidate
+        from .recommendation import RecommendationEngine
 
         # Receivers run in connection order: don't rely on the engine's own
         # invalidation having run before this one.

@@ -4,10 +4,10 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mlops.services.inference import (
+from mlops.services.inference import NoDrawsError
+from mlops.services.recommendation import (
     MAX_GAMES,
     MAX_INCLUDED,
-    NoDrawsError,
     recommendation_generate,
     recommendation_params_errors,
 )

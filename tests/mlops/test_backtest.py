@@ -158,7 +158,7 @@ def test_the_backtest_uses_the_feature_rows_of_the_engine(history):
 def test_the_slip_prize_rate_counts_the_official_slip_of_every_draw(
     history, model_root
 ):
-    from mlops.services.inference import sample_games
+    from mlops.services.sampling import sample_games
 
     report = backtest_run(draws=4, params=SMALL_FOREST, write=False)
     for name in ("model", "statistical"):

@@ -17,23 +17,19 @@ from draws.models import LottoDraw, expected_draw_date
 from draws.services import draw_import_records
 from mlops.ml import features, pipeline
 from mlops.models import AuditEvent, Prediction
-from mlops.services import inference, predictions
+from mlops.services import forecast_cache, predictions
 from mlops.services.audit import SYSTEM
 from mlops.services.backups import model_version_backup
-from mlops.services.inference import (
-    DISCLAIMER,
-    NoDrawsError,
-    RecommendationEngine,
-    forecast_cache_clear,
-    forecast_current,
-    forecast_served_flush,
-    sample_games,
-)
+from mlops.services.forecast_cache import forecast_cache_clear
+from mlops.services.inference import NoDrawsError, forecast_current
+from mlops.services.recommendation import DISCLAIMER, RecommendationEngine
 from mlops.services.registry import (
     model_version_activate,
     model_version_load,
     model_version_register,
 )
+from mlops.services.sampling import sample_games
+from mlops.services.served_counts import forecast_served_flush
 from mlops.services.statistical import (
     LONG_RUN_WEIGHT,
     PRIOR_DRAWS,
@@ -480,12 +476,12 @@ def test_an_imported_draw_invalidates_at_once(
 
 def test_the_loaded_model_is_reused_while_its_file_still_verifies(trained):
     forecast_current()
-    cached_model = inference._cache.model
+    cached_model = forecast_cache._cache.model
     store_draws(1, first=521, seed=4)
 
     forecast_current()
 
-    assert inference._cache.model is cached_model
+    assert forecast_cache._cache.model is cached_model
     assert cached_model[0] == (trained.pk, trained.sha256)
 
 

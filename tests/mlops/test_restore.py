@@ -177,7 +177,8 @@ def test_restore_model_fails_when_no_backup_can_repair_the_file(
 def test_a_web_process_serves_the_restored_version_without_a_restart(
     model_root, backed_up_then_replaced, settings
 ):
-    from mlops.services.inference import RecommendationEngine, forecast_cache_clear
+    from mlops.services.forecast_cache import forecast_cache_clear
+    from mlops.services.recommendation import RecommendationEngine
 
     v1, v2 = backed_up_then_replaced
     settings.ML_ACTIVE_CHECK_SECONDS = 0

@@ -10,7 +10,8 @@ from prometheus_client import REGISTRY
 from mlops.models import AuditEvent, ModelActivation, ModelVersion, RetrainRun
 from mlops.services.audit import Actor
 from mlops.services.backups import model_version_backup
-from mlops.services.inference import RecommendationEngine, forecast_cache_clear
+from mlops.services.forecast_cache import forecast_cache_clear
+from mlops.services.recommendation import RecommendationEngine
 from mlops.services.registry import (
     ModelIntegrityError,
     model_version_activate,

@@ -17,7 +17,7 @@ from mlops.observability.metrics import (
     record_served,
 )
 from mlops.services.audit import Actor
-from mlops.services.inference import forecast_cache_clear
+from mlops.services.forecast_cache import forecast_cache_clear
 from mlops.services.monitoring import get_monitor_status
 from mlops.services.retrain_requests import retrain_run_now
 from tests.observability.helpers import (

@@ -31,6 +31,18 @@ def refused_sync() -> str:
     return str(excinfo.value)
 
 
+def refused_when_both_answer(official_site, recorded: str) -> str:
+    """Both endpoints answer draw 1221 with `recorded`: the sync fails in one
+    line and stores nothing. Returns the message."""
+    official_site.current(1221, recorded)
+    official_site.legacy(1221, recorded)
+    before = LottoDraw.objects.count()
+    message = refused_sync()
+    assert "\n" not in message
+    assert LottoDraw.objects.count() == before
+    return message
+
+
 @pytest.fixture
 def two_new_draws(official_site, history_to_1220):
     official_site.current(1221, "current_1221.json")
@@ -115,18 +127,12 @@ def test_a_draw_not_drawn_yet_stops_the_sync_cleanly_as_up_to_date(
 def test_an_html_answer_is_refused_in_one_line_and_nothing_is_written(
     official_site, history_to_1220
 ):
-    official_site.current(1221, "blocked.html")
-    official_site.legacy(1221, "blocked.html")
-    before = LottoDraw.objects.count()
-
-    message = refused_sync()
+    message = refused_when_both_answer(official_site, "blocked.html")
 
     assert message.startswith(
         "The official site answered HTML instead of JSON for draw 1221"
     )
     assert "(blocked or changed)" in message
-    assert "\n" not in message
-    assert LottoDraw.objects.count() == before
     # A block page is not retried: asking again is what gets clients blocked.
     assert official_site.seen("current") == [1221]
     assert official_site.seen("legacy") == [1221]
@@ -135,15 +141,9 @@ def test_an_html_answer_is_refused_in_one_line_and_nothing_is_written(
 def test_malformed_json_is_refused_in_one_line_and_nothing_is_written(
     official_site, history_to_1220
 ):
-    official_site.current(1221, "malformed.json")
-    official_site.legacy(1221, "malformed.json")
-    before = LottoDraw.objects.count()
-
-    message = refused_sync()
+    message = refused_when_both_answer(official_site, "malformed.json")
 
     assert message.startswith("The official site answered malformed JSON for draw 1221")
-    assert "\n" not in message
-    assert LottoDraw.objects.count() == before
 
 
 def test_json_of_another_shape_is_refused_as_a_changed_site(

@@ -90,17 +90,23 @@ def files_on_disk(root) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
 
+def cleanup_as_expected(registry, *, dry_run: bool):
+    """Clean up files older than 30 days; assert the report removes and keeps
+    exactly the expected files. Returns the report and the removed paths."""
+    report = models_cleanup(older_than_days=30, dry_run=dry_run, actor=Actor.cli())
+    removed, kept = expected_sets(*registry)
+    assert report.removed_paths == removed
+    assert report.kept_paths == kept
+    return report, removed
+
+
 def test_a_dry_run_lists_exactly_what_would_go_and_removes_nothing(
     model_root, registry
 ):
-    versions, backups = registry
     before = files_on_disk(model_root)
 
-    report = models_cleanup(older_than_days=30, dry_run=True, actor=Actor.cli())
+    report, _ = cleanup_as_expected(registry, dry_run=True)
 
-    removed, kept = expected_sets(versions, backups)
-    assert report.removed_paths == removed
-    assert report.kept_paths == kept
     assert report.orphans == ["backups/unknown/copy.pkl", "trained/stray.pkl"]
     assert files_on_disk(model_root) == before
     assert set(ModelVersion.objects.values_list("state", flat=True)) == {
@@ -112,14 +118,10 @@ def test_a_dry_run_lists_exactly_what_would_go_and_removes_nothing(
 
 
 def test_cleanup_removes_exactly_the_unprotected_old_files(model_root, registry):
-    versions, backups = registry
     before = files_on_disk(model_root)
 
-    report = models_cleanup(older_than_days=30, dry_run=False, actor=Actor.cli())
+    _, removed = cleanup_as_expected(registry, dry_run=False)
 
-    removed, kept = expected_sets(versions, backups)
-    assert report.removed_paths == removed
-    assert report.kept_paths == kept
     assert files_on_disk(model_root) == before - removed
     # Orphans and other services' files are still there.
     for path in (

@@ -186,14 +186,20 @@ API_CALLS = [
 ]
 
 
+def call_api_refused(client, method, url, versions, *, status: int):
+    """Call the API; assert it answers `status` and changes nothing."""
+    before = snapshot()
+    response = getattr(client, method)(url.format(v=versions[0].version))
+    assert response.status_code == status
+    assert snapshot() == before
+    return response
+
+
 @pytest.mark.parametrize(("method", "url", "codename"), API_CALLS)
 def test_the_api_answers_401_without_credentials(
     client, versions, method, url, codename
 ):
-    before = snapshot()
-    response = getattr(client, method)(url.format(v=versions[0].version))
-    assert response.status_code == 401
-    assert snapshot() == before
+    call_api_refused(client, method, url, versions, status=401)
 
 
 @pytest.mark.parametrize(("method", "url", "codename"), API_CALLS)
@@ -202,10 +208,7 @@ def test_the_api_refuses_non_staff_even_with_the_permission(
 ):
     user = user_with(django_user_model, "outsider", codename, is_staff=False)
     client.force_login(user)
-    before = snapshot()
-    response = getattr(client, method)(url.format(v=versions[0].version))
-    assert response.status_code == 403
-    assert snapshot() == before
+    call_api_refused(client, method, url, versions, status=403)
 
 
 @pytest.mark.parametrize(("method", "url", "codename"), API_CALLS)
@@ -213,8 +216,5 @@ def test_the_api_refuses_staff_without_the_operations_permission(
     client, django_user_model, versions, method, url, codename
 ):
     client.force_login(user_with(django_user_model, "staff"))
-    before = snapshot()
-    response = getattr(client, method)(url.format(v=versions[0].version))
-    assert response.status_code == 403
+    response = call_api_refused(client, method, url, versions, status=403)
     assert codename in response.json()["detail"]
-    assert snapshot() == before

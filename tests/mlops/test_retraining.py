@@ -238,15 +238,20 @@ def test_a_repeated_delivery_of_a_finished_run_changes_nothing(
     )
 
 
-def test_an_abandoned_run_is_recovered_and_does_not_block(model_root, shipped_draws):
-    long_ago = timezone.now() - dt.timedelta(hours=2)
-    dead = RetrainRun.objects.create(
-        trigger="scheduled",
+def running_run(trigger: str, *, started_at, heartbeat_at=None) -> RetrainRun:
+    """A run in flight that last beat at `heartbeat_at` (by default, its start)."""
+    return RetrainRun.objects.create(
+        trigger=trigger,
         status=RetrainRun.Status.RUNNING,
         in_flight=RetrainRun.IN_FLIGHT,
-        started_at=long_ago,
-        heartbeat_at=long_ago,
+        started_at=started_at,
+        heartbeat_at=heartbeat_at or started_at,
     )
+
+
+def test_an_abandoned_run_is_recovered_and_does_not_block(model_root, shipped_draws):
+    long_ago = timezone.now() - dt.timedelta(hours=2)
+    dead = running_run("scheduled", started_at=long_ago)
 
     run = retrain_run_now(actor=Actor.cli())
 
@@ -261,10 +266,8 @@ def test_an_abandoned_run_is_recovered_and_does_not_block(model_root, shipped_dr
 def test_recovery_leaves_a_run_with_a_recent_heartbeat_alone(settings):
     settings.RETRAIN_ABANDON_AFTER_SECONDS = 600
     now = timezone.now()
-    alive = RetrainRun.objects.create(
-        trigger="manual",
-        status=RetrainRun.Status.RUNNING,
-        in_flight=RetrainRun.IN_FLIGHT,
+    alive = running_run(
+        "manual",
         started_at=now - dt.timedelta(hours=1),  # long run, but it still beats
         heartbeat_at=now - dt.timedelta(seconds=30),
     )
@@ -387,13 +390,7 @@ def test_a_working_run_beats_its_heartbeat_so_it_is_not_taken_for_dead(settings)
     # Beats every RETRAIN_ABANDON_AFTER_SECONDS / 6 (at least 1 s).
     settings.RETRAIN_ABANDON_AFTER_SECONDS = 6
     started = timezone.now() - dt.timedelta(seconds=5)
-    run = RetrainRun.objects.create(
-        trigger="cli",
-        status=RetrainRun.Status.RUNNING,
-        in_flight=RetrainRun.IN_FLIGHT,
-        started_at=started,
-        heartbeat_at=started,
-    )
+    run = running_run("cli", started_at=started)
 
     with _RunWatch(run.pk) as watch:
         threading.Event().wait(1.6)  # the run "works" past one beat

@@ -23,10 +23,9 @@ import copy
 import math
 import time
 
-import sklearn
 from sklearn.ensemble import RandomForestClassifier
 
-from . import features, metrics, pipeline
+from . import features, pipeline
 
 MIN_EXTRA_TREES = 10
 MAX_GROWTH = 3
@@ -112,9 +111,7 @@ def grow_and_validate(
         extra_trees=extra,
         base_estimators=model_params["n_estimators"],
     )
-    forecasts = pipeline.predict_probabilities(replay, X[validation_rows])
-    actual = draws[features.MIN_HISTORY :][validation_rows]
-    validation_metrics = metrics.evaluate_forecasts(forecasts, actual)
+    validation_metrics = pipeline.score_validation(replay, X, draws, validation_rows)
     validation_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -128,30 +125,22 @@ def grow_and_validate(
     model.n_jobs = 1
     grow_seconds = time.perf_counter() - started
 
-    info = {
-        "feature_set_version": features.FEATURE_SET_VERSION,
-        "feature_count": features.FEATURE_COUNT,
-        "min_history": features.MIN_HISTORY,
-        # n_estimators stays the size of a full refit: the growth limit is
-        # measured against it, so a forest cannot creep past MAX_GROWTH x base.
-        "params": model_params,
-        "warm_start": {
+    info = pipeline.fit_info(
+        model_params=model_params,
+        draws=draws,
+        X=X,
+        train_rows=train_rows,
+        validation_rows=validation_rows,
+        validation_seconds=validation_seconds,
+        final_fit_seconds=grow_seconds,
+        # params keep n_estimators at the size of a full refit: the growth limit
+        # is measured against it, so a forest cannot creep past MAX_GROWTH x base.
+        warm_start={
             "base_trees": len(base_model.estimators_),
             "added_trees": extra,
             "total_trees": len(model.estimators_),
             "new_draws": new_rows,
             "base_draw_count": base_draw_count,
         },
-        "draws_total": len(draws),
-        "rows_total": len(X),
-        "rows_validation_fit": len(train_rows),
-        "rows_validation": len(validation_rows),
-        "first_training_draw_index": features.MIN_HISTORY,
-        "first_validation_draw_index": features.MIN_HISTORY + int(validation_rows[0]),
-        "last_draw_index": len(draws) - 1,
-        "validation_seconds": validation_seconds,
-        "final_fit_seconds": grow_seconds,
-        "training_seconds": validation_seconds + grow_seconds,
-        "sklearn_version": sklearn.__version__,
-    }
+    )
     return model, validation_metrics, info

@@ -148,9 +148,7 @@ def train_and_validate(
     started = time.perf_counter()
     validation_model = build_model(**model_params).fit(X[train_rows], Y[train_rows])
     validation_model.n_jobs = 1
-    forecasts = predict_probabilities(validation_model, X[validation_rows])
-    actual = draws[features.MIN_HISTORY :][validation_rows]
-    validation_metrics = metrics.evaluate_forecasts(forecasts, actual)
+    validation_metrics = score_validation(validation_model, X, draws, validation_rows)
     validation_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -159,11 +157,45 @@ def train_and_validate(
     model.n_jobs = 1
     final_fit_seconds = time.perf_counter() - started
 
-    info = {
+    info = fit_info(
+        model_params=model_params,
+        draws=draws,
+        X=X,
+        train_rows=train_rows,
+        validation_rows=validation_rows,
+        validation_seconds=validation_seconds,
+        final_fit_seconds=final_fit_seconds,
+    )
+    return model, validation_metrics, info
+
+
+def score_validation(
+    model: RandomForestClassifier, X, draws: np.ndarray, validation_rows: np.ndarray
+) -> dict:
+    """Score ``model``'s forecasts for the validation rows against their draws."""
+    forecasts = predict_probabilities(model, X[validation_rows])
+    actual = draws[features.MIN_HISTORY :][validation_rows]
+    return metrics.evaluate_forecasts(forecasts, actual)
+
+
+def fit_info(
+    *,
+    model_params: dict,
+    draws: np.ndarray,
+    X: np.ndarray,
+    train_rows: np.ndarray,
+    validation_rows: np.ndarray,
+    validation_seconds: float,
+    final_fit_seconds: float,
+    **extra,
+) -> dict:
+    """The facts of one validated fit, stored with the model (``extra`` after params)."""
+    return {
         "feature_set_version": features.FEATURE_SET_VERSION,
         "feature_count": features.FEATURE_COUNT,
         "min_history": features.MIN_HISTORY,
         "params": model_params,
+        **extra,
         "draws_total": len(draws),
         "rows_total": len(X),
         "rows_validation_fit": len(train_rows),
@@ -177,7 +209,6 @@ def train_and_validate(
         "training_seconds": validation_seconds + final_fit_seconds,
         "sklearn_version": sklearn.__version__,
     }
-    return model, validation_metrics, info
 
 
 def save_model_bytes(model: RandomForestClassifier) -> bytes:

@@ -20,7 +20,7 @@ from mlops.models import ModelActivation, ModelBackup, ModelVersion
 
 from .audit import Actor, audit_record
 from .backups import model_backup_newest_good
-from .integrity import registry_orphans
+from .integrity import RegistryFile, registry_orphans
 from .storage import get_storage
 
 logger = logging.getLogger(__name__)
@@ -29,10 +29,9 @@ AUDIT_PATH_LIMIT = 200
 
 
 @dataclass
-class FileDecision:
-    path: str
-    kind: str  # model | metadata | backup | backup_metadata
-    version: str
+class FileDecision(RegistryFile):
+    """One file the registry knows, and why cleanup removes or keeps it."""
+
     reason: str
 
 

@@ -35,12 +35,18 @@ AUDIT_PATH_LIMIT = 50
 
 
 @dataclass
-class FileCheck:
-    """One file the registry knows, and what was found on disk."""
+class RegistryFile:
+    """A file the registry knows: where it is, what it is, whose it is."""
 
     path: str
     kind: str  # model | metadata | backup | backup_metadata
     version: str
+
+
+@dataclass
+class FileCheck(RegistryFile):
+    """One file the registry knows, and what was found on disk."""
+
     status: str  # ok | missing | corrupt
     detail: str = ""
     backup_id: int | None = None

@@ -28,56 +28,33 @@ def _p(value) -> str:
     return "-" if value is None else f"{value:.3g}"
 
 
+def _figure_row(label: str, figure: dict, fmt, sample_size: int) -> tuple:
+    """One table row: the figure, its chance baseline, interval, p-value, verdict."""
+    return (
+        label,
+        fmt(figure["value"]),
+        fmt(figure["baseline"]),
+        _interval(figure["interval"], fmt),
+        _p(figure.get("p_value")),  # the Brier score has none: "-"
+        figure["verdict"] or "-",
+        str(sample_size),
+    )
+
+
 def status_lines(status: dict) -> list[str]:
     """The status as a table: each figure beside its chance baseline."""
-    rows = [("metric", "value", "chance", "95% interval", "p-value", "verdict", "n")]
-    rows.append(
-        (
-            "accuracy (>= 1 hit)",
-            _pct(status["accuracy"]),
-            _pct(status["baseline"]),
-            _interval(status["interval"], _pct),
-            _p(status["p_value"]),
-            status["verdict"] or "-",
-            str(status["sample_size"]),
-        )
-    )
-    hits = status["mean_hits"]
-    rows.append(
-        (
-            "mean hits of top-6",
-            _num(hits["value"]),
-            _num(hits["baseline"]),
-            _interval(hits["interval"], _num),
-            _p(hits.get("p_value")),
-            hits["verdict"] or "-",
-            str(status["sample_size"]),
-        )
-    )
-    prize = status["prize_rate"]
-    rows.append(
-        (
-            "prize rate (tickets)",
-            _pct(prize["value"]),
-            _pct(prize["baseline"]),
-            _interval(prize["interval"], _pct),
-            _p(prize["p_value"]),
-            prize["verdict"] or "-",
-            str(prize["sample_size"]),
-        )
-    )
-    brier = status["brier_score"]
-    rows.append(
-        (
-            "Brier score (lower=better)",
-            _num(brier["value"], 5),
-            _num(brier["baseline"], 5),
-            _interval(brier["interval"], lambda b: _num(b, 5)),
-            "-",
-            brier["verdict"] or "-",
-            str(status["sample_size"]),
-        )
-    )
+    n = status["sample_size"]
+    brier, prize = status["brier_score"], status["prize_rate"]
+    rows = [
+        ("metric", "value", "chance", "95% interval", "p-value", "verdict", "n"),
+        # The headline figure sits at the top level of the status.
+        _figure_row(
+            "accuracy (>= 1 hit)", {**status, "value": status["accuracy"]}, _pct, n
+        ),
+        _figure_row("mean hits of top-6", status["mean_hits"], _num, n),
+        _figure_row("prize rate (tickets)", prize, _pct, prize["sample_size"]),
+        _figure_row("Brier score (lower=better)", brier, lambda b: _num(b, 5), n),
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     table = [
         "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows

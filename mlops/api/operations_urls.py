@@ -55,6 +55,24 @@ class OperationsApi(StaffApiMixin, APIView):
     def refuse(self, exc: ValidationError) -> Response:
         return Response({"detail": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
 
+    def activate_with_reason(self, request, operation, *, label: str | None = None):
+        """Run a restore or rollback as the user, with the reason from the body.
+
+        200 with the version it activated; 400 for a bad reason or a refusal.
+        """
+        params = ReasonInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        target = {} if label is None else {"version": self.version(label)}
+        try:
+            activated = operation(
+                **target,
+                actor=Actor.for_user(request.user),
+                reason=params.validated_data["reason"],
+            )
+        except ValidationError as exc:
+            return self.refuse(exc)
+        return Response(version_output(activated))
+
 
 class ReasonInputSerializer(serializers.Serializer):
     reason = serializers.CharField(
@@ -93,17 +111,7 @@ class ModelRestoreApi(OperationsApi):
 
     @extend_schema(request=ReasonInputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request, version: str):
-        params = ReasonInputSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        try:
-            restored = model_version_restore(
-                version=self.version(version),
-                actor=Actor.for_user(request.user),
-                reason=params.validated_data["reason"],
-            )
-        except ValidationError as exc:
-            return self.refuse(exc)
-        return Response(version_output(restored))
+        return self.activate_with_reason(request, model_version_restore, label=version)
 
 
 class ModelRollbackApi(OperationsApi):
@@ -111,16 +119,7 @@ class ModelRollbackApi(OperationsApi):
 
     @extend_schema(request=ReasonInputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        params = ReasonInputSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        try:
-            version = model_version_rollback(
-                actor=Actor.for_user(request.user),
-                reason=params.validated_data["reason"],
-            )
-        except ValidationError as exc:
-            return self.refuse(exc)
-        return Response(version_output(version))
+        return self.activate_with_reason(request, model_version_rollback)
 
 
 class ModelVerifyApi(OperationsApi):

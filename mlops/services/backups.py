@@ -199,6 +199,16 @@ def _repair_from_backup(version: ModelVersion) -> ModelBackup | None:
     return used
 
 
+def _activate_and_record(
+    version: ModelVersion, *, operation: str, actor: Actor, reason: str, details: dict
+) -> None:
+    """Activate a version for a restore or rollback and record the operation."""
+    model_version_activate(
+        version=version, actor=actor, reason=reason, activated_by=operation
+    )
+    audit_record(actor=actor, action=operation, obj=version, details=details)
+
+
 def model_version_restore(
     *, version: ModelVersion | str, actor: Actor, reason: str = ""
 ) -> ModelVersion:
@@ -214,16 +224,11 @@ def model_version_restore(
                 f"Model {locked.version} is already active and its file matches its "
                 "checksum; there is nothing to restore."
             )
-        model_version_activate(
-            version=locked,
+        _activate_and_record(
+            locked,
+            operation="restore",
             actor=actor,
             reason=reason or "restored from backup",
-            activated_by="restore",
-        )
-        audit_record(
-            actor=actor,
-            action="restore",
-            obj=locked,
             details={
                 "reason": reason,
                 "previous_state": previous_state,
@@ -304,16 +309,11 @@ def model_version_rollback(*, actor: Actor, reason: str = "") -> ModelVersion:
     with transaction.atomic():
         target = ModelVersion.objects.select_for_update().get(pk=plan.target.pk)
         backup = _repair_from_backup(target)
-        model_version_activate(
-            version=target,
+        _activate_and_record(
+            target,
+            operation="rollback",
             actor=actor,
             reason=reason or "rolled back to the previous version",
-            activated_by="rollback",
-        )
-        audit_record(
-            actor=actor,
-            action="rollback",
-            obj=target,
             details={
                 "from": plan.current.version if plan.current else None,
                 "to": target.version,

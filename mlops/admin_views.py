@@ -16,7 +16,7 @@ from django.urls import path
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from mlops.admin import audit_summary
+from mlops.admin.audit_events import audit_summary
 from mlops.models import AuditEvent, ModelActivation, RetrainRun
 from mlops.services.registry import model_version_active
 

@@ -1,0 +1,394 @@
+"""The model registry: versions, their files, activations and backups; operations.
+
+Activate, back up, restore from backup, verify integrity, and roll back (a
+button on the changelist, with a confirmation page); who may do what is in the
+package's docstring.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Max, Q
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from mlops.models import ModelActivation, ModelVersion
+from mlops.services.audit import Actor
+from mlops.services.backups import (
+    model_backup_newest_good,
+    model_version_backup,
+    model_version_restore,
+    model_version_rollback,
+    model_version_rollback_plan,
+)
+from mlops.services.integrity import models_verify
+from mlops.services.registry import (
+    ModelIntegrityError,
+    model_version_activate,
+    model_version_active,
+    model_version_metadata,
+    model_version_read_verified,
+)
+
+from .base import ActionPermissionMixin, ReadOnlyAdmin, _errors, _pretty_json
+
+
+def _metric(version: ModelVersion, name: str, percent: bool) -> str:
+    figure = (version.validation_metrics or {}).get(name) or {}
+    value, baseline = figure.get("value"), figure.get("baseline")
+    if value is None or baseline is None:
+        return "—"
+    if percent:
+        return f"{100 * value:.1f}% (random {100 * baseline:.1f}%)"
+    return f"{value:.3f} (random {baseline:.3f})"
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
+    list_display = (
+        "version",
+        "state",
+        "created_at",
+        "draw_range",
+        "any_hit_rate",
+        "mean_hits",
+        "size",
+        "backup_status",
+    )
+    list_filter = ("state", "feature_set_version")
+    search_fields = ("version", "sha256")
+    actions = (
+        "activate_selected",
+        "backup_selected",
+        "restore_selected",
+        "verify_selected",
+    )
+    action_permissions = {
+        "activate_selected": "mlops.activate_modelversion",
+        "backup_selected": "mlops.backup_modelversion",
+        "restore_selected": "mlops.restore_modelversion",
+        "verify_selected": "mlops.view_modelversion",
+    }
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "version",
+                    "state",
+                    "state_changed_at",
+                    "created_at",
+                    "file_status",
+                    "file_path",
+                    "metadata_path",
+                    "sha256",
+                    "size_bytes",
+                )
+            },
+        ),
+        ("Activation history", {"fields": ("activation_timeline",)}),
+        ("Backups", {"fields": ("backup_table",)}),
+        (
+            "Training",
+            {
+                "fields": (
+                    "draw_from",
+                    "draw_to",
+                    "draw_count",
+                    "training_data_hash",
+                    "feature_set_version",
+                    "seed",
+                    "training_seconds",
+                )
+            },
+        ),
+        ("Metadata", {"fields": ("metadata_pretty",)}),
+    )
+    readonly_fields = (
+        "file_status",
+        "activation_timeline",
+        "backup_table",
+        "metadata_pretty",
+    )
+
+    def get_queryset(self, request):
+        live = Q(backups__deleted_at__isnull=True)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                backup_count=Count("backups", filter=live),
+                newest_backup_at=Max("backups__created_at", filter=live),
+            )
+        )
+
+    # Permission checks named after the custom permissions (see the module doc).
+    def has_activate_permission(self, request):
+        return request.user.has_perm("mlops.activate_modelversion")
+
+    def has_backup_permission(self, request):
+        return request.user.has_perm("mlops.backup_modelversion")
+
+    def has_restore_permission(self, request):
+        return request.user.has_perm("mlops.restore_modelversion")
+
+    # --- columns ---
+    @admin.display(description="Draws", ordering="draw_to")
+    def draw_range(self, obj):
+        return f"{obj.draw_from}–{obj.draw_to} ({obj.draw_count:,})"
+
+    @admin.display(description="Any-hit rate (validation)")
+    def any_hit_rate(self, obj):
+        return _metric(obj, "any_hit_rate", percent=True)
+
+    @admin.display(description="Mean hits (validation)")
+    def mean_hits(self, obj):
+        return _metric(obj, "mean_hits", percent=False)
+
+    @admin.display(description="Size", ordering="size_bytes")
+    def size(self, obj):
+        return filesizeformat(obj.size_bytes)
+
+    @admin.display(description="Backups")
+    def backup_status(self, obj):
+        count = getattr(obj, "backup_count", None)
+        if count is None:
+            count = obj.backups.filter(deleted_at__isnull=True).count()
+        if not count:
+            return "none"
+        newest = getattr(obj, "newest_backup_at", None)
+        when = f", newest {newest:%Y-%m-%d %H:%M}" if newest else ""
+        return f"{count}{when}"
+
+    # --- detail ---
+    @admin.display(description="File on disk")
+    def file_status(self, obj):
+        if obj.state == ModelVersion.State.DELETED:
+            return "removed by cleanup (restore it from a backup)"
+        try:
+            model_version_read_verified(obj)
+        except ModelIntegrityError as exc:
+            return f"PROBLEM: {exc.reason.replace('_', ' ')} — {exc.detail}"
+        return "present, matches its sha256"
+
+    @admin.display(description="When it was the active model")
+    def activation_timeline(self, obj):
+        periods = obj.activations.select_related("user", "retrain_run").order_by(
+            "activated_at", "id"
+        )
+        if not periods:
+            return "Never active."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{p.activated_at:%Y-%m-%d %H:%M:%S}",
+                    "now (current)"
+                    if p.is_current
+                    else (
+                        f"{p.deactivated_at:%Y-%m-%d %H:%M:%S}"
+                        if p.deactivated_at
+                        else "—"
+                    ),
+                    _who(p),
+                    p.reason or "—",
+                    p.deactivation_reason or "—",
+                )
+                for p in periods
+            ),
+        )
+        return format_html(
+            '<table class="activation-timeline"><thead><tr><th>From</th><th>Until</th>'
+            "<th>Activated by</th><th>Why</th><th>Ended because</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.display(description="Backups (newest first)")
+    def backup_table(self, obj):
+        backups = obj.backups.all()
+        if not backups:
+            return "No backups."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    b.file_path,
+                    f"{b.created_at:%Y-%m-%d %H:%M:%S}",
+                    b.created_by,
+                    f"{b.verified_at:%Y-%m-%d %H:%M:%S}" if b.verified_at else "never",
+                    f"removed {b.deleted_at:%Y-%m-%d}" if b.deleted_at else "kept",
+                )
+                for b in backups
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>File</th><th>Created</th><th>By</th>"
+            "<th>Last verified</th><th>Status</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.display(description="Metadata")
+    def metadata_pretty(self, obj):
+        return _pretty_json(model_version_metadata(obj))
+
+    # --- actions ---
+    def _one(self, request, queryset, verb: str) -> ModelVersion | None:
+        if queryset.count() != 1:
+            self.message_user(
+                request, f"Select exactly one version to {verb}.", messages.ERROR
+            )
+            return None
+        return queryset.get()
+
+    @admin.action(description="Activate", permissions=["activate"])
+    def activate_selected(self, request, queryset):
+        version = self._one(request, queryset, "activate")
+        if version is None:
+            return None
+        try:
+            model_version_activate(
+                version=version,
+                actor=Actor.for_user(request.user),
+                reason="activated in the admin",
+            )
+        except (ValidationError, ModelIntegrityError) as exc:
+            text = _errors(exc) if isinstance(exc, ValidationError) else str(exc)
+            self.message_user(request, f"Not activated: {text}", messages.ERROR)
+            return None
+        self.message_user(request, f"{version.version} is now the active model.")
+        return None
+
+    @admin.action(description="Back up", permissions=["backup"])
+    def backup_selected(self, request, queryset):
+        for version in queryset:
+            try:
+                backup = model_version_backup(
+                    version=version, actor=Actor.for_user(request.user)
+                )
+            except ValidationError as exc:
+                self.message_user(request, _errors(exc), messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                f"Backed up {version.version} to {backup.file_path} (verified).",
+            )
+
+    @admin.action(description="Restore from backup", permissions=["restore"])
+    def restore_selected(self, request, queryset):
+        version = self._one(request, queryset, "restore")
+        if version is None:
+            return None
+        if request.POST.get("post") != "yes":
+            return self._restore_confirmation(request, version)
+        try:
+            restored = model_version_restore(
+                version=version,
+                actor=Actor.for_user(request.user),
+                reason=request.POST.get("reason", "").strip()[:500],
+            )
+        except ValidationError as exc:
+            self.message_user(request, f"Not restored: {_errors(exc)}", messages.ERROR)
+            return None
+        self.message_user(
+            request, f"Restored {restored.version}; it is now the active model."
+        )
+        return None
+
+    def _restore_confirmation(self, request, version):
+        try:
+            model_version_read_verified(version)
+            file_problem = ""
+        except ModelIntegrityError as exc:
+            file_problem = exc.reason.replace("_", " ")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Restore {version.version} from backup?",
+            "opts": self.model._meta,
+            "version": version,
+            "file_problem": file_problem,
+            "backup": model_backup_newest_good(version),
+            "active": model_version_active(),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(
+            request, "admin/mlops/modelversion/restore_confirmation.html", context
+        )
+
+    @admin.action(description="Verify integrity", permissions=["view"])
+    def verify_selected(self, request, queryset):
+        report = models_verify(
+            actor=Actor.for_user(request.user), versions=list(queryset)
+        )
+        level = messages.SUCCESS if report.ok else messages.ERROR
+        self.message_user(request, report.summary() + ".", level)
+        for problem in report.missing + report.corrupt:
+            self.message_user(
+                request,
+                f"{problem.status}: {problem.path} ({problem.kind} of "
+                f"{problem.version}) {problem.detail}",
+                messages.ERROR,
+            )
+
+    # --- roll back (a button on the changelist, with a confirmation page) ---
+    def get_urls(self):
+        extra = [
+            path(
+                "rollback/",
+                self.admin_site.admin_view(self.rollback_view),
+                name="mlops_modelversion_rollback",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def rollback_view(self, request):
+        if not self.has_activate_permission(request):
+            raise PermissionDenied
+        changelist = reverse("admin:mlops_modelversion_changelist")
+        if request.method == "POST":
+            try:
+                version = model_version_rollback(
+                    actor=Actor.for_user(request.user),
+                    reason=request.POST.get("reason", "").strip()[:500],
+                )
+            except ValidationError as exc:
+                self.message_user(
+                    request, f"Not rolled back: {_errors(exc)}", messages.ERROR
+                )
+            else:
+                self.message_user(
+                    request, f"Rolled back: {version.version} is now the active model."
+                )
+            return HttpResponseRedirect(changelist)
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET", "POST"])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Roll back to the previous version?",
+            "opts": self.model._meta,
+            "plan": model_version_rollback_plan(),
+        }
+        return TemplateResponse(
+            request, "admin/mlops/modelversion/rollback_confirmation.html", context
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_roll_back": self.has_activate_permission(request),
+            "active_version": model_version_active(),
+        }
+        return super().changelist_view(request, extra_context)
+
+
+def _who(activation: ModelActivation) -> str:
+    who = activation.activated_by
+    if activation.user_id and activation.user.get_username() != who:
+        who = f"{who} ({activation.user.get_username()})"
+    if activation.retrain_run_id:
+        who = f"{who}, retrain run {activation.retrain_run_id}"
+    return who

@@ -1,0 +1,66 @@
+"""The recorded forecasts, by target draw, with their scores once drawn."""
+
+from django.contrib import admin
+
+from mlops.models import Prediction
+
+from .base import ReadOnlyAdmin
+
+
+class ScoredFilter(admin.SimpleListFilter):
+    title = "scored"
+    parameter_name = "scored"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Scored"), ("no", "Waiting for the draw"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(scored_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(scored_at__isnull=True)
+        return queryset
+
+
+class TargetDrawFilter(admin.SimpleListFilter):
+    """The most recent target draws; older ones by searching the draw number."""
+
+    title = "target draw"
+    parameter_name = "target_draw"
+    RECENT = 15
+
+    def lookups(self, request, model_admin):
+        draws = (
+            Prediction.objects.order_by("-target_draw_no")
+            .values_list("target_draw_no", flat=True)
+            .distinct()[: self.RECENT]
+        )
+        return [(str(d), str(d)) for d in draws]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(target_draw_no=int(self.value()))
+        return queryset
+
+
+@admin.register(Prediction)
+class PredictionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "target_draw_no",
+        "target_draw_date",
+        "forecaster",
+        "mode",
+        "top_numbers",
+        "served_count",
+        "scored_at",
+        "hits",
+        "brier_score",
+    )
+    list_filter = (ScoredFilter, TargetDrawFilter, "mode")
+    list_select_related = ("model_version",)
+    search_fields = ("target_draw_no", "forecaster")
+
+    def get_search_results(self, request, queryset, search_term):
+        if search_term.strip().isdigit():
+            return queryset.filter(target_draw_no=int(search_term)), False
+        return super().get_search_results(request, queryset, search_term)

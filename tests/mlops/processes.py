@@ -2,6 +2,7 @@
 
 import os
 import sqlite3
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -34,6 +35,20 @@ def subprocess_env(tmp_path: Path, **overrides: str) -> dict:
         **overrides,
     )
     return env
+
+
+def manage(env: dict, *args: str) -> str:
+    """Run `manage.py *args` in a subprocess; assert it succeeds, return stdout."""
+    done = subprocess.run(
+        [PYTHON, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
 
 
 class FreshDatabase:

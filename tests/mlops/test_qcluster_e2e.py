@@ -18,7 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.mlops.processes import PYTHON, ROOT, FreshDatabase, subprocess_env
+from tests.mlops.processes import (
+    PYTHON,
+    ROOT,
+    FreshDatabase,
+    manage,
+    subprocess_env,
+)
 
 DEADLINE_SECONDS = 75
 
@@ -110,21 +116,8 @@ def test_a_real_qcluster_fires_the_weekly_retrain_schedule(broker, tmp_path):
 
 def run_cluster_until_a_run_ends(env: dict, database: FreshDatabase):
     """Prepare the database, run qcluster until a retrain run ends (or time out)."""
-
-    def manage(*args) -> str:
-        done = subprocess.run(
-            [PYTHON, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        return done.stdout
-
-    manage("migrate", "--noinput", "-v0")
-    manage("shell", "-c", MAKE_DUE)
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "shell", "-c", MAKE_DUE)
     log_path = Path(env["VAR_DIR"]) / "qcluster.log"
     with log_path.open("w") as log:
         cluster = subprocess.Popen(
@@ -144,7 +137,7 @@ def run_cluster_until_a_run_ends(env: dict, database: FreshDatabase):
                 break
             time.sleep(0.5)
         # While the cluster runs, another process sees its heartbeat.
-        status = json.loads(manage("scheduler_status", "--json"))
+        status = json.loads(manage(env, "scheduler_status", "--json"))
     finally:
         stop(cluster)
     return runs, status, log_path.read_text()

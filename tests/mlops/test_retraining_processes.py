@@ -14,7 +14,13 @@ import subprocess
 
 import pytest
 
-from tests.mlops.processes import PYTHON, ROOT, FreshDatabase, subprocess_env
+from tests.mlops.processes import (
+    PYTHON,
+    ROOT,
+    FreshDatabase,
+    manage,
+    subprocess_env,
+)
 
 RACER = """
 import json, sys, django
@@ -39,15 +45,8 @@ def fresh_database(tmp_path):
     if database.url:
         env["DATABASE_URL"] = database.url
     try:
-        for command in (["migrate", "--noinput", "-v0"], ["import_draws"]):
-            subprocess.run(
-                [PYTHON, "manage.py", *command],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                capture_output=True,
-                timeout=120,
-            )
+        manage(env, "migrate", "--noinput", "-v0")
+        manage(env, "import_draws")
         yield env
     finally:
         database.drop()

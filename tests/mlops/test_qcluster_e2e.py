@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.dependencies import missing_dependency
 from tests.mlops.processes import (
     PYTHON,
     ROOT,
@@ -85,7 +86,7 @@ def test_a_real_qcluster_fires_the_weekly_retrain_schedule(broker, tmp_path):
     if broker == "redis":
         url = redis_url()
         if url is None:
-            pytest.skip("no Redis at Q_REDIS_TEST_URL")
+            missing_dependency("no Redis at Q_REDIS_TEST_URL")
         env["Q_REDIS_URL"] = url
         # Its own queue: another cluster on this Redis must not take our tasks.
         env["Q_CLUSTER_NAME"] = f"lotto_e2e_{uuid.uuid4().hex[:8]}"

@@ -19,6 +19,7 @@ import yaml
 
 from mlops.observability import collectors
 from mlops.observability.metrics import observe_inference, record_fallback
+from tests.dependencies import missing_dependency
 from tests.observability.helpers import (
     family_names,
     make_prediction,
@@ -40,7 +41,7 @@ PROMETHEUS_OWN = {"up"}
 def tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        pytest.skip(f"{name} is not installed (CI installs it; see .ci/run)")
+        missing_dependency(f"{name} is not installed (apt-get install; see .ci/run)")
     return path
 
 

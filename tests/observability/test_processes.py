@@ -12,6 +12,7 @@ import pytest
 import redis
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from tests.dependencies import missing_dependency
 from tests.observability.helpers import parse_metrics, sample
 from tests.observability.stack import Stack, queue_retrain
 
@@ -31,9 +32,7 @@ def make_stack(tmp_path):
             stack = Stack(tmp_path / f"stack{len(stacks)}", env=env)
             stack.create()
         except (psycopg2.OperationalError, redis.ConnectionError) as exc:
-            pytest.skip(
-                f"needs PostgreSQL and Redis on 127.0.0.1 (.ci/run starts them): {exc}"
-            )
+            missing_dependency(f"needs PostgreSQL and Redis on 127.0.0.1: {exc}")
         stacks.append(stack)
         return stack
 

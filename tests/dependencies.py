@@ -1,4 +1,4 @@
-"""What a test does when a server or tool it needs (PostgreSQL, Redis, promtool) is absent."""
+"""When a server or tool a test needs (PostgreSQL, Redis, promtool) is absent."""
 
 import os
 

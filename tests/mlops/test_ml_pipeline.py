@@ -154,8 +154,9 @@ def test_validation_forecasts_come_from_a_model_that_never_saw_those_draws(
 
 def test_validation_metrics_and_info_are_strict_json(trained):
     _, validation, info = trained
-    json.dumps(validation, allow_nan=False)
-    json.dumps(info, allow_nan=False)
+    # allow_nan=False raises on NaN/Infinity, which PostgreSQL's jsonb refuses.
+    assert json.loads(json.dumps(validation, allow_nan=False)) == validation
+    assert json.loads(json.dumps(info, allow_nan=False)) == info
 
 
 def test_the_served_model_is_refit_on_every_row(trained, real_draws):

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -12,7 +13,7 @@ from mlops.services.audit import Actor
 from mlops.services.retrain_requests import RetrainAlreadyRunning, retrain_request
 from mlops.services.scheduling import scheduler_status
 
-from .permissions import StaffApiMixin
+from .permissions import IsStaff, StaffApiMixin
 from .serializers import (
     RetrainAcceptedSerializer,
     RetrainConflictSerializer,
@@ -32,10 +33,20 @@ class SchedulerStatusApi(StaffApiMixin, APIView):
         return Response(scheduler_status())
 
 
+class CanRetrain(BasePermission):
+    """The admin's "Retrain now" permission: the API door must not bypass it."""
+
+    message = "This needs the mlops.retrain_model permission."
+
+    def has_permission(self, request, view):
+        return request.user.has_perm("mlops.retrain_model")
+
+
 class ManualRetrainApi(StaffApiMixin, APIView):
     """Queue a retrain on the Q2 cluster: 202 with the run id, 409 if one runs."""
 
     trigger = RetrainRun.Trigger.MANUAL
+    permission_classes = [IsStaff, CanRetrain]
 
     @RETRAIN_SCHEMA
     def post(self, request):

@@ -1,6 +1,7 @@
 """Staff API under /api/admin/: scheduler status, manual/emergency retrain, runs."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -23,9 +24,11 @@ ENDPOINTS = [
 
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_user(
+    user = django_user_model.objects.create_user(
         "ops", password="pw-ops-123", is_staff=True
     )
+    user.user_permissions.add(Permission.objects.get(codename="retrain_model"))
+    return user
 
 
 @pytest.fixture
@@ -68,6 +71,24 @@ def test_non_staff_tokens_are_refused_with_403(method, url, django_user_model):
     )
 
     assert getattr(client, method)(url).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/admin/manual-retrain", "/api/admin/emergency-retrain"]
+)
+def test_staff_without_the_retrain_permission_get_403_and_queue_nothing(
+    url, django_user_model, model_root
+):
+    # The admin's "Retrain now" needs mlops.retrain_model; the API door too.
+    user = django_user_model.objects.create_user("viewer", is_staff=True)
+    client = APIClient()
+    client.force_authenticate(user)
+
+    response = client.post(url, {"reason": "drill"}, format="json")
+
+    assert response.status_code == 403
+    assert "retrain_model" in response.json()["detail"]
+    assert RetrainRun.objects.count() == 0
 
 
 def test_a_staff_token_is_accepted(staff):

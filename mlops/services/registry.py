@@ -16,7 +16,7 @@ import joblib
 import numpy
 import sklearn
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mlops.ml import pipeline
@@ -34,6 +34,7 @@ from .storage import (
 
 logger = logging.getLogger(__name__)
 VERSION_PREFIX = "lotto_model_"
+ACTIVATE_ATTEMPTS = 3
 
 
 class ModelIntegrityError(Exception):
@@ -211,51 +212,70 @@ def model_version_activate(
             "before activating it."
         )
     model_version_read_verified(version)
-    now = timezone.now()
-    with transaction.atomic():
-        # Lock the current rows so two activations can't interleave.
-        previous = (
-            ModelVersion.objects.select_for_update()
-            .filter(state=ModelVersion.State.ACTIVE)
-            .first()
-        )
-        if previous is not None and previous.pk == version.pk:
-            return version
-        if previous is not None:
-            previous.state = ModelVersion.State.ARCHIVED
-            previous.state_changed_at = now
-            previous.save(update_fields=["state", "state_changed_at"])
-        ModelActivation.objects.select_for_update().filter(is_current=True).update(
-            is_current=False,
-            deactivated_at=now,
-            deactivation_reason=f"replaced by {version.version}",
-        )
-        version.state = ModelVersion.State.ACTIVE
-        version.state_changed_at = now
-        version.save(update_fields=["state", "state_changed_at"])
-        ModelActivation.objects.create(
-            model_version=version,
-            activated_at=now,
-            activated_by=activated_by or actor.label,
-            user=actor.user if actor.type == "user" else None,
-            retrain_run=retrain_run,
-            reason=reason,
-        )
-        audit_record(
-            actor=actor,
-            action="activate",
-            obj=version,
-            details={
-                "previous": previous.version if previous else None,
-                "reason": reason,
-                "activated_by": activated_by or actor.label,
-            },
-        )
-        transaction.on_commit(
-            lambda: model_activated.send(
-                sender=ModelVersion, version=version, previous=previous, actor=actor
+    # The row lock below can't serialise two activations fully: the second one
+    # waits on the old active row, then finds it archived (no active row to
+    # lock) and its own update hits the "one active" index. It then tries again
+    # and sees the first one's version: the later activation wins, cleanly.
+    for attempt in range(ACTIVATE_ATTEMPTS):
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                # A concurrent activation waits here for this one to commit.
+                previous = (
+                    ModelVersion.objects.select_for_update()
+                    .filter(state=ModelVersion.State.ACTIVE)
+                    .first()
+                )
+                if previous is not None and previous.pk == version.pk:
+                    return version
+                if previous is not None:
+                    previous.state = ModelVersion.State.ARCHIVED
+                    previous.state_changed_at = now
+                    previous.save(update_fields=["state", "state_changed_at"])
+                ModelActivation.objects.select_for_update().filter(
+                    is_current=True
+                ).update(
+                    is_current=False,
+                    deactivated_at=now,
+                    deactivation_reason=f"replaced by {version.version}",
+                )
+                version.state = ModelVersion.State.ACTIVE
+                version.state_changed_at = now
+                version.save(update_fields=["state", "state_changed_at"])
+                ModelActivation.objects.create(
+                    model_version=version,
+                    activated_at=now,
+                    activated_by=activated_by or actor.label,
+                    user=actor.user if actor.type == "user" else None,
+                    retrain_run=retrain_run,
+                    reason=reason,
+                )
+                audit_record(
+                    actor=actor,
+                    action="activate",
+                    obj=version,
+                    details={
+                        "previous": previous.version if previous else None,
+                        "reason": reason,
+                        "activated_by": activated_by or actor.label,
+                    },
+                )
+                transaction.on_commit(
+                    lambda previous=previous: model_activated.send(
+                        sender=ModelVersion,
+                        version=version,
+                        previous=previous,
+                        actor=actor,
+                    )
+                )
+            break
+        except IntegrityError:
+            if attempt == ACTIVATE_ATTEMPTS - 1:
+                raise
+            logger.warning(
+                "Activating %s raced another activation; trying again",
+                version.version,
             )
-        )
     model_version_write_metadata(version)
     if previous is not None:
         model_version_write_metadata(previous)

@@ -3,11 +3,12 @@
 import json
 import os
 import pickle
+import threading
 
 import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from mlops.ml import pipeline
@@ -116,6 +117,47 @@ def test_the_database_refuses_a_second_active_version(model_root, model_bytes):
         ModelVersion.objects.filter(pk=second.pk).update(state="active")
 
     assert ModelVersion.objects.filter(state="active").count() == 1
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="row locks (select_for_update) need PostgreSQL; SQLite has none",
+)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("with_active", [True, False])
+def test_two_activations_at_once_both_succeed_and_leave_one_active_version(
+    model_root, model_bytes, with_active
+):
+    # The second waits on the old active row, then used to hit the one-active
+    # index with an IntegrityError (a 500, or a failed retrain run).
+    old, first, second = (register(model_bytes) for _ in range(3))
+    if with_active:
+        model_version_activate(version=old)
+    start = threading.Barrier(2)
+    errors = []
+
+    def operator(version):
+        try:
+            start.wait(timeout=10)
+            model_version_activate(version=version)
+        except Exception as exc:  # collected for the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=operator, args=(v,)) for v in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    active = ModelVersion.objects.get(state="active")
+    assert active in (first, second)
+    current = ModelActivation.objects.get(is_current=True)
+    assert current.model_version == active
+    started = ModelActivation.objects.filter(model_version__in=[first, second])
+    assert started.count() == 2
 
 
 def test_activate_archives_the_previous_version_and_records_the_history(

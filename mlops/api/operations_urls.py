@@ -22,7 +22,7 @@ from mlops.services.backups import (
     model_version_restore,
     model_version_rollback,
 )
-from mlops.services.cleanup import models_cleanup
+from mlops.services.cleanup import MAX_OLDER_THAN_DAYS, models_cleanup
 from mlops.services.integrity import models_verify
 
 from .permissions import StaffApiMixin
@@ -136,7 +136,9 @@ class ModelCleanupApi(OperationsApi):
 
     class InputSerializer(serializers.Serializer):
         older_than_days = serializers.IntegerField(
-            min_value=0, default=lambda: settings.CLEANUP_OLDER_THAN_DAYS
+            min_value=0,
+            max_value=MAX_OLDER_THAN_DAYS,
+            default=lambda: settings.CLEANUP_OLDER_THAN_DAYS,
         )
         dry_run = serializers.BooleanField(default=False)
 

@@ -26,6 +26,8 @@ from .storage import get_storage
 logger = logging.getLogger(__name__)
 
 AUDIT_PATH_LIMIT = 200
+# A century: older than any file; more overflows the date arithmetic (a 500).
+MAX_OLDER_THAN_DAYS = 36500
 
 
 @dataclass
@@ -82,9 +84,10 @@ def _validate_days(older_than_days) -> int:
         raise ValidationError(
             f"older_than_days must be a whole number of days, got {older_than_days!r}."
         )
-    if older_than_days < 0:
+    if not 0 <= older_than_days <= MAX_OLDER_THAN_DAYS:
         raise ValidationError(
-            f"older_than_days must be 0 or more, got {older_than_days}."
+            f"older_than_days must be 0 or more and at most {MAX_OLDER_THAN_DAYS}, "
+            f"got {older_than_days}."
         )
     return older_than_days
 

@@ -200,6 +200,33 @@ def test_a_negative_age_is_refused(model_root, db):
         models_cleanup(older_than_days=-1, dry_run=True, actor=Actor.cli())
 
 
+@pytest.mark.parametrize("days", [9_999_999, 99_999_999_999])
+def test_cleanup_models_refuses_an_absurd_age_in_one_line_and_removes_nothing(
+    model_root, registry, days
+):
+    # Used to overflow timedelta/datetime with a traceback.
+    before = files_on_disk(model_root)
+
+    with pytest.raises(CommandError, match="at most 36500"):
+        call_command("cleanup_models", "--older-than", str(days))
+
+    assert files_on_disk(model_root) == before
+    assert not AuditEvent.objects.filter(action="cleanup").exists()
+
+
+def test_the_cleanup_api_refuses_an_absurd_age_with_400(
+    model_root, registry, admin_client
+):
+    response = admin_client.post(
+        "/api/admin/models/cleanup",
+        {"older_than_days": 10**30},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert "older_than_days" in response.json()
+
+
 def test_cleanup_models_dry_run_prints_the_plan_and_removes_nothing(
     model_root, registry
 ):

@@ -186,3 +186,14 @@ def test_train_model_refuses_zero_trees(model_root):
         run_train_model(n_estimators=0)
 
     assert not ModelVersion.objects.exists()
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_train_model_refuses_a_seed_out_of_range_in_one_line(model_root, seed):
+    # Used to end in a scikit-learn InvalidParameterError traceback.
+    store_draws(520)
+
+    with pytest.raises(CommandError, match=r"--seed must be between 0 and 4294967295"):
+        run_train_model(seed=seed)
+
+    assert not ModelVersion.objects.exists()

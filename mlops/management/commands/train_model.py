@@ -8,6 +8,9 @@ from mlops.services.registry import (
 )
 from mlops.services.training import InsufficientDrawsError, model_version_train
 
+# scikit-learn's random_state range.
+MAX_SEED = 2**32 - 1
+
 # (key in validation_metrics, label, format)
 FIGURES = (
     ("mean_hits", "mean hits of the top 6", ".3f"),
@@ -40,6 +43,8 @@ class Command(BaseCommand):
             return
         if n_estimators is not None and n_estimators < 1:
             raise CommandError("--n-estimators must be at least 1.")
+        if seed is not None and not 0 <= seed <= MAX_SEED:
+            raise CommandError(f"--seed must be between 0 and {MAX_SEED}, got {seed}.")
         overrides = {"n_estimators": n_estimators, "seed": seed}
         try:
             version = model_version_train(

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import F
 from django.utils import timezone
 from django_q.conf import Conf
@@ -42,7 +43,17 @@ class ScheduleSpec:
 
 
 def schedule_specs() -> list[ScheduleSpec]:
-    """The schedules this service needs, crons from settings."""
+    """The schedules this service needs, crons from settings.
+
+    Raises ImproperlyConfigured naming the setting when a cron is not valid.
+    """
+    for name in ("RETRAIN_CRON", "DRAW_SYNC_CRON", "DRAW_SYNC_FOLLOWUP_CRON"):
+        value = getattr(settings, name)
+        if not croniter.is_valid(value):
+            raise ImproperlyConfigured(
+                f"{name}={value!r} is not a valid cron expression "
+                "(minute hour day-of-month month day-of-week)."
+            )
     return [
         ScheduleSpec(
             RETRAIN_SCHEDULE,

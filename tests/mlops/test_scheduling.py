@@ -4,13 +4,14 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_q.conf import Conf
 from django_q.models import Schedule
@@ -134,6 +135,25 @@ def test_setup_schedules_sets_the_next_cron_time_not_now(frozen_now):
         "Weekly retrain: created (cron '0 0 * * 2' in Asia/Seoul, next run "
         "Tue 2026-12-01 00:00 KST = 2026-11-30 15:00 UTC)" in out.getvalue()
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("RETRAIN_CRON", "bad cron"), ("DRAW_SYNC_CRON", "0 0 * * 9")],
+)
+def test_setup_schedules_refuses_an_invalid_cron_in_one_line_and_writes_nothing(
+    settings, name, value
+):
+    # Used to end in a croniter traceback at deploy time.
+    setattr(settings, name, value)
+
+    with pytest.raises(
+        CommandError, match=re.escape(f"{name}='{value}' is not a valid cron")
+    ):
+        call_command("setup_schedules", stdout=io.StringIO())
+
+    assert not Schedule.objects.exists()
 
 
 @pytest.mark.django_db

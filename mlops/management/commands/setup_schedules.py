@@ -1,6 +1,7 @@
 from datetime import UTC
 
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
 
 from mlops.services.scheduling import schedule_zone, schedules_setup
 
@@ -16,7 +17,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         zone = schedule_zone()
-        for schedule, what in schedules_setup():
+        try:
+            done = schedules_setup()
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
+        for schedule, what in done:
             next_run = schedule.next_run.astimezone(zone)
             self.stdout.write(
                 f"{schedule.name}: {what} (cron '{schedule.cron}' in {zone.key}, "

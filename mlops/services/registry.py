@@ -192,6 +192,14 @@ def model_version_load(version: ModelVersion):
         raise ModelIntegrityError(version, "load_failed", repr(exc)) from exc
 
 
+def _refuse_unusable(version: ModelVersion, state: str) -> None:
+    if state in (ModelVersion.State.CORRUPT, ModelVersion.State.DELETED):
+        raise ValidationError(
+            f"Model {version.version} is {state}; restore it from a backup "
+            "before activating it."
+        )
+
+
 def model_version_activate(
     *,
     version: ModelVersion,
@@ -206,11 +214,7 @@ def model_version_activate(
     what in the activation history ("retrain", "self-heal", "rollback", ...);
     it defaults to the actor's label.
     """
-    if version.state in (ModelVersion.State.CORRUPT, ModelVersion.State.DELETED):
-        raise ValidationError(
-            f"Model {version.version} is {version.state}; restore it from a backup "
-            "before activating it."
-        )
+    _refuse_unusable(version, version.state)
     model_version_read_verified(version)
     # The row lock below can't serialise two activations fully: the second one
     # waits on the old active row, then finds it archived (no active row to
@@ -220,6 +224,15 @@ def model_version_activate(
         now = timezone.now()
         try:
             with transaction.atomic():
+                # Re-read under a lock (the target, then the active row, the
+                # order restore and rollback use): a cleanup may have deleted
+                # its file since the check above, with `version` still archived.
+                _refuse_unusable(
+                    version,
+                    ModelVersion.objects.select_for_update()
+                    .values_list("state", flat=True)
+                    .get(pk=version.pk),
+                )
                 # A concurrent activation waits here for this one to commit.
                 previous = (
                     ModelVersion.objects.select_for_update()

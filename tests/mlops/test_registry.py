@@ -197,6 +197,18 @@ def test_activate_refuses_a_corrupt_or_deleted_version(model_root, model_bytes, 
     assert not ModelVersion.objects.filter(state="active").exists()
 
 
+def test_activate_refuses_a_version_deleted_since_it_was_read(model_root, model_bytes):
+    # A cleanup may mark it deleted after the caller loaded it (still archived).
+    version = register(model_bytes)
+    ModelVersion.objects.filter(pk=version.pk).update(state="deleted")
+
+    with pytest.raises(ValidationError, match="is deleted"):
+        model_version_activate(version=version)
+
+    assert ModelVersion.objects.get(pk=version.pk).state == "deleted"
+    assert not ModelActivation.objects.exists()
+
+
 def test_activate_refuses_a_version_whose_file_changed(model_root, model_bytes):
     version = register(model_bytes)
     (model_root / version.file_path).write_bytes(model_bytes[:-1] + b"\x00")

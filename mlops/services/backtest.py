@@ -51,11 +51,16 @@ def _check_arguments(draws: int, retrain_every: int, stored: int) -> None:
         )
     minimum = max(settings.ML_MIN_DRAWS, features.MIN_HISTORY + 1)
     if stored - draws < minimum:
-        most = max(stored - minimum, 0)
+        most = stored - minimum
+        advice = (
+            f"Replay at most {most} draws."
+            if most > 0
+            else f"Store at least {minimum + 1} draws first."
+        )
         raise ValidationError(
             f"{stored} draws are stored: replaying the last {draws} leaves "
-            f"{stored - draws} to train the first model on, and a model needs at "
-            f"least {minimum} (ML_MIN_DRAWS). Replay at most {most} draws."
+            f"{max(stored - draws, 0)} to train the first model on, and a model "
+            f"needs at least {minimum} (ML_MIN_DRAWS). {advice}"
         )
 
 

@@ -178,3 +178,9 @@ def test_the_slip_prize_rate_counts_the_official_slip_of_every_draw(
     assert row["statistical_slip"]["games"] == sample_games(
         statistical_probabilities(before), count=5, seed=row["draw"]
     )
+
+
+def test_too_short_a_history_says_how_many_draws_are_needed(model_root, settings):
+    store_draws(300)
+    with pytest.raises(CommandError, match="Store at least 501 draws first"):
+        call_command("backtest", draws=5, stdout=io.StringIO())

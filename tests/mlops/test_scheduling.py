@@ -374,3 +374,27 @@ def test_the_draw_sync_task_checks_accuracy_even_when_the_sync_fails(
 
     assert "Draw sync failed" in caplog.text
     assert "Accuracy check: insufficient_data (action: none)" in caplog.text
+
+
+@pytest.mark.django_db
+def test_scheduler_status_reports_an_invalid_retrain_cron_instead_of_crashing(
+    settings,
+):
+    settings.RETRAIN_CRON = "0 0 * * 9"
+    out = io.StringIO()
+
+    call_command("scheduler_status", stdout=out)
+
+    assert "not scheduled (fix RETRAIN_CRON" in out.getvalue()
+    status = json.loads(_status_json())
+    assert status["next_retrain"]["would_be"] is None
+    assert (
+        "'0 0 * * 9' is not a valid cron expression"
+        in (status["next_retrain"]["error"])
+    )
+
+
+def _status_json() -> str:
+    out = io.StringIO()
+    call_command("scheduler_status", "--json", stdout=out)
+    return out.getvalue()

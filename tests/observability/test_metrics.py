@@ -71,13 +71,20 @@ def test_without_a_token_it_answers_internal_addresses_only(client, settings):
     assert client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 403
 
 
+@pytest.mark.parametrize(
+    "proxy_header",
+    [
+        {"HTTP_X_FORWARDED_FOR": "198.51.100.4"},
+        {"HTTP_X_FORWARDED_HOST": "lotto.example.com"},
+        {"HTTP_X_REAL_IP": "198.51.100.4"},
+        {"HTTP_FORWARDED": "for=198.51.100.4;proto=https"},
+    ],
+)
 def test_without_a_token_it_refuses_requests_that_came_through_a_proxy(
-    client, settings
+    client, settings, proxy_header
 ):
     settings.METRICS_BEARER_TOKEN = ""
-    proxied = client.get(
-        "/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.4"
-    )
+    proxied = client.get("/metrics", REMOTE_ADDR="127.0.0.1", **proxy_header)
     assert proxied.status_code == 403
 
 

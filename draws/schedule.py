@@ -1,0 +1,63 @@
+"""When draws happen, from the clock alone: weekly on Saturday, broadcast at 20:35 KST.
+
+"The next draw" everywhere (ticket check, staleness, recommendations' target draw) comes
+from these functions, never from the last stored draw: a history that stopped growing
+must not make the service believe time stopped too.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from draws.models import FIRST_DRAW_DATE, expected_draw_date
+
+KST = ZoneInfo("Asia/Seoul")
+DRAW_TIME_KST = dt.time(20, 35)
+
+
+@dataclass(frozen=True)
+class ScheduledDraw:
+    """A draw as the calendar places it: its number, its Saturday and its broadcast."""
+
+    draw_no: int
+    draw_date: dt.date
+    draws_at: dt.datetime  # aware, Asia/Seoul
+
+
+def scheduled_draw(draw_no: int) -> ScheduledDraw:
+    """The calendar entry of draw `draw_no` (1 = 2002-12-07)."""
+    if draw_no < 1:
+        raise ValueError("draw numbers start at 1")
+    day = expected_draw_date(draw_no)
+    return ScheduledDraw(
+        draw_no=draw_no,
+        draw_date=day,
+        draws_at=dt.datetime.combine(day, DRAW_TIME_KST, tzinfo=KST),
+    )
+
+
+def _now_kst(now: dt.datetime | None) -> dt.datetime:
+    moment = now if now is not None else timezone.now()
+    if timezone.is_naive(moment):
+        raise ValueError("schedule functions need an aware datetime")
+    return moment.astimezone(KST)
+
+
+def last_scheduled_draw(now: dt.datetime | None = None) -> ScheduledDraw | None:
+    """The latest draw whose broadcast time is at or before `now` (None before draw 1)."""
+    moment = _now_kst(now)
+    weeks = (moment.date() - FIRST_DRAW_DATE).days // 7
+    candidate = scheduled_draw(max(weeks + 1, 1))
+    if candidate.draws_at > moment:
+        if candidate.draw_no == 1:
+            return None
+        candidate = scheduled_draw(candidate.draw_no - 1)
+    return candidate
+
+
+def next_scheduled_draw(now: dt.datetime | None = None) -> ScheduledDraw:
+    """The first draw whose broadcast time is after `now`."""
+    last = last_scheduled_draw(now)
+    return scheduled_draw(1 if last is None else last.draw_no + 1)

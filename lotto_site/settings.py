@@ -172,6 +172,10 @@ DRAWS_SYNC_TIMEOUT_SECONDS = env_float("DRAWS_SYNC_TIMEOUT_SECONDS", 10.0)
 DRAWS_SYNC_RETRIES = env_int("DRAWS_SYNC_RETRIES", 3)
 DRAWS_SYNC_BACKOFF_SECONDS = env_float("DRAWS_SYNC_BACKOFF_SECONDS", 2.0)
 DRAWS_SYNC_MAX_DRAWS = env_int("DRAWS_SYNC_MAX_DRAWS", 60)
+# A draw not stored this long after its broadcast (Saturday 20:35 KST) makes the
+# history "stale" (/readyz, /metrics, alert, operations page, check_draws). 24 h
+# lets the Saturday 21:30 sync and the Sunday 09:00 follow-up both have their try.
+DRAWS_STALE_GRACE_HOURS = env_float("DRAWS_STALE_GRACE_HOURS", 24.0)
 
 # --- Model registry and training ----------------------------------------------
 MODEL_ROOT = Path(os.environ.get("MODEL_ROOT", VAR_DIR / "models"))

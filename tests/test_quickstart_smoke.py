@@ -1,6 +1,7 @@
 """The quickstart path (SQLite, no server) works end to end in a subprocess."""
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ def test_migrate_and_import_work_on_a_fresh_sqlite_file(tmp_path):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "lotto_site.settings",
+        "SECRET_KEY": secrets.token_urlsafe(50),  # production settings need one
         "VAR_DIR": str(tmp_path),
         "MODEL_ROOT": str(tmp_path / "models"),
     }

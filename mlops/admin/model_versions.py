@@ -13,7 +13,10 @@ from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from draws.timefmt import format_kst
 from mlops.models import ModelActivation, ModelVersion
 from mlops.services.audit import Actor
 from mlops.services.backups import (
@@ -33,6 +36,7 @@ from mlops.services.registry import (
 )
 
 from .base import ActionPermissionMixin, ReadOnlyAdmin, _errors, _pretty_json
+from .figures import validation_rows
 
 
 def _metric(version: ModelVersion, name: str, percent: bool) -> str:
@@ -104,6 +108,10 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
                 )
             },
         ),
+        (
+            gettext_lazy("Validation against chance"),
+            {"fields": ("validation_table",)},
+        ),
         ("Metadata", {"fields": ("metadata_pretty",)}),
     )
     readonly_fields = (
@@ -111,6 +119,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
         "activation_timeline",
         "backup_table",
         "metadata_pretty",
+        "validation_table",
     )
 
     def get_queryset(self, request):
@@ -159,7 +168,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
         if not count:
             return "none"
         newest = getattr(obj, "newest_backup_at", None)
-        when = f", newest {newest:%Y-%m-%d %H:%M}" if newest else ""
+        when = _(", newest %(when)s") % {"when": format_kst(newest)} if newest else ""
         return f"{count}{when}"
 
     # --- detail ---
@@ -185,14 +194,10 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    f"{p.activated_at:%Y-%m-%d %H:%M:%S}",
-                    "now (current)"
+                    format_kst(p.activated_at, seconds=True),
+                    _("now (current)")
                     if p.is_current
-                    else (
-                        f"{p.deactivated_at:%Y-%m-%d %H:%M:%S}"
-                        if p.deactivated_at
-                        else "—"
-                    ),
+                    else format_kst(p.deactivated_at, seconds=True),
                     _who(p),
                     p.reason or "—",
                     p.deactivation_reason or "—",
@@ -218,10 +223,14 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
             (
                 (
                     b.file_path,
-                    f"{b.created_at:%Y-%m-%d %H:%M:%S}",
+                    format_kst(b.created_at, seconds=True),
                     b.created_by,
-                    f"{b.verified_at:%Y-%m-%d %H:%M:%S}" if b.verified_at else "never",
-                    f"removed {b.deleted_at:%Y-%m-%d}" if b.deleted_at else "kept",
+                    format_kst(b.verified_at, seconds=True)
+                    if b.verified_at
+                    else _("never"),
+                    _("removed %(when)s") % {"when": format_kst(b.deleted_at)}
+                    if b.deleted_at
+                    else _("kept"),
                 )
                 for b in backups
             ),
@@ -230,6 +239,44 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
             "<table><thead><tr><th>File</th><th>Created</th><th>By</th>"
             "<th>Last verified</th><th>Status</th></tr></thead><tbody>{}</tbody></table>",
             rows,
+        )
+
+    @admin.display(description=gettext_lazy("Validation metrics"))
+    def validation_table(self, obj):
+        rows = validation_rows(obj.validation_metrics)
+        if not rows:
+            return _("No validation metrics were stored with this version.")
+        body = format_html_join(
+            "",
+            '<tr id="validation-{}"><th scope="row">{}</th><td>{}</td><td>{}</td>'
+            "<td>{}</td><td>{}</td><td>{} <code>{}</code></td></tr>",
+            (
+                (
+                    r.code,
+                    r.label,
+                    r.value,
+                    r.baseline,
+                    r.interval,
+                    r.p_value,
+                    r.verdict,
+                    r.verdict_code if r.verdict_code != r.verdict else "",
+                )
+                for r in rows
+            ),
+        )
+        return format_html(
+            '<table class="validation-metrics"><thead><tr><th>{}</th><th>{}</th>'
+            "<th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+            "<tbody>{}</tbody></table><p>{}</p>",
+            _("Figure"),
+            _("Value"),
+            _("Random baseline"),
+            _("95% interval"),
+            _("p-value (better than chance)"),
+            _("Verdict"),
+            body,
+            _("Scored on %(n)s held-out draws the model did not train on.")
+            % {"n": (obj.validation_metrics or {}).get("sample_size", "—")},
         )
 
     @admin.display(description="Metadata")
@@ -250,6 +297,14 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
         version = self._one(request, queryset, "activate")
         if version is None:
             return None
+        if version.is_active:
+            self.message_user(
+                request,
+                _("Nothing changed: %(version)s is already the active model.")
+                % {"version": version.version},
+                messages.WARNING,
+            )
+            return None
         try:
             model_version_activate(
                 version=version,
@@ -260,7 +315,13 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
             text = _errors(exc) if isinstance(exc, ValidationError) else str(exc)
             self.message_user(request, f"Not activated: {text}", messages.ERROR)
             return None
-        self.message_user(request, f"{version.version} is now the active model.")
+        # Django's message list capitalises the first letter: never start with
+        # a version label (it would read "Lotto_model_…").
+        self.message_user(
+            request,
+            _("Activated %(version)s: it is now the active model.")
+            % {"version": version.version},
+        )
         return None
 
     @admin.action(description="Back up", permissions=["backup"])

@@ -14,3 +14,6 @@ ML_N_ESTIMATORS = 10
 ML_N_JOBS = 1
 DRAWS_SYNC_BACKOFF_SECONDS = 0.01
 DEBUG = False
+# Every request reads the draw history version afresh (ETags): factories bypass
+# the services that would tell the memo.
+DRAWS_VERSION_CHECK_SECONDS = 0.0

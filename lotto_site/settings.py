@@ -180,6 +180,8 @@ ML_N_ESTIMATORS = env_int("ML_N_ESTIMATORS", 100)
 ML_MAX_DEPTH = env_int("ML_MAX_DEPTH", 0) or None
 ML_MIN_SAMPLES_LEAF = env_int("ML_MIN_SAMPLES_LEAF", 0) or None
 ML_SEED = env_int("ML_SEED", 0)
+# Fit on at most this many recent draws: bounded training time and model size.
+ML_TRAINING_WINDOW = env_int("ML_TRAINING_WINDOW", 2000)
 ML_N_JOBS = env_int("ML_N_JOBS", 2)
 RECOMMENDATIONS_USE_ML = env_bool("RECOMMENDATIONS_USE_ML", True)
 # How long a web process trusts its idea of "the active model" before asking the

@@ -60,8 +60,11 @@ class LottoDraw(models.Model):
     )
     source = models.CharField(max_length=SOURCE_MAX_LENGTH, default="import")
     created_at = models.DateTimeField(auto_now_add=True)
-    # Moves when a sync fills in missing prize figures: part of the HTTP ETag.
-    updated_at = models.DateTimeField(auto_now=True)
+    # Set by the services when a draw is stored or given missing prize figures:
+    # part of the HTTP ETag. Not auto_now and nullable on purpose: adding such a
+    # column is a plain ALTER TABLE on SQLite, where rebuilding lotto_draws fails
+    # on the mlops triggers that read it.
+    updated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "lotto_draws"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from .models import LottoDraw, expected_draw_date
 from .signals import draws_imported
@@ -28,9 +29,12 @@ class DrawImportError(Exception):
         super().__init__(self.summary())
 
     def summary(self) -> str:
-        head = f"Refused {self.source or 'input'}: {len(self.errors)} problem(s), "
+        head = _("Refused %(source)s: %(count)d problem(s), nothing was written.") % {
+            "source": self.source or _("input"),
+            "count": len(self.errors),
+        }
         lines = [error.describe(self.row_label) for error in self.errors]
-        return head + "nothing was written.\n" + "\n".join(lines)
+        return head + "\n" + "\n".join(lines)
 
 
 @dataclass
@@ -40,15 +44,17 @@ class ImportResult:
 
     def summary(self) -> str:
         if not self.created and not self.unchanged:
-            return "Nothing to import: the input holds no draws."
+            return _("Nothing to import: the input holds no draws.")
         if not self.created:
-            return f"Nothing to import: all {self.unchanged} draw(s) already stored."
+            return _("Nothing to import: all %(count)d draw(s) already stored.") % {
+                "count": self.unchanged
+            }
         first, last = min(self.created), max(self.created)
         span = str(first) if first == last else f"{first}-{last}"
-        return (
-            f"Imported {len(self.created)} new draw(s) ({span}); "
-            f"{self.unchanged} already stored and unchanged."
-        )
+        return _(
+            "Imported %(count)d new draw(s) (%(span)s); "
+            "%(unchanged)d already stored and unchanged."
+        ) % {"count": len(self.created), "span": span, "unchanged": self.unchanged}
 
 
 def read_draw_rows(path: Path) -> list[tuple[int | str, dict]]:
@@ -57,7 +63,7 @@ def read_draw_rows(path: Path) -> list[tuple[int | str, dict]]:
         text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError as exc:
         raise DrawImportError(
-            [RowError("-", "file", "not found")], source=str(path)
+            [RowError("-", "file", _("not found"))], source=str(path)
         ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise DrawImportError(
@@ -68,7 +74,7 @@ def read_draw_rows(path: Path) -> list[tuple[int | str, dict]]:
     reader = csv.DictReader(text.splitlines())
     if not reader.fieldnames or "draw_no" not in reader.fieldnames:
         raise DrawImportError(
-            [RowError(1, "header", "a CSV needs a header row with draw_no, ...")],
+            [RowError(1, "header", _("a CSV needs a header row with draw_no, ..."))],
             source=str(path),
         )
     # Row 1 is the header, so data rows start at 2: the number a spreadsheet shows.
@@ -80,7 +86,8 @@ def _json_rows(text: str, *, source: str) -> list[tuple[int | str, dict]]:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DrawImportError(
-            [RowError(exc.lineno, "json", f"malformed JSON: {exc.msg}")], source=source
+            [RowError(exc.lineno, "json", _("malformed JSON: %s") % exc.msg)],
+            source=source,
         ) from exc
     # Accept a list of draws, one draw, or the official API's envelope.
     if isinstance(payload, dict) and isinstance(payload.get("data"), dict):
@@ -89,7 +96,7 @@ def _json_rows(text: str, *, source: str) -> list[tuple[int | str, dict]]:
         payload = [payload]
     if not isinstance(payload, list) or not all(isinstance(r, dict) for r in payload):
         raise DrawImportError(
-            [RowError("-", "json", "expected a draw object or a list of them")],
+            [RowError("-", "json", _("expected a draw object or a list of them"))],
             source=source,
         )
     return [(index, row) for index, row in enumerate(payload, start=1)]
@@ -117,8 +124,11 @@ def validate_draws(
                 RowError(
                     row_no,
                     "draw_no",
-                    f"draw {record.draw_no} already appears in row {first_row} "
-                    "with different numbers",
+                    _(
+                        "draw %(no)d already appears in row %(row)s "
+                        "with different numbers"
+                    )
+                    % {"no": record.draw_no, "row": first_row},
                 )
             )
             continue
@@ -146,10 +156,20 @@ def _conflicts_with_stored(seen: dict[int, tuple]) -> list[RowError]:
                 RowError(
                     row_no,
                     "draw_no",
-                    f"draw {draw.draw_no} is already stored as "
-                    f"{draw.numbers} + {draw.bonus} on {draw.draw_date}; "
-                    f"this row says {list(record.numbers)} + {record.bonus} "
-                    f"on {record.draw_date}",
+                    _(
+                        "draw %(no)d is already stored as %(stored)s + %(bonus)d "
+                        "on %(date)s; this row says %(numbers)s + %(row_bonus)d "
+                        "on %(row_date)s"
+                    )
+                    % {
+                        "no": draw.draw_no,
+                        "stored": draw.numbers,
+                        "bonus": draw.bonus,
+                        "date": draw.draw_date,
+                        "numbers": list(record.numbers),
+                        "row_bonus": record.bonus,
+                        "row_date": record.draw_date,
+                    },
                 )
             )
     return errors
@@ -166,8 +186,9 @@ def draw_import_records(
         # some of these draws meanwhile. Say so in a line instead of a traceback.
         reason = " ".join(str(exc).split())
         raise DrawImportError(
-            [RowError("-", "database", f"refused the rows: {reason}")],
-            source=f"{source} (another import running at the same time? run again)",
+            [RowError("-", "database", _("refused the rows: %s") % reason)],
+            source=_("%s (another import running at the same time? run again)")
+            % source,
         ) from exc
     if result.created:
         logger.info("Stored %d new draw(s) from %s", len(result.created), source)

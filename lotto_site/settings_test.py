@@ -14,3 +14,6 @@ ML_N_ESTIMATORS = 10
 ML_N_JOBS = 1
 DRAWS_SYNC_BACKOFF_SECONDS = 0.01
 DEBUG = False
+# English in tests, so assertions on English text stand; each Korean surface has a
+# test of its own that asks for Korean (Accept-Language: ko or translation.override).
+LANGUAGE_CODE = "en"

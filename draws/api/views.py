@@ -1,4 +1,5 @@
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 
 from draws.models import LottoDraw
@@ -22,7 +23,7 @@ class DrawLatestApi(RetrieveAPIView):
     def get_object(self):
         draw = draw_latest()
         if draw is None:
-            raise Http404("No draws are stored yet.")
+            raise Http404(_("No draws are stored yet."))
         return draw
 
 

@@ -226,6 +226,12 @@ DRAWS_SYNC_TIMEOUT_SECONDS = env_float("DRAWS_SYNC_TIMEOUT_SECONDS", 10.0)
 DRAWS_SYNC_RETRIES = env_int("DRAWS_SYNC_RETRIES", 3)
 DRAWS_SYNC_BACKOFF_SECONDS = env_float("DRAWS_SYNC_BACKOFF_SECONDS", 2.0)
 DRAWS_SYNC_MAX_DRAWS = env_int("DRAWS_SYNC_MAX_DRAWS", 60)
+# Stored draws with missing prize figures a sync asks for again, newest first.
+DRAWS_SYNC_REFILL_MAX = env_int("DRAWS_SYNC_REFILL_MAX", 5)
+# import_draws refuses a larger file (the whole history is about 100 KB).
+DRAWS_IMPORT_MAX_BYTES = env_int("DRAWS_IMPORT_MAX_BYTES", 5_000_000)
+# How long a web process trusts its idea of the draw history's version (ETags).
+DRAWS_VERSION_CHECK_SECONDS = env_float("DRAWS_VERSION_CHECK_SECONDS", 2.0)
 # A draw not stored this long after its broadcast (Saturday 20:35 KST) makes the
 # history "stale" (/readyz, /metrics, alert, operations page, check_draws). 24 h
 # lets the Saturday 21:30 sync and the Sunday 09:00 follow-up both have their try.

@@ -21,3 +21,6 @@ DEBUG = False
 # English in tests, so assertions on English text stand; each Korean surface has a
 # test of its own that asks for Korean (Accept-Language: ko or translation.override).
 LANGUAGE_CODE = "en"
+# Every request reads the draw history version afresh (ETags): factories bypass
+# the services that would tell the memo.
+DRAWS_VERSION_CHECK_SECONDS = 0.0

@@ -271,7 +271,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
             _("Figure"),
             _("Value"),
             _("Random baseline"),
-            _("95% interval"),
+            _("Interval (95%)"),
             _("p-value (better than chance)"),
             _("Verdict"),
             body,

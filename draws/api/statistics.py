@@ -1,11 +1,6 @@
 """GET /api/statistics/numbers/: per-number counts beside a fair draw's expectation."""
 
-import hashlib
-
-from django.http import HttpResponseNotModified
-from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.utils.http import parse_etags
-from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -22,7 +17,7 @@ from draws.statistics import (
     number_statistics_get,
 )
 
-MAX_AGE_SECONDS = 300
+from .caching import HttpCachedMixin
 
 
 def parse_window(raw: str | None, stored: int) -> int | None:
@@ -44,10 +39,10 @@ def parse_window(raw: str | None, stored: int) -> int | None:
     raise ValidationError({"window": [ErrorDetail(message, code="invalid_window")]})
 
 
-class NumberStatisticsApi(APIView):
+class NumberStatisticsApi(HttpCachedMixin, APIView):
     """Per number 1-45: times drawn, the fair expectation, gaps; the fairness test."""
 
-    authentication_classes = ()  # public and cacheable: no session, no CSRF
+    keep_rendered = True  # the same body until the next draw is stored
 
     @extend_schema(
         parameters=[
@@ -60,24 +55,13 @@ class NumberStatisticsApi(APIView):
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request):
-        latest, stored = history_stamp()
-        window = parse_window(request.query_params.get("window"), stored)
-        label = WINDOW_ALL if window is None else str(window)
-        tag = f"{latest}:{stored}:{label}:{get_language()}"
-        etag = '"' + hashlib.blake2b(tag.encode(), digest_size=12).hexdigest() + '"'
-        if etag in parse_etags(request.headers.get("If-None-Match", "")):
-            return self._cache_headers(HttpResponseNotModified(), etag)
-        figures = number_statistics_get(window=window, stamp=(latest, stored))
-        body = {
-            **{key: value for key, value in figures.items() if key != "fairness"},
-            "fairness": fairness_summary(figures["fairness"]),
-            "disclaimer": gettext(DISCLAIMER),
-        }
-        return self._cache_headers(Response(body), etag)
-
-    @staticmethod
-    def _cache_headers(response, etag: str):
-        response["ETag"] = etag
-        patch_cache_control(response, public=True, max_age=MAX_AGE_SECONDS)
-        patch_vary_headers(response, ("Accept-Language",))
-        return response
+        stamp = history_stamp()
+        window = parse_window(request.query_params.get("window"), stamp[1])
+        figures = number_statistics_get(window=window, stamp=stamp)
+        return Response(
+            {
+                **{key: value for key, value in figures.items() if key != "fairness"},
+                "fairness": fairness_summary(figures["fairness"]),
+                "disclaimer": gettext(DISCLAIMER),
+            }
+        )

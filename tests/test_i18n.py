@@ -1,7 +1,9 @@
 """Korean first: language negotiation, the catalog check and KST for people."""
 
 import datetime as dt
+import json
 import os
+import re
 import runpy
 import shutil
 import subprocess
@@ -10,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from django.core.exceptions import ImproperlyConfigured
 from django.template import Context, Template
 from django.urls import reverse
@@ -155,3 +158,40 @@ def test_the_catalog_check_flags_missing_empty_and_fuzzy_entries(tmp_path):
         "fuzzy: 'Changed string' (c.py)",
         "untranslated: '%(n)s game' (d.py)",
     ]
+
+
+HANGUL = re.compile("[\uac00-\ud7a3]")
+
+
+def test_every_alert_has_korean_annotations_beside_the_english_ones():
+    rules = yaml.safe_load((ROOT / "deploy/prometheus/alerts.yml").read_text())
+    alerts = [rule for group in rules["groups"] for rule in group["rules"]]
+
+    assert alerts
+    for alert in alerts:
+        notes = alert["annotations"]
+        for key in ("summary", "description"):
+            assert notes[key], alert["alert"]
+            assert not HANGUL.search(notes[key]), alert["alert"]
+            assert HANGUL.search(notes[f"{key}_ko"]), alert["alert"]
+        # A label used in English is used in Korean too: the same facts in both.
+        for key in ("summary", "description"):
+            english = set(re.findall(r"\{\{.*?\}\}", notes[key]))
+            korean = set(re.findall(r"\{\{.*?\}\}", notes[f"{key}_ko"]))
+            assert english <= korean, (alert["alert"], key)
+
+
+def test_every_grafana_panel_title_is_korean():
+    dashboard = json.loads(
+        (ROOT / "deploy/grafana/dashboards/lotto-mlops.json").read_text()
+    )
+
+    def panels(items):
+        for panel in items:
+            yield panel
+            yield from panels(panel.get("panels", []))
+
+    titles = [panel["title"] for panel in panels(dashboard["panels"])]
+    assert titles
+    untranslated = [t for t in titles if t != "HTTP" and not HANGUL.search(t)]
+    assert not untranslated

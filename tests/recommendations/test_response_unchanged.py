@@ -11,7 +11,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from mlops.models import ModelVersion
-from mlops.services.registry import model_version_activate
+from mlops.services.registry.registry import model_version_activate
 from tests.factories import store_draws, train
 
 GOLDEN = Path(__file__).parent / "golden"

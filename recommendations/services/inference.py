@@ -24,7 +24,9 @@ from mlops.ml.sampling import OFFICIAL_SLIP_GAMES, sample_games
 from mlops.ml.statistical import statistical_probabilities
 from mlops.models import ModelVersion
 from mlops.observability.metrics import observe_inference
-from mlops.services.monitoring.predictions import forecast_record
+
+# Called through its module: a test injects a recording failure there.
+from mlops.services.monitoring import predictions
 from mlops.services.operations.self_heal import model_self_heal
 from mlops.services.registry.registry import (
     ModelIntegrityError,
@@ -262,7 +264,7 @@ def _record(forecast: Forecast, version: ModelVersion | None) -> Forecast:
     target_draw_no, so anyone can re-derive it from the stored probabilities.
     """
     try:
-        prediction = forecast_record(
+        prediction = predictions.forecast_record(
             target_draw_no=forecast.target_draw_no,
             target_draw_date=forecast.target_draw_date,
             mode=forecast.mode,

@@ -13,9 +13,9 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from prometheus_client import Counter
 
 from mlops.models import ModelVersion
+from mlops.observability.metrics import record_self_heal
 from mlops.services.operations.backups import model_backup_newest_good
 from mlops.services.registry.audit import Actor, audit_record
 from mlops.services.registry.registry import (
@@ -32,15 +32,6 @@ from mlops.services.training.retrain_requests import (
 )
 
 logger = logging.getLogger(__name__)
-
-OUTCOMES = ("restored", "no_backup", "restore_failed", "already_healed")
-SELF_HEAL_TOTAL = Counter(
-    "ml_self_heal_total",
-    "Self-heal attempts after the active model failed to load, by outcome.",
-    ["outcome"],
-)
-for _outcome in OUTCOMES:
-    SELF_HEAL_TOTAL.labels(outcome=_outcome)
 
 
 def _loads(version: ModelVersion) -> bool:
@@ -73,7 +64,7 @@ def model_self_heal(*, version: ModelVersion, error) -> ModelVersion | None:
         if _loads(locked):
             # Another process restored it while this one waited for the lock.
             logger.warning("Model %s was already healed", locked.version)
-            SELF_HEAL_TOTAL.labels(outcome="already_healed").inc()
+            record_self_heal("already_healed")
             return locked
         model_version_mark_corrupt(
             version=locked, reason=f"{reason}: {detail}"[:500], actor=Actor.system()
@@ -85,7 +76,7 @@ def model_self_heal(*, version: ModelVersion, error) -> ModelVersion | None:
             obj=locked,
             details={"outcome": outcome, "error": reason, "detail": detail, **details},
         )
-    SELF_HEAL_TOTAL.labels(outcome=outcome).inc()
+    record_self_heal(outcome)
     if healed is None:
         logger.error(
             "Model %s could not be restored (%s); serving in statistical mode",

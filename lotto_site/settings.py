@@ -102,6 +102,8 @@ MIDDLEWARE = [
     # Serves the admin's static files from gunicorn itself: no proxy rule needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Korean by default, English on Accept-Language: en; adds Vary: Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -146,8 +148,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "Asia/Seoul"
+# Korean first: what a person reads is Korean unless the request asks for English
+# (Accept-Language: en). An Accept-Language we don't speak gets LANGUAGE_CODE.
+LANGUAGES = [("ko", "한국어"), ("en", "English")]
+LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "ko").strip() or "ko"
+if LANGUAGE_CODE not in {code for code, _name in LANGUAGES}:
+    raise ImproperlyConfigured(
+        f"LANGUAGE_CODE={LANGUAGE_CODE!r} is not one of: "
+        + ", ".join(code for code, _name in LANGUAGES)
+    )
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Datetimes in the admin (lists, read-only fields) read 2026-12-08 00:00 KST.
+FORMAT_MODULE_PATH = ["lotto_site.formats"]
+TIME_ZONE = "Asia/Seoul"  # times shown to people are KST, and say so
 USE_I18N = True
 USE_TZ = True
 

@@ -101,6 +101,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "mlops.observability.middleware.HttpMetricsMiddleware",  # outermost: times all
     "django.middleware.security.SecurityMiddleware",
+    # 400 for a NUL character or an out-of-range number (lotto_site/middleware.py).
+    "lotto_site.middleware.RefuseBadInputMiddleware",
     # Serves the admin's static files from gunicorn itself: no proxy rule needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -197,6 +199,13 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+    ],
+    # JSON nested too deeply is a 400, not a RecursionError (lotto_site/parsers.py).
+    # The staff API accepts JSON only (mlops/api/permissions.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "lotto_site.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "lotto_site.renderers.FastJSONRenderer",

@@ -1,6 +1,7 @@
 import re
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import LottoDraw
 
@@ -19,7 +20,7 @@ def whole_number(text: str | None) -> int | None:
 
 
 class DrawYearFilter(admin.SimpleListFilter):
-    title = "year"
+    title = _("year")
     parameter_name = "year"
 
     def lookups(self, request, model_admin):
@@ -45,7 +46,7 @@ class LottoDrawAdmin(admin.ModelAdmin):
     # The history is written by imports and syncs, which validate and score.
     readonly_fields = [f.name for f in LottoDraw._meta.fields]
 
-    @admin.display(description="Numbers")
+    @admin.display(description=_("winning numbers"))
     def numbers_display(self, obj):
         return " ".join(f"{n:02d}" for n in obj.numbers)
 

@@ -106,6 +106,8 @@ MIDDLEWARE = [
     # Serves the admin's static files from gunicorn itself: no proxy rule needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Korean by default, English on Accept-Language: en; adds Vary: Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -169,8 +171,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "Asia/Seoul"
+# Korean first: what a person reads is Korean unless the request asks for English
+# (Accept-Language: en). An Accept-Language we don't speak gets LANGUAGE_CODE.
+LANGUAGES = [("ko", "한국어"), ("en", "English")]
+LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "ko").strip() or "ko"
+if LANGUAGE_CODE not in {code for code, _name in LANGUAGES}:
+    raise ImproperlyConfigured(
+        f"LANGUAGE_CODE={LANGUAGE_CODE!r} is not one of: "
+        + ", ".join(code for code, _name in LANGUAGES)
+    )
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Datetimes in the admin (lists, read-only fields) read 2026-12-08 00:00 KST.
+FORMAT_MODULE_PATH = ["lotto_site.formats"]
+TIME_ZONE = "Asia/Seoul"  # times shown to people are KST, and say so
 USE_I18N = True
 USE_TZ = True
 
@@ -243,6 +256,16 @@ DRAWS_SYNC_TIMEOUT_SECONDS = env_float("DRAWS_SYNC_TIMEOUT_SECONDS", 10.0)
 DRAWS_SYNC_RETRIES = env_int("DRAWS_SYNC_RETRIES", 3)
 DRAWS_SYNC_BACKOFF_SECONDS = env_float("DRAWS_SYNC_BACKOFF_SECONDS", 2.0)
 DRAWS_SYNC_MAX_DRAWS = env_int("DRAWS_SYNC_MAX_DRAWS", 60)
+# Stored draws with missing prize figures a sync asks for again, newest first.
+DRAWS_SYNC_REFILL_MAX = env_int("DRAWS_SYNC_REFILL_MAX", 5)
+# import_draws refuses a larger file (the whole history is about 100 KB).
+DRAWS_IMPORT_MAX_BYTES = env_int("DRAWS_IMPORT_MAX_BYTES", 5_000_000)
+# How long a web process trusts its idea of the draw history's version (ETags).
+DRAWS_VERSION_CHECK_SECONDS = env_float("DRAWS_VERSION_CHECK_SECONDS", 2.0)
+# A draw not stored this long after its broadcast (Saturday 20:35 KST) makes the
+# history "stale" (/readyz, /metrics, alert, operations page, check_draws). 24 h
+# lets the Saturday 21:30 sync and the Sunday 09:00 follow-up both have their try.
+DRAWS_STALE_GRACE_HOURS = env_float("DRAWS_STALE_GRACE_HOURS", 24.0)
 
 # --- Model registry and training ----------------------------------------------
 MODEL_ROOT = Path(os.environ.get("MODEL_ROOT", VAR_DIR / "models"))
@@ -251,6 +274,8 @@ ML_N_ESTIMATORS = env_int("ML_N_ESTIMATORS", 100)
 ML_MAX_DEPTH = env_int("ML_MAX_DEPTH", 0) or None
 ML_MIN_SAMPLES_LEAF = env_int("ML_MIN_SAMPLES_LEAF", 0) or None
 ML_SEED = env_int("ML_SEED", 0)
+# Fit on at most this many recent draws: bounded training time and model size.
+ML_TRAINING_WINDOW = env_int("ML_TRAINING_WINDOW", 2000)
 ML_N_JOBS = env_int("ML_N_JOBS", 2)
 RECOMMENDATIONS_USE_ML = env_bool("RECOMMENDATIONS_USE_ML", True)
 # How long a web process trusts its idea of "the active model" before asking the

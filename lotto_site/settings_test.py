@@ -18,3 +18,9 @@ ML_N_ESTIMATORS = 10
 ML_N_JOBS = 1
 DRAWS_SYNC_BACKOFF_SECONDS = 0.01
 DEBUG = False
+# English in tests, so assertions on English text stand; each Korean surface has a
+# test of its own that asks for Korean (Accept-Language: ko or translation.override).
+LANGUAGE_CODE = "en"
+# Every request reads the draw history version afresh (ETags): factories bypass
+# the services that would tell the memo.
+DRAWS_VERSION_CHECK_SECONDS = 0.0

@@ -10,7 +10,10 @@ from draws.models import LottoDraw, expected_draw_date
 from draws.services import draw_import_records
 from draws.validation import DrawRecord
 from mlops.models import DrawFairnessCheck
-from mlops.services.fairness import draw_fairness_latest, draw_fairness_record
+from mlops.services.monitoring.fairness import (
+    draw_fairness_latest,
+    draw_fairness_record,
+)
 from tests.observability.helpers import parse_metrics, sample
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +89,7 @@ def test_a_biased_machine_is_logged_and_recorded_as_bias(
         if 7 not in row and extra != 7:
             row[0] = 7
     with (
-        caplog.at_level(logging.WARNING, logger="mlops.services.fairness"),
+        caplog.at_level(logging.WARNING, logger="mlops.services.monitoring.fairness"),
         django_capture_on_commit_callbacks(execute=True),
     ):
         draw_import_records(records(main, bonus), source="test")

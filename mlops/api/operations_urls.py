@@ -15,14 +15,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mlops.models import ModelVersion
-from mlops.services.audit import Actor
-from mlops.services.backups import (
+from mlops.services.operations.backups import (
     model_version_backup,
     model_version_restore,
     model_version_rollback,
 )
-from mlops.services.cleanup import MAX_OLDER_THAN_DAYS, models_cleanup
-from mlops.services.integrity import models_verify
+from mlops.services.operations.cleanup import MAX_OLDER_THAN_DAYS, models_cleanup
+from mlops.services.operations.integrity import models_verify
+from mlops.services.registry.audit import Actor
 
 from .permissions import StaffApiMixin, needs
 

@@ -7,10 +7,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from mlops.models import ModelVersion, RetrainRun
-from mlops.services.audit import Actor
-from mlops.services.registry import model_version_active
-from mlops.services.retrain_requests import retrain_request
-from mlops.services.training import model_version_train
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import model_version_active
+from mlops.services.training.retrain_requests import retrain_request
+from mlops.services.training.training import model_version_train
 
 pytestmark = pytest.mark.django_db
 

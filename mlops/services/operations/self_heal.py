@@ -16,18 +16,20 @@ from django.db import transaction
 
 from mlops.models import ModelVersion
 from mlops.observability.metrics import record_self_heal
-
-from .audit import Actor, audit_record
-from .backups import model_backup_newest_good
-from .registry import (
+from mlops.services.operations.backups import model_backup_newest_good
+from mlops.services.registry.audit import Actor, audit_record
+from mlops.services.registry.registry import (
     ModelIntegrityError,
     model_version_activate,
     model_version_active,
     model_version_load,
     model_version_mark_corrupt,
 )
-from .retrain_requests import RetrainAlreadyRunning, retrain_request
-from .storage import get_storage
+from mlops.services.registry.storage import get_storage
+from mlops.services.training.retrain_requests import (
+    RetrainAlreadyRunning,
+    retrain_request,
+)
 
 logger = logging.getLogger(__name__)
 

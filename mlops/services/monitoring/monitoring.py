@@ -23,9 +23,12 @@ from django.utils import timezone
 
 from mlops.ml import metrics
 from mlops.models import ModelActivation, Prediction, RetrainRun
-
-from .audit import Actor
-from .scoring import predictions_score_pending
+from mlops.services.monitoring.scoring import predictions_score_pending
+from mlops.services.registry.audit import Actor
+from mlops.services.training.retrain_requests import (
+    RetrainAlreadyRunning,
+    retrain_request,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -313,8 +316,6 @@ def monitor_check(*, actor: Actor) -> dict:
         return result
     # "deferred" too: the retraining service is the authority on single flight
     # (a stale in-flight run may be abandoned by it), so it decides.
-    from .retrain_requests import RetrainAlreadyRunning, retrain_request
-
     reason = (
         f"accuracy {status['accuracy']:.1f}% over the last {status['sample_size']} "
         f"scored forecasts is below the critical threshold "

@@ -17,10 +17,8 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from mlops.models import ModelActivation, ModelBackup, ModelVersion
-from mlops.signals import model_activated
-
-from .audit import SYSTEM, Actor, audit_record
-from .registry import (
+from mlops.services.registry.audit import SYSTEM, Actor, audit_record
+from mlops.services.registry.registry import (
     ModelIntegrityError,
     model_version_activate,
     model_version_active,
@@ -29,7 +27,8 @@ from .registry import (
     model_version_read_verified,
     model_version_write_metadata,
 )
-from .storage import BACKUPS_DIR, get_storage, sha256_bytes
+from mlops.services.registry.storage import BACKUPS_DIR, get_storage, sha256_bytes
+from mlops.signals import model_activated
 
 logger = logging.getLogger(__name__)
 

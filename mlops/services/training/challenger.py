@@ -13,16 +13,15 @@ from django.conf import settings
 from draws.models import LottoDraw
 from mlops.ml import features, incremental, tuning
 from mlops.models import ModelVersion, RetrainRun
-
-from .audit import Actor
-from .promotion import promotion_decision
-from .registry import (
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import (
     model_version_activate,
     model_version_active,
     model_version_load,
     model_version_write_metadata,
 )
-from .training import (
+from mlops.services.training.promotion import promotion_decision
+from mlops.services.training.training import (
     ensure_enough_draws,
     model_version_register_trained,
     model_version_train,

@@ -129,7 +129,7 @@ def get_storage() -> LocalModelStorage:
         getattr(
             settings,
             "MODEL_STORAGE_CLASS",
-            "mlops.services.storage.LocalModelStorage",
+            "mlops.services.registry.storage.LocalModelStorage",
         )
     )
     return storage_class(settings.MODEL_ROOT)

@@ -17,11 +17,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from mlops.models import ModelActivation, ModelBackup, ModelVersion
-
-from .audit import Actor, audit_record
-from .backups import model_backup_newest_good
-from .integrity import RegistryFile, registry_orphans
-from .storage import get_storage
+from mlops.services.operations.backups import model_backup_newest_good
+from mlops.services.operations.integrity import RegistryFile, registry_orphans
+from mlops.services.registry.audit import Actor, audit_record
+from mlops.services.registry.storage import get_storage
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,10 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import F
 from django.utils import timezone
+from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.models import Schedule
+from django_q.status import Stat
 
 from mlops.models import RetrainRun
 
@@ -204,9 +206,6 @@ def cluster_status() -> dict:
     Redis with the Redis broker, in the "django_q" cache (files shared by the
     processes of this machine) with the ORM broker.
     """
-    from django_q.brokers import get_broker
-    from django_q.status import Stat
-
     broker = get_broker()
     try:
         stats = Stat.get_all(broker=broker)

@@ -20,20 +20,34 @@ from django.conf import settings
 
 from draws.models import LottoDraw, expected_draw_date
 from mlops.ml import features, pipeline
+from mlops.ml.sampling import OFFICIAL_SLIP_GAMES, sample_games
+from mlops.ml.statistical import statistical_probabilities
 from mlops.models import ModelVersion
 from mlops.observability.metrics import observe_inference
 
-# The cache is read through its module: forecast_cache_clear replaces it.
-from . import forecast_cache
-from .fallback import RETRYABLE_FALLBACKS, _Fallback, _note_outcome
-from .forecast_cache import Forecast, _current_state, _Entry, _fresh, _State
-from .registry import (
+# Called through its module: a test injects a recording failure there.
+from mlops.services.monitoring import predictions
+from mlops.services.operations.self_heal import model_self_heal
+from mlops.services.registry.registry import (
     ModelIntegrityError,
     model_version_load,
     model_version_read_verified,
 )
-from .sampling import sample_games
-from .statistical import statistical_probabilities
+
+# The cache is read through its module: forecast_cache_clear replaces it.
+from recommendations.services import forecast_cache
+from recommendations.services.fallback import (
+    RETRYABLE_FALLBACKS,
+    _Fallback,
+    _note_outcome,
+)
+from recommendations.services.forecast_cache import (
+    Forecast,
+    _current_state,
+    _Entry,
+    _fresh,
+    _State,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +55,6 @@ ML = "ml"
 STATISTICAL = "statistical"
 POOL_SIZE = features.POOL_SIZE
 PICKS = features.NUMBERS_PER_DRAW
-# The official slip recorded with each forecast: a Korean slip holds five games.
-OFFICIAL_SLIP_GAMES = 5
 
 
 class NoDrawsError(Exception):
@@ -174,10 +186,6 @@ def _load_verified(version: ModelVersion):
 
 def _self_heal(version: ModelVersion, error: ModelIntegrityError):
     """Ask operations to restore a good copy; the restored version, or None."""
-    # Imported here: self_heal imports the registry and retraining, which import
-    # this module's neighbours; a top-level import would be circular.
-    from mlops.services.self_heal import model_self_heal
-
     try:
         return model_self_heal(version=version, error=error)
     except MemoryError:
@@ -255,10 +263,8 @@ def _record(forecast: Forecast, version: ModelVersion | None) -> Forecast:
     The official slip is OFFICIAL_SLIP_GAMES games sampled with seed =
     target_draw_no, so anyone can re-derive it from the stored probabilities.
     """
-    from mlops.services.predictions import forecast_record
-
     try:
-        prediction = forecast_record(
+        prediction = predictions.forecast_record(
             target_draw_no=forecast.target_draw_no,
             target_draw_date=forecast.target_draw_date,
             mode=forecast.mode,

@@ -22,13 +22,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from mlops.models import RetrainRun
-
-from .audit import Actor, audit_record
-from .challenger import _train_and_gate
-from .promotion import _metric_value
-from .retrain_watch import _RunWatch
-from .storage import METADATA_DIR, get_storage
-from .training import InsufficientDrawsError
+from mlops.services.registry.audit import Actor, audit_record
+from mlops.services.registry.storage import METADATA_DIR, get_storage
+from mlops.services.training.challenger import _train_and_gate
+from mlops.services.training.promotion import _metric_value
+from mlops.services.training.retrain_watch import _RunWatch
+from mlops.services.training.training import InsufficientDrawsError
 
 logger = logging.getLogger(__name__)
 

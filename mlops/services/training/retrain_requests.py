@@ -11,11 +11,11 @@ import logging
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from mlops.models import RetrainRun
-
-from .audit import Actor, audit_record
-from .retraining import (
+from mlops.services.registry.audit import Actor, audit_record
+from mlops.services.training.retraining import (
     retrain_execute,
     retrain_recover_abandoned,
     retrain_write_metadata,
@@ -114,8 +114,6 @@ def retrain_request(
 
 
 def _enqueue(run_id: int) -> None:
-    from django_q.tasks import async_task
-
     try:
         task_id = async_task(
             "mlops.tasks.retrain_task",

@@ -7,6 +7,8 @@ import time
 
 from django.conf import settings
 
+from mlops.services.monitoring.predictions import forecast_note_served
+
 logger = logging.getLogger(__name__)
 
 
@@ -43,8 +45,6 @@ class _ServedCounts:
             self.flushed_at = time.monotonic()
         if not pending:
             return
-        from mlops.services.predictions import forecast_note_served
-
         for prediction_id, count in pending.items():
             try:
                 forecast_note_served(prediction_id, count=count)

@@ -21,16 +21,15 @@ from django.utils import timezone
 
 from mlops.ml import pipeline
 from mlops.models import ModelActivation, ModelVersion
-from mlops.signals import model_activated
-
-from .audit import SYSTEM, Actor, audit_record
-from .storage import (
+from mlops.services.registry.audit import SYSTEM, Actor, audit_record
+from mlops.services.registry.storage import (
     METADATA_DIR,
     TRAINED_DIR,
     UnsafePathError,
     get_storage,
     sha256_bytes,
 )
+from mlops.signals import model_activated
 
 logger = logging.getLogger(__name__)
 VERSION_PREFIX = "lotto_model_"

@@ -10,9 +10,11 @@ from django.core.exceptions import ValidationError
 from draws.models import LottoDraw
 from mlops.ml import features, pipeline
 from mlops.models import ModelVersion
-
-from .audit import SYSTEM, Actor, audit_record
-from .registry import model_version_activate, model_version_register
+from mlops.services.registry.audit import SYSTEM, Actor, audit_record
+from mlops.services.registry.registry import (
+    model_version_activate,
+    model_version_register,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -14,6 +14,8 @@ PICKS = features.NUMBERS_PER_DRAW
 # the enumerated combinations, of which there are at most MAX_ENUMERATED then.
 MAX_ROUNDS = 50
 MAX_ENUMERATED = 50_000
+# The official slip recorded with each forecast: a Korean slip holds five games.
+OFFICIAL_SLIP_GAMES = 5
 
 
 def sample_games(

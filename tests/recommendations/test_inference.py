@@ -16,27 +16,28 @@ from prometheus_client import REGISTRY
 from draws.models import LottoDraw, expected_draw_date
 from draws.services import draw_import_records
 from mlops.ml import features, pipeline
-from mlops.models import AuditEvent, Prediction
-from mlops.services import forecast_cache, predictions
-from mlops.services.audit import SYSTEM
-from mlops.services.backups import model_version_backup
-from mlops.services.forecast_cache import forecast_cache_clear
-from mlops.services.inference import NoDrawsError, forecast_current
-from mlops.services.recommendation import DISCLAIMER, RecommendationEngine
-from mlops.services.registry import (
-    model_version_activate,
-    model_version_load,
-    model_version_register,
-)
-from mlops.services.sampling import sample_games
-from mlops.services.served_counts import forecast_served_flush
-from mlops.services.statistical import (
+from mlops.ml.sampling import sample_games
+from mlops.ml.statistical import (
     LONG_RUN_WEIGHT,
     PRIOR_DRAWS,
     RECENT_WINDOW,
     statistical_probabilities,
 )
-from mlops.services.training import model_version_train, training_history
+from mlops.models import AuditEvent, Prediction
+from mlops.services.monitoring import predictions
+from mlops.services.operations.backups import model_version_backup
+from mlops.services.registry.audit import SYSTEM
+from mlops.services.registry.registry import (
+    model_version_activate,
+    model_version_load,
+    model_version_register,
+)
+from mlops.services.training.training import model_version_train, training_history
+from recommendations.services import forecast_cache
+from recommendations.services.forecast_cache import forecast_cache_clear
+from recommendations.services.inference import NoDrawsError, forecast_current
+from recommendations.services.recommendation import DISCLAIMER, RecommendationEngine
+from recommendations.services.served_counts import forecast_served_flush
 from tests.factories import draw_record, store_draws
 
 FALLBACK_TEXT = "Falling back to statistical mode"
@@ -196,7 +197,7 @@ def test_no_draws_at_all_is_an_error_not_a_forecast(db, model_root):
 
 def assert_fell_back(caplog, reason: str, *, use_ml_model: bool = True):
     before = fallbacks_counted(reason)
-    with caplog.at_level(logging.WARNING, logger="mlops.services.inference"):
+    with caplog.at_level(logging.WARNING, logger="recommendations.services.inference"):
         recommendation = RecommendationEngine(use_ml_model=use_ml_model).recommend(
             seed=3
         )
@@ -301,7 +302,7 @@ def test_every_served_fallback_is_counted_but_logged_once_per_forecast(
     activate_bytes(forest_that_raises(RuntimeError))
     before = fallbacks_counted("inference_error")
 
-    with caplog.at_level(logging.WARNING, logger="mlops.services.inference"):
+    with caplog.at_level(logging.WARNING, logger="recommendations.services.inference"):
         for _ in range(3):
             RecommendationEngine().recommend()
 
@@ -317,7 +318,7 @@ def test_a_corrupt_model_with_a_good_backup_is_restored_and_stays_in_ml_mode(
     good = path.read_bytes()
     path.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
 
-    with caplog.at_level(logging.WARNING, logger="mlops.services.inference"):
+    with caplog.at_level(logging.WARNING, logger="recommendations.services.inference"):
         recommendation = RecommendationEngine().recommend()
 
     assert recommendation.mode == "ml"
@@ -604,7 +605,7 @@ def test_concurrent_requests_in_one_process_compute_the_forecast_once(
         finally:
             connection.close()
 
-    with caplog.at_level(logging.WARNING, logger="mlops.services.inference"):
+    with caplog.at_level(logging.WARNING, logger="recommendations.services.inference"):
         threads = [threading.Thread(target=request) for _ in range(8)]
         for thread in threads:
             thread.start()

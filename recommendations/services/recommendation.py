@@ -13,12 +13,11 @@ import numpy as np
 from django.core.exceptions import ValidationError
 
 from mlops.ml import features
+from mlops.ml.sampling import sample_games
 from mlops.observability.metrics import record_fallback, record_served
-
-from .forecast_cache import Forecast
-from .inference import forecast_current
-from .sampling import sample_games
-from .served_counts import forecast_served_add
+from recommendations.services.forecast_cache import Forecast
+from recommendations.services.inference import forecast_current
+from recommendations.services.served_counts import forecast_served_add
 
 POOL_SIZE = features.POOL_SIZE
 PICKS = features.NUMBERS_PER_DRAW

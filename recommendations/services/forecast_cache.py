@@ -13,14 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.db.models import Count, Max
-from django.dispatch import receiver
 
 from draws.models import LottoDraw
-from draws.signals import draws_imported
 from mlops.models import ModelVersion
-from mlops.signals import model_activated
-
-from .served_counts import forecast_served_forget
+from recommendations.services.served_counts import forecast_served_forget
 
 
 @dataclass(frozen=True)
@@ -94,16 +90,6 @@ def forecast_cache_invalidate() -> None:
     """Drop the cached forecasts and re-read the state on the next request."""
     _cache.state = None
     _cache.entries = {}
-
-
-@receiver(model_activated, dispatch_uid="mlops.inference.on_model_activated")
-def _invalidate_on_activation(sender, **kwargs):
-    forecast_cache_invalidate()
-
-
-@receiver(draws_imported, dispatch_uid="mlops.inference.on_draws_imported")
-def _invalidate_on_draws_imported(sender, **kwargs):
-    forecast_cache_invalidate()
 
 
 def _read_state() -> _State:

@@ -14,8 +14,10 @@ from django.utils import timezone
 from draws.models import LottoDraw
 from mlops.ml import metrics
 from mlops.models import Prediction
-
-from .predictions import forecast_record_next, forecast_write_mirror
+from mlops.services.monitoring.predictions import (
+    forecast_record_next,
+    forecast_write_mirror,
+)
 
 logger = logging.getLogger(__name__)
 

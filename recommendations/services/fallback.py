@@ -10,11 +10,11 @@ import logging
 import os
 
 from mlops.models import AuditEvent
+from mlops.services.registry.audit import SYSTEM, audit_record
 
 # The cache is read through its module: forecast_cache_clear replaces it.
-from . import forecast_cache
-from .audit import SYSTEM, audit_record
-from .forecast_cache import _UNSET
+from recommendations.services import forecast_cache
+from recommendations.services.forecast_cache import _UNSET
 
 logger = logging.getLogger(__name__)
 

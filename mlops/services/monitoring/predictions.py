@@ -22,8 +22,8 @@ from django.db.models import F
 from draws.models import LottoDraw
 from mlops.ml import metrics
 from mlops.models import FrozenForecastError, ModelVersion, Prediction
-
-from .storage import METADATA_DIR, get_storage
+from mlops.services.registry.storage import METADATA_DIR, get_storage
+from mlops.signals import forecast_due
 
 logger = logging.getLogger(__name__)
 
@@ -211,25 +211,21 @@ def forecast_for_draw(*, target_draw_no: int) -> list[Prediction]:
     )
 
 
-def forecast_record_next() -> int | None:
-    """Have the recommendation engine compute (and so record) the next forecast.
+def forecast_record_next() -> None:
+    """Ask serving to compute (and so record) the forecast for the next draw.
 
-    Returns the recorded Prediction's id, or None when none could be recorded.
     Called after an activation and after new draws are stored, so that every
     draw gets its official forecast whether or not anyone asks for numbers.
-    Never raises: an activation or an import must not fail because of it.
+    Sends `forecast_due` (serving listens; mlops never imports it). Never
+    raises: an activation or an import must not fail because of it.
     """
-    try:
-        from .forecast_cache import forecast_cache_invalidate
-        from .recommendation import RecommendationEngine
-
-        # Receivers run in connection order: don't rely on the engine's own
-        # invalidation having run before this one.
-        forecast_cache_invalidate()
-        return RecommendationEngine().forecast().prediction_id
-    except Exception:
-        logger.exception("Could not record the forecast for the next draw")
-        return None
+    for receiver, result in forecast_due.send_robust(sender=Prediction):
+        if isinstance(result, Exception):
+            logger.error(
+                "Could not record the forecast for the next draw (%s)",
+                receiver,
+                exc_info=result,
+            )
 
 
 def on_model_activated(sender, **kwargs) -> None:

@@ -15,11 +15,16 @@ from django.utils import timezone
 
 from draws.signals import draws_imported
 from mlops.models import ModelBackup, ModelVersion
-
-from .audit import Actor, audit_record
-from .predictions import PREDICTIONS_DIR
-from .retraining import RETRAIN_METADATA_PATH
-from .storage import BACKUPS_DIR, METADATA_DIR, TRAINED_DIR, get_storage, sha256_bytes
+from mlops.services.monitoring.predictions import PREDICTIONS_DIR
+from mlops.services.registry.audit import Actor, audit_record
+from mlops.services.registry.storage import (
+    BACKUPS_DIR,
+    METADATA_DIR,
+    TRAINED_DIR,
+    get_storage,
+    sha256_bytes,
+)
+from mlops.services.training.retraining import RETRAIN_METADATA_PATH
 
 logger = logging.getLogger(__name__)
 

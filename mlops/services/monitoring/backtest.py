@@ -27,12 +27,10 @@ from django.utils import timezone
 
 from draws.models import LottoDraw
 from mlops.ml import features, metrics, pipeline
-
-from .inference import OFFICIAL_SLIP_GAMES
-from .sampling import sample_games
-from .statistical import STATISTICAL_METHOD_VERSION, statistical_probabilities
-from .storage import REPORTS_DIR, get_storage
-from .training import training_history, training_params
+from mlops.ml.sampling import OFFICIAL_SLIP_GAMES, sample_games
+from mlops.ml.statistical import STATISTICAL_METHOD_VERSION, statistical_probabilities
+from mlops.services.registry.storage import REPORTS_DIR, get_storage
+from mlops.services.training.training import training_history, training_params
 
 logger = logging.getLogger(__name__)
 
@@ -271,6 +269,8 @@ def _rolling_share(hits: list[int], window: int) -> np.ndarray:
 
 def backtest_chart_png(report: dict) -> bytes:
     """Three panels: rolling accuracy, hits distribution, cumulative mean hits."""
+    # Imported here, not at the top: matplotlib is heavy (~0.3 s, tens of MB) and
+    # only the backtest's chart needs it; every web and Q2 process would pay it.
     import matplotlib
 
     matplotlib.use("Agg")

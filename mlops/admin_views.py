@@ -23,10 +23,13 @@ from mlops.admin.audit_events import audit_details_rows
 from mlops.admin.figures import monitor_rows, percent
 from mlops.models import AuditEvent, ModelActivation, RetrainRun
 from mlops.observability.readiness import readiness_check
-from mlops.services.monitoring import get_accuracy_trend, get_monitor_status
-from mlops.services.overview import operations_overview, worst_severity
-from mlops.services.registry import model_version_active
-from mlops.services.scheduling import scheduler_status
+from mlops.services.monitoring.monitoring import (
+    get_accuracy_trend,
+    get_monitor_status,
+)
+from mlops.services.operations.overview import operations_overview, worst_severity
+from mlops.services.registry.registry import model_version_active
+from mlops.services.training.scheduling import scheduler_status
 
 logger = logging.getLogger(__name__)
 
@@ -207,9 +210,21 @@ def operations_dashboard(request):
     """The status panel, then monitor figures, trend, scheduler, audit trail."""
     days = _trend_days(request)
     now = timezone.now()
+    # A section shows only what the admin list of its rows would: a staff user
+    # refused the audit trail (403) must not read it here either.
+    can = {
+        "audit": request.user.has_perm("mlops.view_auditevent"),
+        "runs": request.user.has_perm("mlops.view_retrainrun"),
+        "activations": request.user.has_perm("mlops.view_modelactivation"),
+        "retrain": request.user.has_perm("mlops.retrain_model"),
+    }
     status, status_problem = _call(get_monitor_status)
     trend, trend_problem = _call(get_accuracy_trend, days=days)
-    scheduler, scheduler_problem = _call(scheduler_status)
+    if can["runs"]:
+        scheduler, scheduler_problem = _call(scheduler_status)
+    else:
+        scheduler = None
+        scheduler_problem = _("hidden: needs the permission to view retrain runs")
     freshness = draw_freshness(now)
     active = model_version_active()
     overview = operations_overview(
@@ -220,7 +235,11 @@ def operations_dashboard(request):
         monitor_problem=status_problem,
         scheduler=scheduler,
         scheduler_problem=scheduler_problem,
-        last_integrity=_last_integrity_check(),
+        last_integrity=_last_integrity_check() if can["audit"] else None,
+        hidden=frozenset(
+            ([] if can["runs"] else ["retrain", "cluster"])
+            + ([] if can["audit"] else ["integrity"])
+        ),
         now=now,
     )
     thresholds = (status or {}).get("thresholds") or {
@@ -248,17 +267,23 @@ def operations_dashboard(request):
         "active_backups": active.backups.filter(deleted_at__isnull=True).count()
         if active
         else 0,
+        "can": can,
         "current_activation": ModelActivation.objects.filter(is_current=True)
         .select_related("model_version", "user")
-        .first(),
+        .first()
+        if can["activations"]
+        else None,
         "retrain_in_flight": RetrainRun.objects.filter(
             in_flight=RetrainRun.IN_FLIGHT
-        ).first(),
+        ).first()
+        if can["runs"]
+        else None,
         "recent_events": [
             (event, audit_details_rows(event))
             for event in AuditEvent.objects.all()[:10]
-        ],
-        "can_retrain": request.user.has_perm("mlops.retrain_model"),
+        ]
+        if can["audit"]
+        else [],
     }
     return TemplateResponse(request, "admin/mlops/operations_dashboard.html", context)
 

@@ -22,6 +22,20 @@ def breakable_path(path: str) -> str:
     return format_html_join(mark_safe("<wbr>"), "{}", ((part,) for part in parts))
 
 
+# The largest value a PostgreSQL integer column holds: a bigger number matches
+# nothing, it must not reach the database (DataError, a 500).
+MAX_INTEGER = 2**31 - 1
+
+
+def whole_number(text: str | None) -> int | None:
+    """`text` as a non-negative integer if it is ASCII digits, else None.
+
+    str.isdigit() is no test: it accepts "²", which int() refuses.
+    """
+    text = (text or "").strip()
+    return int(text) if re.fullmatch(r"[0-9]{1,20}", text) else None
+
+
 def _errors(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 

@@ -18,16 +18,16 @@ from django.utils.translation import gettext_lazy
 
 from draws.timefmt import format_kst
 from mlops.models import ModelActivation, ModelVersion
-from mlops.services.audit import Actor
-from mlops.services.backups import (
+from mlops.services.operations.backups import (
     model_backup_newest_good,
     model_version_backup,
     model_version_restore,
     model_version_rollback,
     model_version_rollback_plan,
 )
-from mlops.services.integrity import models_verify
-from mlops.services.registry import (
+from mlops.services.operations.integrity import models_verify
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import (
     ModelIntegrityError,
     model_version_activate,
     model_version_active,

@@ -9,9 +9,9 @@ from django.utils.translation import gettext as _
 
 from draws.selectors import draw_latest
 from mlops.models import RetrainRun
-from mlops.services.audit import Actor
-from mlops.services.registry import model_version_active
-from mlops.services.retrain_requests import (
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import model_version_active
+from mlops.services.training.retrain_requests import (
     RetrainAlreadyRunning,
     retrain_in_flight,
     retrain_request,

@@ -27,6 +27,7 @@ from mlops.services.monitoring.monitoring import (
     get_accuracy_trend,
     get_monitor_status,
 )
+from mlops.services.operations.integrity_checks import integrity_last_check
 from mlops.services.operations.overview import operations_overview, worst_severity
 from mlops.services.registry.registry import model_version_active
 from mlops.services.training.scheduling import scheduler_status
@@ -161,19 +162,6 @@ def trend_svg(points: list[dict], thresholds: dict | None = None) -> str:
     return mark_safe("".join(parts))
 
 
-def _last_integrity_check() -> dict | None:
-    event = AuditEvent.objects.filter(action="verify").first()
-    if event is None:
-        return None
-    details = event.details or {}
-    return {
-        "at": event.created_at,
-        "ok": bool(details.get("ok", True)),
-        "summary": details.get("summary", ""),
-        "by": event.actor,
-    }
-
-
 def _serving_state() -> dict:
     ready, report = readiness_check()
     return {
@@ -235,7 +223,7 @@ def operations_dashboard(request):
         monitor_problem=status_problem,
         scheduler=scheduler,
         scheduler_problem=scheduler_problem,
-        last_integrity=_last_integrity_check() if can["audit"] else None,
+        last_integrity=integrity_last_check() if can["audit"] else None,
         hidden=frozenset(
             ([] if can["runs"] else ["retrain", "cluster"])
             + ([] if can["audit"] else ["integrity"])

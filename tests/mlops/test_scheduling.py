@@ -22,8 +22,10 @@ from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor
 from mlops.services.training.retrain_requests import retrain_request
 from mlops.services.training.scheduling import (
+    ACTIVE_INTEGRITY_SCHEDULE,
     DRAW_SYNC_FOLLOWUP_SCHEDULE,
     DRAW_SYNC_SCHEDULE,
+    FULL_INTEGRITY_SCHEDULE,
     RETRAIN_SCHEDULE,
     next_cron_run,
     scheduler_status,
@@ -120,7 +122,13 @@ def test_setup_schedules_sets_the_next_cron_time_not_now(frozen_now):
         RETRAIN_SCHEDULE,
         DRAW_SYNC_SCHEDULE,
         DRAW_SYNC_FOLLOWUP_SCHEDULE,
+        ACTIVE_INTEGRITY_SCHEDULE,
+        FULL_INTEGRITY_SCHEDULE,
     }
+    active_check = schedules[ACTIVE_INTEGRITY_SCHEDULE]
+    assert active_check.func == "mlops.tasks.model_active_verify_task"
+    assert active_check.cron == "*/5 * * * *"
+    assert schedules[FULL_INTEGRITY_SCHEDULE].func == "mlops.tasks.models_verify_task"
     retrain = schedules[RETRAIN_SCHEDULE]
     assert retrain.schedule_type == Schedule.CRON
     assert retrain.func == "mlops.tasks.scheduled_retrain_task"
@@ -167,8 +175,8 @@ def test_setup_schedules_is_idempotent_and_keeps_a_pending_run(frozen_now, setti
 
     results = schedules_setup()
 
-    assert [what for _schedule, what in results] == ["unchanged"] * 3
-    assert Schedule.objects.count() == 3
+    assert [what for _schedule, what in results] == ["unchanged"] * 5
+    assert Schedule.objects.count() == 5
     assert Schedule.objects.get(name=RETRAIN_SCHEDULE).next_run == missed
 
 
@@ -191,7 +199,7 @@ def test_setup_schedules_updates_a_changed_cron_and_removes_duplicates(
     assert retrain.next_run == dt.datetime(
         2026, 11, 24, 18, 0, tzinfo=UTC
     ) + dt.timedelta(days=7)
-    assert Schedule.objects.count() == 3
+    assert Schedule.objects.count() == 5
 
 
 @pytest.mark.django_db

@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 RETRAIN_SCHEDULE = "Weekly retrain"
 DRAW_SYNC_SCHEDULE = "Draw sync and accuracy check"
 DRAW_SYNC_FOLLOWUP_SCHEDULE = "Draw sync follow-up"
+ACTIVE_INTEGRITY_SCHEDULE = "Active model integrity check"
+FULL_INTEGRITY_SCHEDULE = "Model files integrity check"
 # A cluster whose heartbeat is older than this is not counted as alive (the
 # Stat expires from the cache after 3 s; this only guards against clock skew).
 HEARTBEAT_FRESH_SECONDS = 30
@@ -49,7 +51,13 @@ def schedule_specs() -> list[ScheduleSpec]:
 
     Raises ImproperlyConfigured naming the setting when a cron is not valid.
     """
-    for name in ("RETRAIN_CRON", "DRAW_SYNC_CRON", "DRAW_SYNC_FOLLOWUP_CRON"):
+    for name in (
+        "RETRAIN_CRON",
+        "DRAW_SYNC_CRON",
+        "DRAW_SYNC_FOLLOWUP_CRON",
+        "INTEGRITY_ACTIVE_CRON",
+        "INTEGRITY_FULL_CRON",
+    ):
         value = getattr(settings, name)
         if not croniter.is_valid(value):
             raise ImproperlyConfigured(
@@ -74,6 +82,18 @@ def schedule_specs() -> list[ScheduleSpec]:
             DRAW_SYNC_FOLLOWUP_SCHEDULE,
             "mlops.tasks.draw_sync_and_monitor_task",
             settings.DRAW_SYNC_FOLLOWUP_CRON,
+        ),
+        # A missing or corrupt active file is healed within minutes, not at the
+        # next load; the full check also reads every backup.
+        ScheduleSpec(
+            ACTIVE_INTEGRITY_SCHEDULE,
+            "mlops.tasks.model_active_verify_task",
+            settings.INTEGRITY_ACTIVE_CRON,
+        ),
+        ScheduleSpec(
+            FULL_INTEGRITY_SCHEDULE,
+            "mlops.tasks.models_verify_task",
+            settings.INTEGRITY_FULL_CRON,
         ),
     ]
 
@@ -255,7 +275,13 @@ def scheduler_status() -> dict:
     )
     running = RetrainRun.objects.filter(in_flight=RetrainRun.IN_FLIGHT).first()
     # Names only: reading the cron settings here would fail on an invalid one.
-    names = (RETRAIN_SCHEDULE, DRAW_SYNC_SCHEDULE, DRAW_SYNC_FOLLOWUP_SCHEDULE)
+    names = (
+        RETRAIN_SCHEDULE,
+        DRAW_SYNC_SCHEDULE,
+        DRAW_SYNC_FOLLOWUP_SCHEDULE,
+        ACTIVE_INTEGRITY_SCHEDULE,
+        FULL_INTEGRITY_SCHEDULE,
+    )
     schedules = [
         {
             "name": schedule.name,

@@ -223,9 +223,7 @@ def model_storage_config(url: str) -> dict:
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     "models": model_storage_config(MODEL_STORAGE_URL),
 }
 if MODEL_BACKUP_STORAGE_URL:

@@ -261,13 +261,15 @@ def test_docker_compose_parses_the_file_with_the_example_env(compose):
     assert web["command"] == ["web"]
     assert compose["services"]["worker"]["command"] == ["worker"]
     assert "PROMETHEUS_MULTIPROC_DIR" in web["environment"]
-    assert "PROMETHEUS_MULTIPROC_DIR" not in compose["services"]["worker"]["environment"]
+    assert (
+        "PROMETHEUS_MULTIPROC_DIR" not in compose["services"]["worker"]["environment"]
+    )
 
 
 def test_every_long_running_service_has_a_health_check(compose):
     for name in LONG_RUNNING:
-        check = compose["services"][name].get("healthcheck")
-        assert check and check.get("test"), f"{name} has no health check"
+        check = compose["services"][name].get("healthcheck") or {}
+        assert check.get("test"), f"{name} has no health check"
     worker = compose["services"]["worker"]["healthcheck"]["test"]
     assert worker[-2:] == ["manage.py", "check_worker"]
 

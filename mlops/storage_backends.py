@@ -14,13 +14,16 @@ Both refuse a name that leaves the root (`UnsafePathError`); the local one also
 refuses a symbolic link that leads outside it.
 """
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path, PurePosixPath
 
+from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
-from django.core.files.storage import FileSystemStorage
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, Storage, storages
 from storages.backends.s3 import S3Storage
 
 
@@ -120,3 +123,160 @@ class ModelS3Storage(S3Storage):
 
     def _normalize_name(self, name):
         return super()._normalize_name(clean_name(name))
+
+
+# --- The registry's view: one store, routed by prefix -------------------------------
+
+BACKUPS_PREFIX = "backups/"
+MODELS_ALIAS = "models"
+BACKUPS_ALIAS = "model_backups"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _not_found(error: ClientError) -> bool:
+    return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404
+
+
+class ModelStore:
+    """The registry's files on Django's storages, by relative name.
+
+    Names under backups/ go to STORAGES["model_backups"] when it is configured
+    (MODEL_BACKUP_STORAGE_URL), everything else to STORAGES["models"]. Every
+    write is atomic on both backends (see the module docstring).
+    """
+
+    def backend(self, name: str) -> Storage:
+        if name.startswith(BACKUPS_PREFIX) and BACKUPS_ALIAS in settings.STORAGES:
+            return storages[BACKUPS_ALIAS]
+        return storages[MODELS_ALIAS]
+
+    @property
+    def is_remote(self) -> bool:
+        """True when model files are not on this machine's disk (S3)."""
+        return not isinstance(storages[MODELS_ALIAS], FileSystemStorage)
+
+    def path(self, name: str) -> Path:
+        """The local file of `name` (local backend only); refuses escapes."""
+        name = clean_name(name)
+        backend = self.backend(name)
+        if not isinstance(backend, FileSystemStorage):
+            raise NotImplementedError(f"{name!r} is not on a local disk")
+        return Path(backend.path(name))
+
+    def write_bytes(self, name: str, data: bytes) -> None:
+        name = clean_name(name)
+        saved = self.backend(name).save(name, ContentFile(data))
+        if saved != name:  # an overwriting backend never renames
+            raise OSError(f"storage saved {name!r} as {saved!r}")
+
+    def read_bytes(self, name: str) -> bytes:
+        name = clean_name(name)
+        backend = self.backend(name)
+        if isinstance(backend, FileSystemStorage):
+            return Path(backend.path(name)).read_bytes()
+        with backend.open(name, "rb") as handle:
+            return handle.read()
+
+    def exists(self, name: str) -> bool:
+        name = clean_name(name)
+        backend = self.backend(name)
+        if isinstance(backend, FileSystemStorage):
+            return Path(backend.path(name)).is_file()
+        return backend.exists(name)
+
+    def size(self, name: str) -> int:
+        name = clean_name(name)
+        try:
+            return self.backend(name).size(name)
+        except ClientError as error:
+            if _not_found(error):
+                raise FileNotFoundError(name) from error
+            raise
+
+    def delete(self, name: str) -> None:
+        name = clean_name(name)
+        backend = self.backend(name)
+        if isinstance(backend, FileSystemStorage):
+            Path(backend.path(name)).unlink(missing_ok=True)
+        else:
+            backend.delete(name)
+
+    def copy(self, source: str, target: str) -> None:
+        """Copy atomically (the target appears whole or not at all)."""
+        self.write_bytes(target, self.read_bytes(source))
+
+    def modified_at(self, name: str) -> float:
+        """When the file was last written (a POSIX timestamp)."""
+        name = clean_name(name)
+        try:
+            return self.backend(name).get_modified_time(name).timestamp()
+        except ClientError as error:
+            if _not_found(error):
+                raise FileNotFoundError(name) from error
+            raise
+
+    def list_files(self, folder: str) -> list[str]:
+        """Names of the files below `folder`, recursively (temp files left out)."""
+        folder = clean_name(folder)
+        backend = self.backend(f"{folder}/")
+        if isinstance(backend, S3Storage):
+            return self._list_s3(backend, folder)
+        found = []
+        pending = [folder]
+        while pending:
+            current = pending.pop()
+            directories, files = backend.listdir(current)
+            found += [f"{current}/{name}" for name in files]
+            pending += [f"{current}/{name}" for name in directories]
+        return sorted(found)
+
+    @staticmethod
+    def _list_s3(backend: S3Storage, folder: str) -> list[str]:
+        # One paginated listing of the whole prefix, not one request per folder.
+        root = backend.location.strip("/")
+        prefix = f"{root}/{folder}/" if root else f"{folder}/"
+        client = backend.connection.meta.client
+        found = []
+        for page in client.get_paginator("list_objects_v2").paginate(
+            Bucket=backend.bucket_name, Prefix=prefix
+        ):
+            for item in page.get("Contents", ()):
+                key = item["Key"]
+                found.append(key[len(root) + 1 :] if root else key)
+        return sorted(found)
+
+    # --- The read cache ------------------------------------------------------------
+
+    def cache_path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            raise UnsafePathError(f"{sha256!r} is not a sha256")
+        return Path(settings.MODEL_CACHE_DIR) / sha256
+
+    def cached(self, sha256: str) -> bytes | None:
+        """The cached bytes with this sha256 (re-hashed), or None."""
+        path = self.cache_path(sha256)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if sha256_bytes(data) != sha256:
+            path.unlink(missing_ok=True)  # a damaged cache entry: fetch again
+            return None
+        return data
+
+    def remember(self, sha256: str, data: bytes) -> Path:
+        """Keep verified bytes in the cache (atomically; other processes read it)."""
+        if sha256_bytes(data) != sha256:
+            raise ValueError("only bytes that match their sha256 are cached")
+        path = self.cache_path(sha256)
+        if not path.is_file():
+            write_atomically(path, [data])
+        return path
+
+
+def get_storage() -> ModelStore:
+    """The registry's store (STORAGES["models"], and "model_backups" if set)."""
+    return ModelStore()

@@ -17,9 +17,10 @@ refuses a symbolic link that leads outside it.
 import hashlib
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
@@ -35,7 +36,9 @@ def clean_name(name: str) -> str:
     """`name` as a relative POSIX path inside the root; UnsafePathError if not."""
     pure = PurePosixPath(str(name).replace("\\", "/"))
     if pure.is_absolute() or ".." in pure.parts or not pure.parts:
-        raise UnsafePathError(f"{name!r} is not a path inside the model storage")
+        raise UnsafePathError(
+            f"{name!r} is not a path inside the model storage (MODEL_ROOT or MODEL_STORAGE_URL)"
+        )
     return str(pure)
 
 
@@ -90,7 +93,9 @@ class ModelFileSystemStorage(FileSystemStorage):
         root = Path(self.location).resolve()
         full = (root / relative).resolve()
         if full != root and root not in full.parents:
-            raise UnsafePathError(f"{name!r} resolves outside the model storage")
+            raise UnsafePathError(
+                f"{name!r} resolves outside the model storage (MODEL_ROOT)"
+            )
         return str(full)
 
     def get_available_name(self, name, max_length=None):
@@ -136,8 +141,25 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class StorageUnavailableError(OSError):
+    """The store did not answer (S3 down, refused credentials): not the file's fault."""
+
+
 def _not_found(error: ClientError) -> bool:
     return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404
+
+
+@contextmanager
+def _translated(name: str):
+    """S3's errors as the local disk's: 404 -> FileNotFoundError, else unavailable."""
+    try:
+        yield
+    except ClientError as error:
+        if _not_found(error):
+            raise FileNotFoundError(name) from error
+        raise StorageUnavailableError(f"{name}: {error}") from error
+    except BotoCoreError as error:
+        raise StorageUnavailableError(f"{name}: {error}") from error
 
 
 class ModelStore:
@@ -168,7 +190,8 @@ class ModelStore:
 
     def write_bytes(self, name: str, data: bytes) -> None:
         name = clean_name(name)
-        saved = self.backend(name).save(name, ContentFile(data))
+        with _translated(name):
+            saved = self.backend(name).save(name, ContentFile(data))
         if saved != name:  # an overwriting backend never renames
             raise OSError(f"storage saved {name!r} as {saved!r}")
 
@@ -177,7 +200,7 @@ class ModelStore:
         backend = self.backend(name)
         if isinstance(backend, FileSystemStorage):
             return Path(backend.path(name)).read_bytes()
-        with backend.open(name, "rb") as handle:
+        with _translated(name), backend.open(name, "rb") as handle:
             return handle.read()
 
     def exists(self, name: str) -> bool:
@@ -185,16 +208,13 @@ class ModelStore:
         backend = self.backend(name)
         if isinstance(backend, FileSystemStorage):
             return Path(backend.path(name)).is_file()
-        return backend.exists(name)
+        with _translated(name):
+            return backend.exists(name)
 
     def size(self, name: str) -> int:
         name = clean_name(name)
-        try:
+        with _translated(name):
             return self.backend(name).size(name)
-        except ClientError as error:
-            if _not_found(error):
-                raise FileNotFoundError(name) from error
-            raise
 
     def delete(self, name: str) -> None:
         name = clean_name(name)
@@ -202,7 +222,8 @@ class ModelStore:
         if isinstance(backend, FileSystemStorage):
             Path(backend.path(name)).unlink(missing_ok=True)
         else:
-            backend.delete(name)
+            with _translated(name):
+                backend.delete(name)
 
     def copy(self, source: str, target: str) -> None:
         """Copy atomically (the target appears whole or not at all)."""
@@ -211,19 +232,16 @@ class ModelStore:
     def modified_at(self, name: str) -> float:
         """When the file was last written (a POSIX timestamp)."""
         name = clean_name(name)
-        try:
+        with _translated(name):
             return self.backend(name).get_modified_time(name).timestamp()
-        except ClientError as error:
-            if _not_found(error):
-                raise FileNotFoundError(name) from error
-            raise
 
     def list_files(self, folder: str) -> list[str]:
         """Names of the files below `folder`, recursively (temp files left out)."""
         folder = clean_name(folder)
         backend = self.backend(f"{folder}/")
         if isinstance(backend, S3Storage):
-            return self._list_s3(backend, folder)
+            with _translated(folder):
+                return self._list_s3(backend, folder)
         found = []
         pending = [folder]
         while pending:

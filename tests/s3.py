@@ -11,6 +11,7 @@ through the code under test: the local root with pathlib, S3 with boto3.
 """
 
 import datetime as dt
+import logging
 import os
 import socket
 import time
@@ -45,6 +46,8 @@ class S3Server:
             ip_address="127.0.0.1", port=self.port, verbose=False
         )
         self._server.start()
+        # One log line per request would drown a failing test's output.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         deadline = time.monotonic() + 10
         while True:
             try:

@@ -14,6 +14,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -354,8 +355,12 @@ class Wrk:
     """wrk against one URL in the background; `result()` waits and parses."""
 
     def __init__(self, url: str, *, duration: float, connections=4, threads=1):
-        script = Path(os.environ.get("TMPDIR", "/tmp")) / "lotto-scaleout-wrk.lua"
-        script.write_text(WRK_REPORT_LUA)
+        # One script file per run: wrk reads it while another run may write its own.
+        handle, name = tempfile.mkstemp(prefix="lotto-wrk-", suffix=".lua")
+        with os.fdopen(handle, "w") as script_file:
+            script_file.write(WRK_REPORT_LUA)
+        script = Path(name)
+        self.script = script
         self.duration = duration
         self.popen = subprocess.Popen(
             [
@@ -376,6 +381,7 @@ class Wrk:
 
     def result(self) -> dict:
         stdout, stderr = self.popen.communicate(timeout=self.duration + 60)
+        self.script.unlink(missing_ok=True)
         match = re.search(r"^WRK_JSON (\{.*\})$", stdout, re.MULTILINE)
         if self.popen.returncode != 0 or match is None:
             raise RuntimeError(f"wrk failed:\n{stdout}\n{stderr}")
@@ -388,4 +394,41 @@ class Wrk:
             "error_detail": {k: raw[k] for k in WRK_ERRORS},
             "p50_ms": raw["p50_us"] / 1000,
             "p99_ms": raw["p99_us"] / 1000,
+        }
+
+
+class Load(threading.Thread):
+    """wrk on each host in back-to-back slices until stopped; every slice kept."""
+
+    def __init__(self, processes: list[Process], *, slice_seconds=3, connections=4):
+        super().__init__(daemon=True)
+        self.processes = processes
+        self.slice_seconds, self.connections = slice_seconds, connections
+        self.slices: dict[str, list[dict]] = {p.name: [] for p in processes}
+        self.halt = threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            running = {
+                p.name: Wrk(
+                    p.base_url + RECOMMENDATIONS,
+                    duration=self.slice_seconds,
+                    connections=self.connections,
+                )
+                for p in self.processes
+            }
+            for name, wrk in running.items():
+                self.slices[name].append(wrk.result())
+
+    def stop(self) -> dict[str, dict]:
+        """Stop after the running slice; totals per host."""
+        self.halt.set()
+        self.join(self.slice_seconds + 90)
+        return {
+            name: {
+                "requests": sum(s["requests"] for s in slices),
+                "errors": sum(s["errors"] for s in slices),
+                "slices": len(slices),
+            }
+            for name, slices in self.slices.items()
         }

@@ -14,3 +14,14 @@ ML_N_ESTIMATORS = 10
 ML_N_JOBS = 1
 DRAWS_SYNC_BACKOFF_SECONDS = 0.01
 DEBUG = False
+# Rate limits: the API tests make many requests from one address; the
+# throttling tests set their own rates. A per-process cache keeps tests apart
+# (tests/api covers the database cache and Redis).
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min"},
+}
+CACHES = {
+    **CACHES,  # noqa: F405
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+}

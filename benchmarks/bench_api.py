@@ -27,6 +27,7 @@ of SQLite (refused if it already holds draws tables).
 
 import argparse
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -43,6 +44,8 @@ TARGET_RATIO = 2.0
 
 def configure(workdir: Path, database_url: str | None) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "lotto_site.settings"
+    # Production settings (DEBUG off) refuse to start without a real key.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     os.environ["VAR_DIR"] = str(workdir)
     os.environ["MODEL_ROOT"] = str(workdir / "models")
     os.environ["ALLOWED_HOSTS"] = "testserver"

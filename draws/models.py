@@ -5,6 +5,15 @@ from django.db.models import CheckConstraint, F, Q
 
 FIRST_DRAW_DATE = dt.date(2002, 12, 7)
 NUMBER_FIELDS = ("n1", "n2", "n3", "n4", "n5", "n6")
+RANKS = (1, 2, 3, 4, 5)
+# Prize figures per rank: (winning games, KRW per winning game). Rank 1 keeps the
+# names it had before ranks 2-5 were stored.
+PRIZE_FIELDS = {
+    1: ("first_prize_winners", "first_prize_amount"),
+    **{k: (f"rank{k}_winners", f"rank{k}_prize_each") for k in (2, 3, 4, 5)},
+}
+ALL_PRIZE_FIELDS = tuple(f for pair in PRIZE_FIELDS.values() for f in pair)
+SOURCE_MAX_LENGTH = 40
 
 
 def expected_draw_date(draw_no: int) -> dt.date:
@@ -33,8 +42,26 @@ class LottoDraw(models.Model):
     first_prize_amount = models.BigIntegerField(
         null=True, blank=True, help_text="KRW per winning game"
     )
-    source = models.CharField(max_length=40, default="import")
+    rank2_winners = models.PositiveIntegerField(null=True, blank=True)
+    rank2_prize_each = models.BigIntegerField(
+        null=True, blank=True, help_text="KRW per winning game"
+    )
+    rank3_winners = models.PositiveIntegerField(null=True, blank=True)
+    rank3_prize_each = models.BigIntegerField(
+        null=True, blank=True, help_text="KRW per winning game"
+    )
+    rank4_winners = models.PositiveIntegerField(null=True, blank=True)
+    rank4_prize_each = models.BigIntegerField(
+        null=True, blank=True, help_text="KRW per winning game"
+    )
+    rank5_winners = models.PositiveIntegerField(null=True, blank=True)
+    rank5_prize_each = models.BigIntegerField(
+        null=True, blank=True, help_text="KRW per winning game"
+    )
+    source = models.CharField(max_length=SOURCE_MAX_LENGTH, default="import")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Moves when a sync fills in missing prize figures: part of the HTTP ETag.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         db_table = "lotto_draws"
@@ -71,3 +98,20 @@ class LottoDraw(models.Model):
     @property
     def numbers(self) -> list[int]:
         return [getattr(self, f) for f in NUMBER_FIELDS]
+
+    def prize(self, rank: int) -> tuple[int | None, int | None]:
+        """(winning games, KRW per winning game) of `rank`; None where unknown."""
+        winners, prize_each = PRIZE_FIELDS[rank]
+        return getattr(self, winners), getattr(self, prize_each)
+
+    @property
+    def prizes(self) -> list[dict]:
+        tiers = []
+        for rank in RANKS:
+            winners, prize_each = self.prize(rank)
+            tiers.append({"rank": rank, "winners": winners, "prize_each": prize_each})
+        return tiers
+
+    @property
+    def missing_prize_fields(self) -> list[str]:
+        return [f for f in ALL_PRIZE_FIELDS if getattr(self, f) is None]

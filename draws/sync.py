@@ -39,6 +39,11 @@ class _Retryable(DrawSourceError):
     pass
 
 
+class DrawSourceStop(DrawSourceError):
+    """The site said to stop (HTTP 429): ask nothing more this run, not even the
+    legacy endpoint."""
+
+
 @dataclass(frozen=True)
 class DrawSource:
     base_url: str
@@ -70,6 +75,8 @@ def fetch_draw(draw_no: int, *, source: DrawSource) -> dict | None:
     """Return the official raw fields of draw `draw_no`, or None if not drawn yet."""
     try:
         return _fetch_current(draw_no, source)
+    except DrawSourceStop:
+        raise
     except DrawSourceError as current_error:
         if not source.legacy_base_url:
             raise
@@ -161,6 +168,8 @@ def _get_json_once(url: str, *, draw_no: int, timeout: float):
         exc.close()
         if exc.code in RETRY_STATUSES:
             raise _Retryable(message) from exc
+        if exc.code == 429:
+            raise DrawSourceStop(message) from exc
         raise DrawSourceError(message) from exc
     except urllib.error.URLError as exc:
         raise _Retryable(

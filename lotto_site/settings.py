@@ -4,11 +4,13 @@ No DATABASE_URL -> SQLite under var/ (the quickstart). Production sets DATABASE_
 (PostgreSQL), SECRET_KEY, DEBUG=0 and ALLOWED_HOSTS; see .env.example.
 """
 
+import ipaddress
 import os
 import sys
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from lotto_site.api.rates import parse_rate
 
@@ -34,11 +36,50 @@ def env_float(name: str, default: float) -> float:
 
 
 def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item]
+    """A comma-separated setting; blanks dropped ("a.com, " is ["a.com"])."""
+    items = (item.strip() for item in os.environ.get(name, default).split(","))
+    return [item for item in items if item]
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+def env_networks(name: str, default: str) -> list[str]:
+    """A list of IP networks; one that does not parse stops start-up, named."""
+    networks = env_list(name, default)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {exc}") from exc
+    return networks
+
+
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+
+def secret_key_problem(key: str) -> str:
+    """Why `key` can't sign anything in production ("" when it can).
+
+    Django's own deploy check (security.W009), made fatal: at least 50
+    characters, at least 5 different ones, not a development default.
+    """
+    if not key:
+        return "SECRET_KEY is not set"
+    if key == DEV_SECRET_KEY or key.startswith("django-insecure-"):
+        return "SECRET_KEY is the development default"
+    if len(key) < 50 or len(set(key)) < 5:
+        return "SECRET_KEY is shorter than 50 characters or has fewer than 5 different"
+    return ""
+
+
 DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# Fail closed: production (DEBUG off) refuses to start without a real key.
+if not DEBUG and (problem := secret_key_problem(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"{problem}: production (DEBUG=0) needs a random SECRET_KEY of 50+ "
+        "characters, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        " (DEBUG=1 runs with a development key)."
+    )
+SECRET_KEY = SECRET_KEY or DEV_SECRET_KEY
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -241,6 +282,16 @@ DRAWS_SYNC_TIMEOUT_SECONDS = env_float("DRAWS_SYNC_TIMEOUT_SECONDS", 10.0)
 DRAWS_SYNC_RETRIES = env_int("DRAWS_SYNC_RETRIES", 3)
 DRAWS_SYNC_BACKOFF_SECONDS = env_float("DRAWS_SYNC_BACKOFF_SECONDS", 2.0)
 DRAWS_SYNC_MAX_DRAWS = env_int("DRAWS_SYNC_MAX_DRAWS", 60)
+# Stored draws with missing prize figures a sync asks for again, newest first.
+DRAWS_SYNC_REFILL_MAX = env_int("DRAWS_SYNC_REFILL_MAX", 5)
+# import_draws refuses a larger file (the whole history is about 100 KB).
+DRAWS_IMPORT_MAX_BYTES = env_int("DRAWS_IMPORT_MAX_BYTES", 5_000_000)
+# How long a web process trusts its idea of the draw history's version (ETags).
+DRAWS_VERSION_CHECK_SECONDS = env_float("DRAWS_VERSION_CHECK_SECONDS", 2.0)
+# A draw not stored this long after its broadcast (Saturday 20:35 KST) makes the
+# history "stale" (/readyz, /metrics, alert, operations page, check_draws). 24 h
+# lets the Saturday 21:30 sync and the Sunday 09:00 follow-up both have their try.
+DRAWS_STALE_GRACE_HOURS = env_float("DRAWS_STALE_GRACE_HOURS", 24.0)
 
 # --- Model registry and training ----------------------------------------------
 MODEL_ROOT = Path(os.environ.get("MODEL_ROOT", VAR_DIR / "models"))
@@ -249,6 +300,8 @@ ML_N_ESTIMATORS = env_int("ML_N_ESTIMATORS", 100)
 ML_MAX_DEPTH = env_int("ML_MAX_DEPTH", 0) or None
 ML_MIN_SAMPLES_LEAF = env_int("ML_MIN_SAMPLES_LEAF", 0) or None
 ML_SEED = env_int("ML_SEED", 0)
+# Fit on at most this many recent draws: bounded training time and model size.
+ML_TRAINING_WINDOW = env_int("ML_TRAINING_WINDOW", 2000)
 ML_N_JOBS = env_int("ML_N_JOBS", 2)
 RECOMMENDATIONS_USE_ML = env_bool("RECOMMENDATIONS_USE_ML", True)
 # How long a web process trusts its idea of "the active model" before asking the
@@ -285,13 +338,13 @@ CLEANUP_OLDER_THAN_DAYS = env_int("CLEANUP_OLDER_THAN_DAYS", 30)
 SELF_HEAL_QUEUE_RETRAIN = env_bool("SELF_HEAL_QUEUE_RETRAIN", True)
 
 # --- Metrics ----------------------------------------------------------------------
-# Empty token: /metrics answers internal addresses only (below). Set a token in
+# Empty token: /metrics answers loopback only (below). Set a token in
 # production and give it to Prometheus as a bearer token.
 METRICS_BEARER_TOKEN = os.environ.get("METRICS_BEARER_TOKEN", "")
-# Without a token: who may scrape (loopback and private ranges, not via a proxy).
-METRICS_ALLOWED_NETWORKS = env_list(
-    "METRICS_ALLOWED_NETWORKS",
-    "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16",
+# Without a token: who may scrape, not via a proxy. Fail closed: loopback unless
+# networks are configured explicitly (a bad network stops start-up, named).
+METRICS_ALLOWED_NETWORKS = env_networks(
+    "METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128"
 )
 
 # --- Django-Q2 ----------------------------------------------------------------------

@@ -1,8 +1,12 @@
+import os
 import tempfile
 from pathlib import Path
 
-from .settings import *  # noqa: F403
-from .settings import Q_CLUSTER
+# Production settings refuse to load without a real key (DEBUG is off here too).
+os.environ.setdefault("SECRET_KEY", "test-only-" + "0123456789abcdef" * 4)
+
+from .settings import *  # noqa: E402, F403
+from .settings import Q_CLUSTER  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # django-q2 reads Q_CLUSTER at import time, so sync mode must be set here.
@@ -25,3 +29,6 @@ CACHES = {
     **CACHES,  # noqa: F405
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }
+# Every request reads the draw history version afresh (ETags): factories bypass
+# the services that would tell the memo.
+DRAWS_VERSION_CHECK_SECONDS = 0.0

@@ -29,6 +29,7 @@ from prometheus_client.core import (
     Metric,
 )
 
+from draws.freshness import draw_freshness
 from draws.models import LottoDraw
 from mlops.models import ModelVersion, Prediction, RetrainRun
 from mlops.services.monitoring import get_monitor_status
@@ -217,6 +218,24 @@ def draw_metrics() -> Iterable[Metric]:
             "ml_latest_draw_number",
             "Number of the newest stored draw.",
             value=summary["latest"],
+        )
+    freshness = draw_freshness()
+    yield GaugeMetricFamily(
+        "ml_draws_stale",
+        "1 when a draw broadcast more than DRAWS_STALE_GRACE_HOURS ago is not "
+        "stored (or none is), else 0.",
+        value=1 if freshness.stale else 0,
+    )
+    yield GaugeMetricFamily(
+        "ml_draws_missing",
+        "Draws already broadcast (by the Saturday 20:35 KST calendar) not stored.",
+        value=freshness.missing_draws,
+    )
+    if freshness.latest_age_seconds is not None:
+        yield GaugeMetricFamily(
+            "ml_latest_draw_age_seconds",
+            "Seconds since the newest stored draw was broadcast.",
+            value=freshness.latest_age_seconds,
         )
 
 

@@ -125,7 +125,9 @@ def _walk_forward(numbers, first: int, retrain_every: int, params: dict, progres
     for step, t in enumerate(range(first, n)):
         if step % retrain_every == 0:
             started = time.perf_counter()
-            rows = slice(features.MIN_HISTORY, t)
+            rows = pipeline.recent_rows(
+                np.arange(features.MIN_HISTORY, t), params.get("training_window")
+            )
             model = pipeline.build_model(**params).fit(X[rows], Y[rows])
             model.n_jobs = 1
             fit_seconds += time.perf_counter() - started

@@ -13,9 +13,9 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from prometheus_client import Counter
 
 from mlops.models import ModelVersion
+from mlops.observability.metrics import record_self_heal
 
 from .audit import Actor, audit_record
 from .backups import model_backup_newest_good
@@ -30,15 +30,6 @@ from .retrain_requests import RetrainAlreadyRunning, retrain_request
 from .storage import get_storage
 
 logger = logging.getLogger(__name__)
-
-OUTCOMES = ("restored", "no_backup", "restore_failed", "already_healed")
-SELF_HEAL_TOTAL = Counter(
-    "ml_self_heal_total",
-    "Self-heal attempts after the active model failed to load, by outcome.",
-    ["outcome"],
-)
-for _outcome in OUTCOMES:
-    SELF_HEAL_TOTAL.labels(outcome=_outcome)
 
 
 def _loads(version: ModelVersion) -> bool:
@@ -71,7 +62,7 @@ def model_self_heal(*, version: ModelVersion, error) -> ModelVersion | None:
         if _loads(locked):
             # Another process restored it while this one waited for the lock.
             logger.warning("Model %s was already healed", locked.version)
-            SELF_HEAL_TOTAL.labels(outcome="already_healed").inc()
+            record_self_heal("already_healed")
             return locked
         model_version_mark_corrupt(
             version=locked, reason=f"{reason}: {detail}"[:500], actor=Actor.system()
@@ -83,7 +74,7 @@ def model_self_heal(*, version: ModelVersion, error) -> ModelVersion | None:
             obj=locked,
             details={"outcome": outcome, "error": reason, "detail": detail, **details},
         )
-    SELF_HEAL_TOTAL.labels(outcome=outcome).inc()
+    record_self_heal(outcome)
     if healed is None:
         logger.error(
             "Model %s could not be restored (%s); serving in statistical mode",

@@ -29,6 +29,7 @@ def training_params(overrides: dict | None = None) -> dict:
         "max_depth": settings.ML_MAX_DEPTH,
         "min_samples_leaf": settings.ML_MIN_SAMPLES_LEAF,
         "seed": settings.ML_SEED,
+        "training_window": settings.ML_TRAINING_WINDOW,
         "n_jobs": settings.ML_N_JOBS,
     }
     # None in settings means "the pipeline's default", except max_depth, where

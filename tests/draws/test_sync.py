@@ -200,7 +200,6 @@ def test_a_server_that_does_not_answer_in_time_is_retried(
         (503, 4),  # retried: DRAWS_SYNC_RETRIES = 3 extra attempts
         ("blocked.html", 1),
         (404, 1),
-        (429, 1),  # "too many requests" is not answered with more requests
     ],
 )
 def test_the_legacy_endpoint_answers_when_the_current_one_fails(

@@ -23,6 +23,7 @@ import time
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from prometheus_client import Counter
+from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
@@ -46,11 +47,56 @@ for _scope in ("anon", "user"):
     THROTTLED_TOTAL.labels(scope=_scope)
 
 
+CACHE_ERRORS_TOTAL = Counter(
+    "cache_errors_total",
+    "Cache reads and writes that failed because Redis was unreachable; a read "
+    "counts as a miss, a write is skipped.",
+    ["operation"],
+)
+TOLERATED = ("get", "get_many", "set", "set_many", "add", "delete", "touch")
+for _operation in TOLERATED:
+    CACHE_ERRORS_TOTAL.labels(operation=_operation)
+
+
+def tolerant(operation: str, fallback):
+    """Wrap a cache method: a Redis error is logged, counted and `fallback`."""
+
+    def method(self, *args, **kwargs):
+        try:
+            return getattr(super(RedisCache, self), operation)(*args, **kwargs)
+        except RedisError:
+            CACHE_ERRORS_TOTAL.labels(operation=operation).inc()
+            logger.warning("Cache %s failed: Redis unreachable", operation)
+            return fallback(*args, **kwargs) if callable(fallback) else fallback
+
+    method.__name__ = operation
+    return method
+
+
 class RedisCache(DjangoRedisCache):
-    """Django's Redis cache plus `incr_window`: the throttle's one round trip."""
+    """Django's Redis cache that survives a Redis outage, plus `incr_window`.
+
+    What the views keep in the cache (rendered bodies) is an optimisation: with
+    Redis unreachable a read is a miss and a write is skipped (counted in
+    `cache_errors_total`), as django-redis's IGNORE_EXCEPTIONS does. The rate
+    limiter's `incr_window` still raises, so that the throttle can count its
+    own failure and let the request through.
+    """
+
+    get = tolerant("get", lambda key, default=None, version=None: default)
+    get_many = tolerant("get_many", {})
+    set = tolerant("set", None)
+    set_many = tolerant("set_many", lambda data, *a, **k: list(data))
+    add = tolerant("add", False)
+    delete = tolerant("delete", False)
+    touch = tolerant("touch", False)
 
     def incr_window(self, key: str, timeout: int) -> int:
-        """Add 1 to the counter `key`, created with this timeout; the new count."""
+        """Add 1 to the counter `key`, created with this timeout; the new count.
+
+        SET NX EX creates the window's counter with its expiry, INCR counts:
+        one pipelined round trip, atomic across every process.
+        """
         key = self.make_and_validate_key(key)
         client = self._cache.get_client(key, write=True)
         with client.pipeline(transaction=False) as pipe:

@@ -75,7 +75,7 @@ def test_an_unknown_page_outside_the_api_stays_html(client):
 
 
 def test_an_object_that_does_not_exist_is_the_json_404(api):
-    body = assert_error(api.get("/api/draws/999999/"), 404, "not_found")
+    body = assert_error(api.get("/api/draws/999999/"), 404, "draw_not_found")
 
     assert "errors" not in body
 

@@ -45,3 +45,16 @@ def trained(db, model_root):
 
     store_draws(520)
     return model_version_train()
+
+
+@pytest.fixture(autouse=True)
+def _no_language_left_active():
+    """A request or test that switched language must not leak it into the next test.
+
+    LocaleMiddleware activates the request's language in this thread and nothing
+    deactivates it; without this, a Korean test would turn later ones Korean.
+    """
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

@@ -2,6 +2,7 @@ import datetime as dt
 
 from django.db import models
 from django.db.models import CheckConstraint, F, Q
+from django.utils.translation import gettext_lazy as _
 
 FIRST_DRAW_DATE = dt.date(2002, 12, 7)
 NUMBER_FIELDS = ("n1", "n2", "n3", "n4", "n5", "n6")
@@ -28,44 +29,78 @@ def _number_in_range(field: str) -> Q:
 class LottoDraw(models.Model):
     """One official Lotto 6/45 draw; the numbers are stored in ascending order."""
 
-    draw_no = models.PositiveIntegerField(unique=True)
-    draw_date = models.DateField(db_index=True)
-    n1 = models.PositiveSmallIntegerField()
-    n2 = models.PositiveSmallIntegerField()
-    n3 = models.PositiveSmallIntegerField()
-    n4 = models.PositiveSmallIntegerField()
-    n5 = models.PositiveSmallIntegerField()
-    n6 = models.PositiveSmallIntegerField()
-    bonus = models.PositiveSmallIntegerField()
-    total_sales = models.BigIntegerField(null=True, blank=True)
-    first_prize_winners = models.PositiveIntegerField(null=True, blank=True)
+    draw_no = models.PositiveIntegerField(_("draw number"), unique=True)
+    draw_date = models.DateField(_("draw date"), db_index=True)
+    n1 = models.PositiveSmallIntegerField(_("number 1"))
+    n2 = models.PositiveSmallIntegerField(_("number 2"))
+    n3 = models.PositiveSmallIntegerField(_("number 3"))
+    n4 = models.PositiveSmallIntegerField(_("number 4"))
+    n5 = models.PositiveSmallIntegerField(_("number 5"))
+    n6 = models.PositiveSmallIntegerField(_("number 6"))
+    bonus = models.PositiveSmallIntegerField(_("bonus number"))
+    total_sales = models.BigIntegerField(_("total sales"), null=True, blank=True)
+    first_prize_winners = models.PositiveIntegerField(
+        _("1st prize: number of winning games"), null=True, blank=True
+    )
     first_prize_amount = models.BigIntegerField(
-        null=True, blank=True, help_text="KRW per winning game"
+        _("1st prize: prize per winning game"),
+        null=True,
+        blank=True,
+        help_text=_("KRW per winning game"),
     )
-    rank2_winners = models.PositiveIntegerField(null=True, blank=True)
+    rank2_winners = models.PositiveIntegerField(
+        _("2nd prize: number of winning games"), null=True, blank=True
+    )
     rank2_prize_each = models.BigIntegerField(
-        null=True, blank=True, help_text="KRW per winning game"
+        _("2nd prize: prize per winning game"),
+        null=True,
+        blank=True,
+        help_text=_("KRW per winning game"),
     )
-    rank3_winners = models.PositiveIntegerField(null=True, blank=True)
+    rank3_winners = models.PositiveIntegerField(
+        _("3rd prize: number of winning games"), null=True, blank=True
+    )
     rank3_prize_each = models.BigIntegerField(
-        null=True, blank=True, help_text="KRW per winning game"
+        _("3rd prize: prize per winning game"),
+        null=True,
+        blank=True,
+        help_text=_("KRW per winning game"),
     )
-    rank4_winners = models.PositiveIntegerField(null=True, blank=True)
+    rank4_winners = models.PositiveIntegerField(
+        _("4th prize: number of winning games"), null=True, blank=True
+    )
     rank4_prize_each = models.BigIntegerField(
-        null=True, blank=True, help_text="KRW per winning game"
+        _("4th prize: prize per winning game"),
+        null=True,
+        blank=True,
+        help_text=_("KRW per winning game"),
     )
-    rank5_winners = models.PositiveIntegerField(null=True, blank=True)
+    rank5_winners = models.PositiveIntegerField(
+        _("5th prize: number of winning games"), null=True, blank=True
+    )
     rank5_prize_each = models.BigIntegerField(
-        null=True, blank=True, help_text="KRW per winning game"
+        _("5th prize: prize per winning game"),
+        null=True,
+        blank=True,
+        help_text=_("KRW per winning game"),
     )
-    source = models.CharField(max_length=SOURCE_MAX_LENGTH, default="import")
-    created_at = models.DateTimeField(auto_now_add=True)
-    # Moves when a sync fills in missing prize figures: part of the HTTP ETag.
-    updated_at = models.DateTimeField(auto_now=True)
+    source = models.CharField(
+        _("source"), max_length=SOURCE_MAX_LENGTH, default="import"
+    )
+    created_at = models.DateTimeField(_("stored at"), auto_now_add=True)
+    # Set by the services when a draw is stored or given missing prize figures:
+    # part of the HTTP ETag. Not auto_now and nullable on purpose: adding or
+    # changing such a column rebuilds lotto_draws on SQLite, and the rebuild fails
+    # on the mlops triggers that read the table.
+    updated_at = models.DateTimeField(
+        _("updated at"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         db_table = "lotto_draws"
         ordering = ["-draw_no"]
+        verbose_name = _("draw")
+        verbose_name_plural = _("draws")
         constraints = [
             CheckConstraint(condition=Q(draw_no__gte=1), name="draw_no_positive"),
             *[
@@ -93,7 +128,12 @@ class LottoDraw(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Draw {self.draw_no} ({self.draw_date}): {self.numbers} + {self.bonus}"
+        return _("Draw %(no)d (%(date)s): %(numbers)s + %(bonus)d") % {
+            "no": self.draw_no,
+            "date": self.draw_date,
+            "numbers": self.numbers,
+            "bonus": self.bonus,
+        }
 
     @property
     def numbers(self) -> list[int]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import (
     ALL_PRIZE_FIELDS,
@@ -42,12 +43,16 @@ class DrawImportError(Exception):
         super().__init__(self.summary())
 
     def summary(self) -> str:
-        head = f"Refused {self.source or 'input'}: {len(self.errors)} problem(s), "
+        head = _("Refused %(source)s: %(count)d problem(s), nothing was written.") % {
+            "source": self.source or _("input"),
+            "count": len(self.errors),
+        }
         shown = self.errors[:MAX_LISTED_PROBLEMS]
         lines = [error.describe(self.row_label) for error in shown]
         if len(self.errors) > len(shown):
-            lines.append(f"and {len(self.errors) - len(shown)} more problem(s)")
-        return head + "nothing was written.\n" + "\n".join(lines)
+            more = len(self.errors) - len(shown)
+            lines.append(_("and %d more problem(s)") % more)
+        return head + "\n" + "\n".join(lines)
 
 
 @dataclass
@@ -58,21 +63,34 @@ class ImportResult:
 
     def summary(self) -> str:
         filled = (
-            f" Filled in missing prize figures of {len(self.filled)} stored "
-            f"draw(s) ({_span(self.filled)})."
+            " "
+            + _(
+                "Filled in missing prize figures of %(count)d stored draw(s) "
+                "(%(span)s)."
+            )
+            % {"count": len(self.filled), "span": _span(self.filled)}
             if self.filled
             else ""
         )
         if not self.created and not self.unchanged:
-            return "Nothing to import: the input holds no draws."
+            return _("Nothing to import: the input holds no draws.")
         if not self.created:
             return (
-                f"Nothing to import: all {self.unchanged} draw(s) already stored."
+                _("Nothing to import: all %(count)d draw(s) already stored.")
+                % {"count": self.unchanged}
                 + filled
             )
         return (
-            f"Imported {len(self.created)} new draw(s) ({_span(self.created)}); "
-            f"{self.unchanged} already stored and unchanged." + filled
+            _(
+                "Imported %(count)d new draw(s) (%(span)s); "
+                "%(unchanged)d already stored and unchanged."
+            )
+            % {
+                "count": len(self.created),
+                "span": _span(self.created),
+                "unchanged": self.unchanged,
+            }
+            + filled
         )
 
 
@@ -93,14 +111,18 @@ def read_draw_rows(path: Path) -> list[tuple[int | str, dict]]:
         fieldnames = reader.fieldnames
         if not fieldnames or "draw_no" not in fieldnames:
             raise DrawImportError(
-                [RowError(1, "header", "a CSV needs a header row with draw_no, ...")],
+                [
+                    RowError(
+                        1, "header", _("a CSV needs a header row with draw_no, ...")
+                    )
+                ],
                 source=source,
             )
         # Row 1 is the header, so data rows start at 2: what a spreadsheet shows.
         return [(index, row) for index, row in enumerate(reader, start=2)]
     except csv.Error as exc:  # a NUL byte, a field over the csv module's limit
         raise DrawImportError(
-            [RowError(reader.line_num, "csv", f"unreadable CSV: {exc}")],
+            [RowError(reader.line_num, "csv", _("unreadable CSV: %s") % exc)],
             source=source,
         ) from exc
 
@@ -119,7 +141,7 @@ def _read_text(path: Path, *, source: str) -> str:
                 size += len(chunk)
     except FileNotFoundError as exc:
         raise DrawImportError(
-            [RowError("-", "file", "not found")], source=source
+            [RowError("-", "file", _("not found"))], source=source
         ) from exc
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
@@ -130,8 +152,11 @@ def _read_text(path: Path, *, source: str) -> str:
                 RowError(
                     "-",
                     "file",
-                    f"larger than {limit} bytes (DRAWS_IMPORT_MAX_BYTES); the whole "
-                    "history is about 100 KB",
+                    _(
+                        "larger than %d bytes (DRAWS_IMPORT_MAX_BYTES); the whole "
+                        "history is about 100 KB"
+                    )
+                    % limit,
                 )
             ],
             source=source,
@@ -140,7 +165,7 @@ def _read_text(path: Path, *, source: str) -> str:
         return b"".join(chunks).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DrawImportError(
-            [RowError("-", "file", f"not UTF-8 text (byte {exc.start})")],
+            [RowError("-", "file", _("not UTF-8 text (byte %d)") % exc.start)],
             source=source,
         ) from exc
 
@@ -151,16 +176,21 @@ def _json_rows(text: str, *, source: str) -> list[tuple[int | str, dict]]:
         payload = json.loads(text, parse_float=str)
     except json.JSONDecodeError as exc:
         raise DrawImportError(
-            [RowError(exc.lineno, "json", f"malformed JSON: {exc.msg}")], source=source
+            [RowError(exc.lineno, "json", _("malformed JSON: %s") % exc.msg)],
+            source=source,
         ) from exc
     except RecursionError as exc:
         raise DrawImportError(
-            [RowError("-", "json", "nested too deeply to be a list of draws")],
+            [RowError("-", "json", _("nested too deeply to be a list of draws"))],
             source=source,
         ) from exc
     except ValueError as exc:  # e.g. an integer literal of more than 4,300 digits
         raise DrawImportError(
-            [RowError("-", "json", f"unreadable JSON: {' '.join(str(exc).split())}")],
+            [
+                RowError(
+                    "-", "json", _("unreadable JSON: %s") % " ".join(str(exc).split())
+                )
+            ],
             source=source,
         ) from exc
     # Accept a list of draws, one draw, or the official API's envelope.
@@ -170,7 +200,7 @@ def _json_rows(text: str, *, source: str) -> list[tuple[int | str, dict]]:
         payload = [payload]
     if not isinstance(payload, list) or not all(isinstance(r, dict) for r in payload):
         raise DrawImportError(
-            [RowError("-", "json", "expected a draw object or a list of them")],
+            [RowError("-", "json", _("expected a draw object or a list of them"))],
             source=source,
         )
     return [(index, row) for index, row in enumerate(payload, start=1)]
@@ -198,8 +228,11 @@ def validate_draws(
                 RowError(
                     row_no,
                     "draw_no",
-                    f"draw {record.draw_no} already appears in row {first_row} "
-                    "with different numbers",
+                    _(
+                        "draw %(no)d already appears in row %(row)s "
+                        "with different numbers"
+                    )
+                    % {"no": record.draw_no, "row": first_row},
                 )
             )
             continue
@@ -227,10 +260,20 @@ def _conflicts_with_stored(seen: dict[int, tuple]) -> list[RowError]:
                 RowError(
                     row_no,
                     "draw_no",
-                    f"draw {draw.draw_no} is already stored as "
-                    f"{draw.numbers} + {draw.bonus} on {draw.draw_date}; "
-                    f"this row says {list(record.numbers)} + {record.bonus} "
-                    f"on {record.draw_date}",
+                    _(
+                        "draw %(no)d is already stored as %(stored)s + %(bonus)d "
+                        "on %(date)s; this row says %(numbers)s + %(row_bonus)d "
+                        "on %(row_date)s"
+                    )
+                    % {
+                        "no": draw.draw_no,
+                        "stored": draw.numbers,
+                        "bonus": draw.bonus,
+                        "date": draw.draw_date,
+                        "numbers": list(record.numbers),
+                        "row_bonus": record.bonus,
+                        "row_date": record.draw_date,
+                    },
                 )
             )
     return errors
@@ -248,8 +291,9 @@ def draw_import_records(
         # some of these draws meanwhile. Say so in a line instead of a traceback.
         reason = " ".join(str(exc).split())
         raise DrawImportError(
-            [RowError("-", "database", f"refused the rows: {reason}")],
-            source=f"{source} (another import running at the same time? run again)",
+            [RowError("-", "database", _("refused the rows: %s") % reason)],
+            source=_("%s (another import running at the same time? run again)")
+            % source,
         ) from exc
     if result.created:
         logger.info("Stored %d new draw(s) from %s", len(result.created), source)
@@ -269,8 +313,12 @@ def _store_new(records: list[DrawRecord], *, source: str) -> ImportResult:
             [r.draw_no for r in records], field_name="draw_no"
         )
         new = [r for r in records if r.draw_no not in existing]
+        now = timezone.now()
         LottoDraw.objects.bulk_create(
-            [LottoDraw(source=source, **r.as_model_fields()) for r in new],
+            [
+                LottoDraw(source=source, updated_at=now, **r.as_model_fields())
+                for r in new
+            ],
             batch_size=500,
         )
         filled = _fill_missing_prizes(

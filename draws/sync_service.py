@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import expected_draw_date
 from .selectors import draw_latest, draws_missing_prizes
@@ -41,15 +42,16 @@ class SyncResult:
         if self.created:
             first, last = self.created[0], self.created[-1]
             span = str(first) if first == last else f"{first}-{last}"
-            head = (
-                f"Stored {len(self.created)} new draw(s) from the official site "
-                f"({span})."
-            )
+            head = _(
+                "Stored %(count)d new draw(s) from the official site (%(span)s)."
+            ) % {"count": len(self.created), "span": span}
         else:
-            head = f"No new draws since draw {self.last_stored}."
+            head = _("No new draws since draw %d.") % self.last_stored
         if self.capped:
-            return f"{head} Stopped at the limit of {self.limit} per run; run again."
-        return f"{head} Up to date: draw {self.next_draw} has not been drawn yet."
+            tail = _("Stopped at the limit of %d per run; run again.") % self.limit
+        else:
+            tail = _("Up to date: draw %d has not been drawn yet.") % self.next_draw
+        return f"{head} {tail}"
 
     def as_dict(self) -> dict:
         return {
@@ -68,12 +70,16 @@ def draw_sync_latest(*, max_draws: int | None = None) -> SyncResult:
         # Fetching 1,200 draws one by one is what gets a client blocked; the
         # shipped history is one command away.
         raise DrawSyncError(
-            "No draws stored yet: run `python manage.py import_draws` first; "
-            "the sync only fetches the draws after the last stored one."
+            _(
+                "No draws stored yet: run `python manage.py import_draws` first; "
+                "the sync only fetches the draws after the last stored one."
+            )
         )
     limit = max_draws if max_draws is not None else settings.DRAWS_SYNC_MAX_DRAWS
     if limit < 1:
-        raise DrawSyncError(f"The limit of draws per run must be 1 or more: {limit}.")
+        raise DrawSyncError(
+            _("The limit of draws per run must be 1 or more: %d.") % limit
+        )
     result = SyncResult(last_stored=latest.draw_no, limit=limit)
     source = DrawSource.from_settings()
     rows, result.next_draw, result.capped = _fetch_after(
@@ -84,7 +90,9 @@ def draw_sync_latest(*, max_draws: int | None = None) -> SyncResult:
     records, errors = validate_draws(rows, require_cadence=True)
     if errors:
         raise DrawImportError(
-            errors, source="the draws fetched from the official site", row_label="draw"
+            errors,
+            source=_("the draws fetched from the official site"),
+            row_label="draw",
         )
     if records:
         result.created = draw_import_records(records, source="sync").created

@@ -8,6 +8,8 @@ import datetime as dt
 import re
 from dataclasses import asdict, dataclass
 
+from django.utils.translation import gettext as _
+
 from .models import ALL_PRIZE_FIELDS, expected_draw_date
 
 # Field names per source: our CSV, the current official API, the legacy one.
@@ -89,7 +91,12 @@ class RowError:
 
     def describe(self, label: str = "row") -> str:
         """One line; `label` says what `row` counts: "row" of a file, "draw" fetched."""
-        return f"{label} {self.row}, field {self.field}: {self.reason}"
+        # The words are looked up when the line is written, in the reader's language.
+        if label == "draw":
+            text = _("draw %(row)s, field %(field)s: %(reason)s")
+        else:
+            text = _("row %(row)s, field %(field)s: %(reason)s")
+        return text % {"row": self.row, "field": self.field, "reason": self.reason}
 
 
 def _lookup(raw: dict, key: str):
@@ -142,32 +149,41 @@ def parse_draw(
     for key in ("draw_no", *NUMBER_KEYS, "bonus"):
         value = _lookup(raw, key)
         if value is None or str(value).strip() == "":
-            errors.append(RowError(row, key, "missing"))
+            errors.append(RowError(row, key, _("missing")))
             continue
         try:
             values[key] = _parse_int(value)
         except (TypeError, ValueError):
-            errors.append(RowError(row, key, f"not a whole number: {shown(value)}"))
+            errors.append(
+                RowError(row, key, _("not a whole number: %s") % shown(value))
+            )
             continue
         if key == "draw_no" and values[key] < 1:
-            errors.append(RowError(row, key, f"must be 1 or more, got {values[key]}"))
+            errors.append(
+                RowError(row, key, _("must be 1 or more, got %d") % values[key])
+            )
         elif key == "draw_no" and values[key] > MAX_DRAW_NO:
             errors.append(
-                RowError(row, key, f"out of range 1-{MAX_DRAW_NO}: {values[key]}")
+                RowError(
+                    row,
+                    key,
+                    _("out of range 1-%(max)d: %(value)d")
+                    % {"max": MAX_DRAW_NO, "value": values[key]},
+                )
             )
             del values[key]
         elif key != "draw_no" and not 1 <= values[key] <= 45:
-            errors.append(RowError(row, key, f"out of range 1-45: {values[key]}"))
+            errors.append(RowError(row, key, _("out of range 1-45: %d") % values[key]))
 
     raw_date = _lookup(raw, "draw_date")
     if raw_date is None or str(raw_date).strip() == "":
-        errors.append(RowError(row, "draw_date", "missing"))
+        errors.append(RowError(row, "draw_date", _("missing")))
     else:
         try:
             values["draw_date"] = _parse_date(raw_date)
         except (TypeError, ValueError):
             errors.append(
-                RowError(row, "draw_date", f"unparseable date: {shown(raw_date)}")
+                RowError(row, "draw_date", _("unparseable date: %s") % shown(raw_date))
             )
 
     for key in OPTIONAL_KEYS:
@@ -178,16 +194,21 @@ def parse_draw(
         try:
             values[key] = _parse_int(value)
         except (TypeError, ValueError):
-            errors.append(RowError(row, key, f"not a whole number: {shown(value)}"))
+            errors.append(
+                RowError(row, key, _("not a whole number: %s") % shown(value))
+            )
             continue
         if values[key] < 0:
-            errors.append(RowError(row, key, f"must not be negative: {values[key]}"))
+            errors.append(
+                RowError(row, key, _("must not be negative: %d") % values[key])
+            )
         elif values[key] > UPPER_BOUNDS[key]:
             errors.append(
                 RowError(
                     row,
                     key,
-                    f"too large (at most {UPPER_BOUNDS[key]}): {shown(values[key])}",
+                    _("too large (at most %(max)d): %(value)s")
+                    % {"max": UPPER_BOUNDS[key], "value": shown(values[key])},
                 )
             )
 
@@ -196,10 +217,16 @@ def parse_draw(
         duplicates = sorted({n for n in numbers if numbers.count(n) > 1})
         if duplicates:
             listed = ", ".join(map(str, duplicates))
-            errors.append(RowError(row, "numbers", f"duplicate number(s): {listed}"))
+            errors.append(
+                RowError(row, "numbers", _("duplicate number(s): %s") % listed)
+            )
         if "bonus" in values and values["bonus"] in numbers:
             errors.append(
-                RowError(row, "bonus", f"{values['bonus']} is among the six numbers")
+                RowError(
+                    row,
+                    "bonus",
+                    _("%d is among the six numbers") % values["bonus"],
+                )
             )
     if require_cadence and "draw_no" in values and "draw_date" in values:
         expected = expected_draw_date(values["draw_no"])
@@ -208,8 +235,12 @@ def parse_draw(
                 RowError(
                     row,
                     "draw_date",
-                    f"{values['draw_date']} is not the weekly date {expected} "
-                    f"of draw {values['draw_no']}",
+                    _("%(date)s is not the weekly date %(expected)s of draw %(no)d")
+                    % {
+                        "date": values["draw_date"],
+                        "expected": expected,
+                        "no": values["draw_no"],
+                    },
                 )
             )
     if errors:

@@ -4,6 +4,7 @@ No DATABASE_URL -> SQLite under var/ (the quickstart). Production sets DATABASE_
 (PostgreSQL), SECRET_KEY, DEBUG=0 and ALLOWED_HOSTS; see .env.example.
 """
 
+import datetime as dt
 import ipaddress
 import os
 import sys
@@ -96,6 +97,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's files, served by us: no CDN
     "corsheaders",
     "django_q",
+    "axes",  # login throttling (AXES_* below)
     "draws",
     "mlops",
     "recommendations",
@@ -107,14 +109,20 @@ MIDDLEWARE = [
     # Before anything that can answer (WhiteNoise, CommonMiddleware's redirects).
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # 400 for a NUL character or an out-of-range number (lotto_site/middleware.py).
+    "lotto_site.middleware.RefuseBadInputMiddleware",
     # Serves the admin's static files from gunicorn itself: no proxy rule needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Korean by default, English on Accept-Language: en; adds Vary: Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into a 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "lotto_site.urls"
@@ -149,13 +157,41 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling: after LOGIN_FAILURE_LIMIT wrong passwords for one user name
+# from one address, that pair is locked out for LOGIN_COOLOFF_MINUTES (429), even
+# with the right password. The attempts live in the database, so every web
+# process sees them. The address is REMOTE_ADDR (a forwarded header can be
+# forged); behind a proxy that is the proxy's, so the lock is per user name.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_LOCKOUT_CALLABLE = "lotto_site.lockout.login_locked_out"  # 429 + Retry-After
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "Asia/Seoul"
+# Korean first: what a person reads is Korean unless the request asks for English
+# (Accept-Language: en). An Accept-Language we don't speak gets LANGUAGE_CODE.
+LANGUAGES = [("ko", "한국어"), ("en", "English")]
+LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "ko").strip() or "ko"
+if LANGUAGE_CODE not in {code for code, _name in LANGUAGES}:
+    raise ImproperlyConfigured(
+        f"LANGUAGE_CODE={LANGUAGE_CODE!r} is not one of: "
+        + ", ".join(code for code, _name in LANGUAGES)
+    )
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Datetimes in the admin (lists, read-only fields) read 2026-12-08 00:00 KST.
+FORMAT_MODULE_PATH = ["lotto_site.formats"]
+TIME_ZONE = "Asia/Seoul"  # times shown to people are KST, and say so
 USE_I18N = True
 USE_TZ = True
 
@@ -202,6 +238,13 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+    ],
+    # JSON nested too deeply is a 400, not a RecursionError (lotto_site/parsers.py).
+    # The staff API accepts JSON only (mlops/api/permissions.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "lotto_site.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "lotto_site.renderers.FastJSONRenderer",
@@ -387,5 +430,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # django-axes logs every login at INFO; lockouts are WARNING.
+        "axes": {"level": "WARNING"},
     },
 }

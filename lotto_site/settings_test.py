@@ -29,6 +29,9 @@ CACHES = {
     **CACHES,  # noqa: F405
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }
+# English in tests, so assertions on English text stand; each Korean surface has a
+# test of its own that asks for Korean (Accept-Language: ko or translation.override).
+LANGUAGE_CODE = "en"
 # Every request reads the draw history version afresh (ETags): factories bypass
 # the services that would tell the memo.
 DRAWS_VERSION_CHECK_SECONDS = 0.0

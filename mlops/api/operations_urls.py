@@ -131,7 +131,8 @@ class ModelCleanupApi(OperationsApi):
             max_value=MAX_OLDER_THAN_DAYS,
             default=lambda: settings.CLEANUP_OLDER_THAN_DAYS,
         )
-        dry_run = serializers.BooleanField(default=False)
+        # Deleting files takes an explicit "dry_run": false; anything less plans.
+        dry_run = serializers.BooleanField(default=True)
 
     @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -53,7 +54,10 @@ def test_logged_in_non_staff_users_are_refused_with_403(
 ):
     user = django_user_model.objects.create_user("player", password="pw-player-1")
     client = APIClient()
-    assert client.login(username="player", password="pw-player-1")  # session auth
+    # session auth; django-axes needs the request a real login has
+    assert client.login(
+        request=HttpRequest(), username="player", password="pw-player-1"
+    )
 
     response = getattr(client, method)(url)
 

@@ -18,19 +18,26 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         report = draw_check_gaps()
         if report.count == 0:
-            raise CommandError("No draws stored. Run: python manage.py import_draws")
+            raise CommandError(_("No draws stored. Run: python manage.py import_draws"))
         self.stdout.write(
-            f"{report.count} draw(s) stored, {report.first}-{report.last}."
+            _("%(count)d draw(s) stored, %(first)d-%(last)d.")
+            % {"count": report.count, "first": report.first, "last": report.last}
         )
         if report.missing:
             listed = ", ".join(map(str, report.missing[:50]))
             more = " ..." if len(report.missing) > 50 else ""
-            self.stdout.write(f"Missing {len(report.missing)}: {listed}{more}")
+            self.stdout.write(
+                _("Missing %(count)d: %(listed)s%(more)s")
+                % {"count": len(report.missing), "listed": listed, "more": more}
+            )
         for draw_no, stored, expected in report.off_cadence:
-            self.stdout.write(f"Draw {draw_no}: dated {stored}, expected {expected}")
+            self.stdout.write(
+                _("Draw %(no)d: dated %(stored)s, expected %(expected)s")
+                % {"no": draw_no, "stored": stored, "expected": expected}
+            )
         if not report.ok:
-            raise CommandError("The draw history has gaps or off-cadence dates.")
-        self.stdout.write("No gaps; every date is on the weekly cadence.")
+            raise CommandError(_("The draw history has gaps or off-cadence dates."))
+        self.stdout.write(_("No gaps; every date is on the weekly cadence."))
         self.check_freshness()
 
     def check_freshness(self):

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/", ApiIndexApi.as_view(), name="api-index"),
     path("api/ping/", PingApi.as_view(), name="api-ping"),
     path("api/draws/", include("draws.api.urls")),
+    path("api/statistics/", include("draws.api.statistics_urls")),
     path("api/tickets/", include("draws.api.ticket_urls")),
     path("api/recommendations/", include("recommendations.api.urls")),
     path("api/admin/", include("mlops.api.urls")),

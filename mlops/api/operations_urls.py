@@ -10,33 +10,20 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mlops.models import ModelVersion
-from mlops.services.audit import Actor
-from mlops.services.backups import (
+from mlops.services.operations.backups import (
     model_version_backup,
     model_version_restore,
     model_version_rollback,
 )
-from mlops.services.cleanup import MAX_OLDER_THAN_DAYS, models_cleanup
-from mlops.services.integrity import models_verify
+from mlops.services.operations.cleanup import MAX_OLDER_THAN_DAYS, models_cleanup
+from mlops.services.operations.integrity import models_verify
+from mlops.services.registry.audit import Actor
 
-from .permissions import StaffApiMixin
-
-
-def needs(codename: str) -> type[BasePermission]:
-    """A DRF permission: the user holds `mlops.<codename>`."""
-
-    class HasModelPermission(BasePermission):
-        message = f"This needs the mlops.{codename} permission."
-
-        def has_permission(self, request, view):
-            return request.user.has_perm(f"mlops.{codename}")
-
-    return HasModelPermission
+from .permissions import StaffApiMixin, needs
 
 
 class OperationsApi(StaffApiMixin, APIView):

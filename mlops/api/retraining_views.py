@@ -9,11 +9,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mlops.models import RetrainRun
-from mlops.services.audit import Actor
-from mlops.services.retrain_requests import RetrainAlreadyRunning, retrain_request
-from mlops.services.scheduling import scheduler_status
+from mlops.services.registry.audit import Actor
+from mlops.services.training.retrain_requests import (
+    RetrainAlreadyRunning,
+    retrain_request,
+)
+from mlops.services.training.scheduling import scheduler_status
 
-from .permissions import IsStaff, StaffApiMixin
+from .permissions import IsStaff, StaffApiMixin, needs
 from .serializers import (
     RetrainAcceptedSerializer,
     RetrainConflictSerializer,
@@ -38,7 +41,14 @@ class RetrainConflict(APIException):
         self.extra_fields = {"run_id": run.pk, "status": run.status}
 
 
+# Runs carry error messages and tracebacks: the admin's view permission, not
+# just staff status, opens them (and the scheduler status, which quotes them).
+CanViewRuns = needs("view_retrainrun")
+
+
 class SchedulerStatusApi(StaffApiMixin, APIView):
+    permission_classes = [IsStaff, CanViewRuns]
+
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response(scheduler_status())
@@ -84,6 +94,7 @@ class RetrainRunListApi(StaffApiMixin, generics.ListAPIView):
     """Retrain runs, newest first; filter with ?trigger= and ?status=."""
 
     serializer_class = RetrainRunOutputSerializer
+    permission_classes = [IsStaff, CanViewRuns]
 
     def get_queryset(self):
         runs = RetrainRun.objects.select_related("model_version", "requested_by")
@@ -96,4 +107,5 @@ class RetrainRunListApi(StaffApiMixin, generics.ListAPIView):
 
 class RetrainRunDetailApi(StaffApiMixin, generics.RetrieveAPIView):
     serializer_class = RetrainRunOutputSerializer
+    permission_classes = [IsStaff, CanViewRuns]
     queryset = RetrainRun.objects.select_related("model_version", "requested_by")

@@ -10,15 +10,15 @@ from django.urls import reverse
 
 from draws.services import draw_import_file, draw_import_records
 from mlops.models import AuditEvent
-from mlops.services.audit import Actor
-from mlops.services.backups import (
+from mlops.services.operations.backups import (
     model_version_backup,
     model_version_restore,
     model_version_rollback,
 )
-from mlops.services.cleanup import models_cleanup
-from mlops.services.integrity import models_verify
-from mlops.services.registry import model_version_activate
+from mlops.services.operations.cleanup import models_cleanup
+from mlops.services.operations.integrity import models_verify
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import model_version_activate
 from tests.factories import draw_record, train
 
 pytestmark = pytest.mark.django_db

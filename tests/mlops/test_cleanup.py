@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from mlops.models import AuditEvent, ModelBackup, ModelVersion
-from mlops.services.audit import Actor
-from mlops.services.backups import model_version_backup
-from mlops.services.cleanup import models_cleanup
+from mlops.services.operations.backups import model_version_backup
+from mlops.services.operations.cleanup import models_cleanup
+from mlops.services.registry.audit import Actor
 from tests.factories import train
 
 pytestmark = pytest.mark.django_db
@@ -182,7 +182,7 @@ def test_cleanup_is_audited_with_what_it_removed(model_root, registry):
 def test_a_deleted_version_can_still_be_restored_from_its_protected_backup(
     model_root, registry
 ):
-    from mlops.services.backups import model_version_restore
+    from mlops.services.operations.backups import model_version_restore
 
     versions, _ = registry
     models_cleanup(older_than_days=30, dry_run=False, actor=Actor.cli())

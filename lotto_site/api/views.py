@@ -11,7 +11,7 @@ from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mlops.services.recommendation import DISCLAIMER
+from recommendations.services.recommendation import DISCLAIMER
 
 from .schema import error_responses
 

@@ -88,8 +88,13 @@ class LottoDraw(models.Model):
         _("source"), max_length=SOURCE_MAX_LENGTH, default="import"
     )
     created_at = models.DateTimeField(_("stored at"), auto_now_add=True)
-    # Moves when a sync fills in missing prize figures: part of the HTTP ETag.
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Set by the services when a draw is stored or given missing prize figures:
+    # part of the HTTP ETag. Not auto_now and nullable on purpose: adding or
+    # changing such a column rebuilds lotto_draws on SQLite, and the rebuild fails
+    # on the mlops triggers that read the table.
+    updated_at = models.DateTimeField(
+        _("updated at"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         db_table = "lotto_draws"

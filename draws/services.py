@@ -313,8 +313,12 @@ def _store_new(records: list[DrawRecord], *, source: str) -> ImportResult:
             [r.draw_no for r in records], field_name="draw_no"
         )
         new = [r for r in records if r.draw_no not in existing]
+        now = timezone.now()
         LottoDraw.objects.bulk_create(
-            [LottoDraw(source=source, **r.as_model_fields()) for r in new],
+            [
+                LottoDraw(source=source, updated_at=now, **r.as_model_fields())
+                for r in new
+            ],
             batch_size=500,
         )
         filled = _fill_missing_prizes(

@@ -31,7 +31,8 @@ def draw_history_version() -> str:
     if not figures["count"]:
         value = "empty"
     else:
-        stamp = int(figures["changed"].timestamp() * 1_000_000)
+        changed = figures["changed"]  # None for rows stored before 0002
+        stamp = int(changed.timestamp() * 1_000_000) if changed else 0
         value = f"{figures['latest']}-{figures['count']}-{stamp}"
     with _lock:
         _memo.update(value=value, read_at=now)

@@ -4,6 +4,7 @@ No DATABASE_URL -> SQLite under var/ (the quickstart). Production sets DATABASE_
 (PostgreSQL), SECRET_KEY, DEBUG=0 and ALLOWED_HOSTS; see .env.example.
 """
 
+import datetime as dt
 import ipaddress
 import os
 from pathlib import Path
@@ -91,6 +92,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_q",
+    "axes",  # login throttling (AXES_* below)
     "draws",
     "mlops",
     "recommendations",
@@ -99,6 +101,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "mlops.observability.middleware.HttpMetricsMiddleware",  # outermost: times all
     "django.middleware.security.SecurityMiddleware",
+    # 400 for a NUL character or an out-of-range number (lotto_site/middleware.py).
+    "lotto_site.middleware.RefuseBadInputMiddleware",
     # Serves the admin's static files from gunicorn itself: no proxy rule needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -109,6 +113,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into a 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "lotto_site.urls"
@@ -142,6 +148,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling: after LOGIN_FAILURE_LIMIT wrong passwords for one user name
+# from one address, that pair is locked out for LOGIN_COOLOFF_MINUTES (429), even
+# with the right password. The attempts live in the database, so every web
+# process sees them. The address is REMOTE_ADDR (a forwarded header can be
+# forged); behind a proxy that is the proxy's, so the lock is per user name.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_LOCKOUT_CALLABLE = "lotto_site.lockout.login_locked_out"  # 429 + Retry-After
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -189,6 +212,13 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+    ],
+    # JSON nested too deeply is a 400, not a RecursionError (lotto_site/parsers.py).
+    # The staff API accepts JSON only (mlops/api/permissions.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "lotto_site.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "lotto_site.renderers.FastJSONRenderer",
@@ -331,5 +361,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # django-axes logs every login at INFO; lockouts are WARNING.
+        "axes": {"level": "WARNING"},
     },
 }

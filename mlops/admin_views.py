@@ -18,7 +18,7 @@ from django.utils.safestring import mark_safe
 
 from mlops.admin.audit_events import audit_summary
 from mlops.models import AuditEvent, ModelActivation, RetrainRun
-from mlops.services.registry import model_version_active
+from mlops.services.registry.registry import model_version_active
 
 logger = logging.getLogger(__name__)
 
@@ -142,11 +142,15 @@ def operations_dashboard(request):
     except ValueError:
         days = DEFAULT_TREND_DAYS
     days = days if days in TREND_DAYS_CHOICES else DEFAULT_TREND_DAYS
-    status, status_problem = _call("mlops.services.monitoring.get_monitor_status")
-    trend, trend_problem = _call(
-        "mlops.services.monitoring.get_accuracy_trend", days=days
+    status, status_problem = _call(
+        "mlops.services.monitoring.monitoring.get_monitor_status"
     )
-    scheduler, scheduler_problem = _call("mlops.services.scheduling.scheduler_status")
+    trend, trend_problem = _call(
+        "mlops.services.monitoring.monitoring.get_accuracy_trend", days=days
+    )
+    scheduler, scheduler_problem = _call(
+        "mlops.services.training.scheduling.scheduler_status"
+    )
     active = model_version_active()
     thresholds = (status or {}).get("thresholds") or {
         "good": settings.MONITOR_GOOD_THRESHOLD,

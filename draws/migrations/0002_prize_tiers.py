@@ -97,7 +97,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='lottodraw',
             name='updated_at',
-            field=models.DateTimeField(auto_now=True),
+            field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.RunPython(backfill_prize_tiers, migrations.RunPython.noop),
     ]

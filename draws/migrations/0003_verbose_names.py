@@ -127,6 +127,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='lottodraw',
             name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
+            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='updated at'),
         ),
     ]

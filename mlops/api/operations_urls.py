@@ -16,14 +16,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mlops.models import ModelVersion
-from mlops.services.audit import Actor
-from mlops.services.backups import (
+from mlops.services.operations.backups import (
     model_version_backup,
     model_version_restore,
     model_version_rollback,
 )
-from mlops.services.cleanup import MAX_OLDER_THAN_DAYS, models_cleanup
-from mlops.services.integrity import models_verify
+from mlops.services.operations.cleanup import MAX_OLDER_THAN_DAYS, models_cleanup
+from mlops.services.operations.integrity import models_verify
+from mlops.services.registry.audit import Actor
 
 from .permissions import StaffApiMixin
 
@@ -140,7 +140,8 @@ class ModelCleanupApi(OperationsApi):
             max_value=MAX_OLDER_THAN_DAYS,
             default=lambda: settings.CLEANUP_OLDER_THAN_DAYS,
         )
-        dry_run = serializers.BooleanField(default=False)
+        # Deleting files takes an explicit "dry_run": false; anything less plans.
+        dry_run = serializers.BooleanField(default=True)
 
     @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):

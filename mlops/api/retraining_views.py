@@ -9,9 +9,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mlops.models import RetrainRun
-from mlops.services.audit import Actor
-from mlops.services.retrain_requests import RetrainAlreadyRunning, retrain_request
-from mlops.services.scheduling import scheduler_status
+from mlops.services.registry.audit import Actor
+from mlops.services.training.retrain_requests import (
+    RetrainAlreadyRunning,
+    retrain_request,
+)
+from mlops.services.training.scheduling import scheduler_status
 
 from .permissions import IsStaff, StaffApiMixin
 from .serializers import (

@@ -32,7 +32,7 @@ from prometheus_client.core import (
 from draws.freshness import draw_freshness
 from draws.models import LottoDraw
 from mlops.models import ModelVersion, Prediction, RetrainRun
-from mlops.services.monitoring import get_monitor_status
+from mlops.services.monitoring.monitoring import get_monitor_status
 
 from .metrics import COLLECTOR_ERRORS_TOTAL
 

@@ -9,9 +9,9 @@ from django.core.management import CommandError, call_command
 
 from draws.models import LottoDraw
 from mlops.ml import features, metrics
+from mlops.ml.statistical import statistical_probabilities
 from mlops.models import ModelVersion, Prediction
-from mlops.services.backtest import backtest_run
-from mlops.services.statistical import statistical_probabilities
+from mlops.services.monitoring.backtest import backtest_run
 from tests.factories import store_draws
 
 pytestmark = pytest.mark.django_db
@@ -158,7 +158,7 @@ def test_the_backtest_uses_the_feature_rows_of_the_engine(history):
 def test_the_slip_prize_rate_counts_the_official_slip_of_every_draw(
     history, model_root
 ):
-    from mlops.services.sampling import sample_games
+    from mlops.ml.sampling import sample_games
 
     report = backtest_run(draws=4, params=SMALL_FOREST, write=False)
     for name in ("model", "statistical"):

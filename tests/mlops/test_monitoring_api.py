@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from mlops.services.monitoring import get_monitor_status
+from mlops.services.monitoring.monitoring import get_monitor_status
 from tests.mlops.test_predictions import make_version, record_scored
 
 pytestmark = pytest.mark.django_db

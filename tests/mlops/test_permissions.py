@@ -6,7 +6,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from mlops.models import AuditEvent, ModelBackup, RetrainRun
-from mlops.services.registry import model_version_active
+from mlops.services.registry.registry import model_version_active
 from tests.factories import backed_up_then_replaced
 
 pytestmark = pytest.mark.django_db

@@ -2,14 +2,15 @@
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from mlops.models import ModelVersion, RetrainRun
-from mlops.services.audit import Actor
-from mlops.services.registry import model_version_active
-from mlops.services.retrain_requests import retrain_request
-from mlops.services.training import model_version_train
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import model_version_active
+from mlops.services.training.retrain_requests import retrain_request
+from mlops.services.training.training import model_version_train
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +54,10 @@ def test_logged_in_non_staff_users_are_refused_with_403(
 ):
     user = django_user_model.objects.create_user("player", password="pw-player-1")
     client = APIClient()
-    assert client.login(username="player", password="pw-player-1")  # session auth
+    # session auth; django-axes needs the request a real login has
+    assert client.login(
+        request=HttpRequest(), username="player", password="pw-player-1"
+    )
 
     response = getattr(client, method)(url)
 

@@ -227,8 +227,8 @@ class Stack:
 # async_task("mlops.tasks.retrain_task", run_id). force: promote the new model
 # even if the gate finds it worse, so the served version is sure to switch.
 QUEUE_RETRAIN = (
-    "from mlops.services.audit import Actor; "
-    "from mlops.services.retrain_requests import retrain_request; "
+    "from mlops.services.registry.audit import Actor; "
+    "from mlops.services.training.retrain_requests import retrain_request; "
     "run = retrain_request(trigger='manual', actor=Actor.cli(), "
     "options={'force': True, 'reason': '%s'}); print(run.pk)"
 )

@@ -8,8 +8,8 @@ from rest_framework.test import APIClient
 from draws.models import expected_draw_date
 from mlops.ml import metrics
 from mlops.models import Prediction
-from mlops.services.recommendation import DISCLAIMER
 from recommendations.api.serializers import RecommendationOutputSerializer
+from recommendations.services.recommendation import DISCLAIMER
 from tests.factories import store_draws
 
 URL = "/api/recommendations/"

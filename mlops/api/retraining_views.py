@@ -16,7 +16,7 @@ from mlops.services.training.retrain_requests import (
 )
 from mlops.services.training.scheduling import scheduler_status
 
-from .permissions import IsStaff, StaffApiMixin
+from .permissions import IsStaff, StaffApiMixin, needs
 from .serializers import (
     RetrainAcceptedSerializer,
     RetrainConflictSerializer,
@@ -30,7 +30,14 @@ RETRAIN_SCHEMA = extend_schema(
 )
 
 
+# Runs carry error messages and tracebacks: the admin's view permission, not
+# just staff status, opens them (and the scheduler status, which quotes them).
+CanViewRuns = needs("view_retrainrun")
+
+
 class SchedulerStatusApi(StaffApiMixin, APIView):
+    permission_classes = [IsStaff, CanViewRuns]
+
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response(scheduler_status())
@@ -79,6 +86,7 @@ class RetrainRunListApi(StaffApiMixin, generics.ListAPIView):
     """Retrain runs, newest first; filter with ?trigger= and ?status=."""
 
     serializer_class = RetrainRunOutputSerializer
+    permission_classes = [IsStaff, CanViewRuns]
 
     def get_queryset(self):
         runs = RetrainRun.objects.select_related("model_version", "requested_by")
@@ -91,4 +99,5 @@ class RetrainRunListApi(StaffApiMixin, generics.ListAPIView):
 
 class RetrainRunDetailApi(StaffApiMixin, generics.RetrieveAPIView):
     serializer_class = RetrainRunOutputSerializer
+    permission_classes = [IsStaff, CanViewRuns]
     queryset = RetrainRun.objects.select_related("model_version", "requested_by")

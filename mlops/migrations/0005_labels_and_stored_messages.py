@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mlops', '0003_frozen_forecast_triggers'),
+        ('mlops', '0004_fairness_checks_and_replays'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

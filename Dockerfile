@@ -23,8 +23,10 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-# The secret here only lets settings load; nothing is signed at build time.
-RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v0 \
+# A throwaway key only lets the production settings load (they refuse to start
+# without a real one); nothing is signed at build time.
+RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    python manage.py collectstatic --noinput -v0 \
     && mkdir -p /data/models /data/var \
     && chown -R lotto:lotto /data
 

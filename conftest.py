@@ -61,7 +61,7 @@ def shipped_draws(db):
 @pytest.fixture
 def fresh_forecast_cache(settings):
     """Each test starts as a fresh web process that checks the state every call."""
-    from mlops.services.forecast_cache import forecast_cache_clear
+    from recommendations.services.forecast_cache import forecast_cache_clear
 
     settings.ML_ACTIVE_CHECK_SECONDS = 0
     settings.ML_SERVED_FLUSH_SECONDS = 0
@@ -74,8 +74,21 @@ def fresh_forecast_cache(settings):
 @pytest.fixture
 def trained(db, model_root):
     """520 synthetic draws and a model trained on them, active."""
-    from mlops.services.training import model_version_train
+    from mlops.services.training.training import model_version_train
     from tests.factories import store_draws
 
     store_draws(520)
     return model_version_train()
+
+
+@pytest.fixture(autouse=True)
+def _no_language_left_active():
+    """A request or test that switched language must not leak it into the next test.
+
+    LocaleMiddleware activates the request's language in this thread and nothing
+    deactivates it; without this, a Korean test would turn later ones Korean.
+    """
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

@@ -6,9 +6,12 @@ must not make the service believe time stopped too.
 """
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from croniter import croniter
+from django.conf import settings
 from django.utils import timezone
 
 from draws.models import FIRST_DRAW_DATE, expected_draw_date
@@ -61,3 +64,34 @@ def next_scheduled_draw(now: dt.datetime | None = None) -> ScheduledDraw:
     """The first draw whose broadcast time is after `now`."""
     last = last_scheduled_draw(now)
     return scheduled_draw(1 if last is None else last.draw_no + 1)
+
+
+_sync_lock = threading.Lock()
+_next_sync: dict = {}  # (crons) -> the next sync time they give, reused until it passes
+
+
+def next_scheduled_sync(now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the draw sync runs next (DRAW_SYNC_CRON or its follow-up, in KST).
+
+    The Q2 cluster evaluates these crons in Asia/Seoul. None when neither cron is
+    valid (setup_schedules refuses such a deploy; callers fall back to a default).
+    """
+    moment = _now_kst(now)
+    crons = (settings.DRAW_SYNC_CRON, settings.DRAW_SYNC_FOLLOWUP_CRON)
+    with _sync_lock:
+        remembered = _next_sync.get(crons)
+    if remembered is not None and moment < remembered and now is None:
+        return remembered
+    runs = [
+        croniter(cron, moment).get_next(dt.datetime)
+        for cron in crons
+        if croniter.is_valid(cron)
+    ]
+    if not runs:
+        return None
+    upcoming = min(runs).astimezone(KST)
+    if now is None:
+        with _sync_lock:
+            _next_sync.clear()
+            _next_sync[crons] = upcoming
+    return upcoming

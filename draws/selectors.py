@@ -1,6 +1,11 @@
-from django.db.models import QuerySet
+import datetime as dt
+from collections.abc import Iterable
+from functools import reduce
+from operator import or_
 
-from .models import LottoDraw
+from django.db.models import Q, QuerySet
+
+from .models import ALL_PRIZE_FIELDS, LottoDraw
 
 
 def draw_list() -> QuerySet[LottoDraw]:
@@ -17,6 +22,27 @@ def draw_get(*, draw_no: int) -> LottoDraw | None:
     return LottoDraw.objects.filter(draw_no=draw_no).first()
 
 
+def draw_search(
+    *,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    draw_from: int | None = None,
+    draw_to: int | None = None,
+    ordering: str = "-draw_no",
+) -> QuerySet[LottoDraw]:
+    """Stored draws within the given date and number ranges, in `ordering`."""
+    draws = LottoDraw.objects.all()
+    if date_from is not None:
+        draws = draws.filter(draw_date__gte=date_from)
+    if date_to is not None:
+        draws = draws.filter(draw_date__lte=date_to)
+    if draw_from is not None:
+        draws = draws.filter(draw_no__gte=draw_from)
+    if draw_to is not None:
+        draws = draws.filter(draw_no__lte=draw_to)
+    return draws.order_by(ordering)
+
+
 def draw_count() -> int:
     return LottoDraw.objects.count()
 
@@ -24,3 +50,16 @@ def draw_count() -> int:
 def draw_numbers_matrix() -> list[tuple[int, ...]]:
     """The winning numbers of every stored draw in draw order, as plain tuples."""
     return list(draw_list().values_list("n1", "n2", "n3", "n4", "n5", "n6"))
+
+
+def draws_missing_prizes(*, limit: int, exclude: Iterable[int] = ()) -> list[int]:
+    """The newest `limit` stored draws lacking any prize figure, newest first."""
+    if limit < 1:
+        return []
+    lacking = reduce(or_, (Q(**{f"{f}__isnull": True}) for f in ALL_PRIZE_FIELDS))
+    return list(
+        LottoDraw.objects.filter(lacking)
+        .exclude(draw_no__in=list(exclude))
+        .order_by("-draw_no")
+        .values_list("draw_no", flat=True)[:limit]
+    )

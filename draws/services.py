@@ -1,17 +1,32 @@
 """Write side of the draw history: imports (CSV, JSON) and the gap check."""
 
 import csv
+import io
 import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .models import LottoDraw, expected_draw_date
+from .models import (
+    ALL_PRIZE_FIELDS,
+    SOURCE_MAX_LENGTH,
+    LottoDraw,
+    expected_draw_date,
+)
 from .signals import draws_imported
 from .validation import DrawRecord, RowError, parse_draw
+from .versioning import draw_history_changed
+
+# A refusal lists this many problems, then says how many more there are: a junk
+# file must not print millions of lines.
+MAX_LISTED_PROBLEMS = 20
+READ_CHUNK_BYTES = 64 * 1024
 
 logger = logging.getLogger(__name__)
 
@@ -28,59 +43,155 @@ class DrawImportError(Exception):
         super().__init__(self.summary())
 
     def summary(self) -> str:
-        head = f"Refused {self.source or 'input'}: {len(self.errors)} problem(s), "
-        lines = [error.describe(self.row_label) for error in self.errors]
-        return head + "nothing was written.\n" + "\n".join(lines)
+        head = _("Refused %(source)s: %(count)d problem(s), nothing was written.") % {
+            "source": self.source or _("input"),
+            "count": len(self.errors),
+        }
+        shown = self.errors[:MAX_LISTED_PROBLEMS]
+        lines = [error.describe(self.row_label) for error in shown]
+        if len(self.errors) > len(shown):
+            more = len(self.errors) - len(shown)
+            lines.append(_("and %d more problem(s)") % more)
+        return head + "\n" + "\n".join(lines)
 
 
 @dataclass
 class ImportResult:
     created: list[int] = field(default_factory=list)
     unchanged: int = 0
+    filled: list[int] = field(default_factory=list)  # stored draws given prizes
 
     def summary(self) -> str:
-        if not self.created and not self.unchanged:
-            return "Nothing to import: the input holds no draws."
-        if not self.created:
-            return f"Nothing to import: all {self.unchanged} draw(s) already stored."
-        first, last = min(self.created), max(self.created)
-        span = str(first) if first == last else f"{first}-{last}"
-        return (
-            f"Imported {len(self.created)} new draw(s) ({span}); "
-            f"{self.unchanged} already stored and unchanged."
+        filled = (
+            " "
+            + _(
+                "Filled in missing prize figures of %(count)d stored draw(s) "
+                "(%(span)s)."
+            )
+            % {"count": len(self.filled), "span": _span(self.filled)}
+            if self.filled
+            else ""
         )
+        if not self.created and not self.unchanged:
+            return _("Nothing to import: the input holds no draws.")
+        if not self.created:
+            return (
+                _("Nothing to import: all %(count)d draw(s) already stored.")
+                % {"count": self.unchanged}
+                + filled
+            )
+        return (
+            _(
+                "Imported %(count)d new draw(s) (%(span)s); "
+                "%(unchanged)d already stored and unchanged."
+            )
+            % {
+                "count": len(self.created),
+                "span": _span(self.created),
+                "unchanged": self.unchanged,
+            }
+            + filled
+        )
+
+
+def _span(draw_nos: list[int]) -> str:
+    first, last = min(draw_nos), max(draw_nos)
+    return str(first) if first == last else f"{first}-{last}"
 
 
 def read_draw_rows(path: Path) -> list[tuple[int | str, dict]]:
     """Read raw rows from a CSV or JSON file, each with its human row number."""
+    source = str(path)
+    text = _read_text(Path(path), source=source)
+    if Path(path).suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
+        return _json_rows(text, source=source)
+    # newline="": a quoted field may hold a line break; splitlines() would cut it.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        fieldnames = reader.fieldnames
+        if not fieldnames or "draw_no" not in fieldnames:
+            raise DrawImportError(
+                [
+                    RowError(
+                        1, "header", _("a CSV needs a header row with draw_no, ...")
+                    )
+                ],
+                source=source,
+            )
+        # Row 1 is the header, so data rows start at 2: what a spreadsheet shows.
+        return [(index, row) for index, row in enumerate(reader, start=2)]
+    except csv.Error as exc:  # a NUL byte, a field over the csv module's limit
+        raise DrawImportError(
+            [RowError(reader.line_num, "csv", _("unreadable CSV: %s") % exc)],
+            source=source,
+        ) from exc
+
+
+def _read_text(path: Path, *, source: str) -> str:
+    """The file's text, read in chunks up to DRAWS_IMPORT_MAX_BYTES, never more."""
+    limit = settings.DRAWS_IMPORT_MAX_BYTES
+    chunks, size = [], 0
+    try:
+        with path.open("rb") as handle:
+            while size <= limit:
+                chunk = handle.read(min(READ_CHUNK_BYTES, limit + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
     except FileNotFoundError as exc:
         raise DrawImportError(
-            [RowError("-", "file", "not found")], source=str(path)
+            [RowError("-", "file", _("not found"))], source=source
         ) from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise DrawImportError([RowError("-", "file", reason)], source=source) from exc
+    if size > limit:
         raise DrawImportError(
-            [RowError("-", "file", str(exc))], source=str(path)
-        ) from exc
-    if Path(path).suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
-        return _json_rows(text, source=str(path))
-    reader = csv.DictReader(text.splitlines())
-    if not reader.fieldnames or "draw_no" not in reader.fieldnames:
-        raise DrawImportError(
-            [RowError(1, "header", "a CSV needs a header row with draw_no, ...")],
-            source=str(path),
+            [
+                RowError(
+                    "-",
+                    "file",
+                    _(
+                        "larger than %d bytes (DRAWS_IMPORT_MAX_BYTES); the whole "
+                        "history is about 100 KB"
+                    )
+                    % limit,
+                )
+            ],
+            source=source,
         )
-    # Row 1 is the header, so data rows start at 2: the number a spreadsheet shows.
-    return [(index, row) for index, row in enumerate(reader, start=2)]
+    try:
+        return b"".join(chunks).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DrawImportError(
+            [RowError("-", "file", _("not UTF-8 text (byte %d)") % exc.start)],
+            source=source,
+        ) from exc
 
 
 def _json_rows(text: str, *, source: str) -> list[tuple[int | str, dict]]:
     try:
-        payload = json.loads(text)
+        # Floats stay their literal text: "1.221e3" must not become draw 1221.
+        payload = json.loads(text, parse_float=str)
     except json.JSONDecodeError as exc:
         raise DrawImportError(
-            [RowError(exc.lineno, "json", f"malformed JSON: {exc.msg}")], source=source
+            [RowError(exc.lineno, "json", _("malformed JSON: %s") % exc.msg)],
+            source=source,
+        ) from exc
+    except RecursionError as exc:
+        raise DrawImportError(
+            [RowError("-", "json", _("nested too deeply to be a list of draws"))],
+            source=source,
+        ) from exc
+    except ValueError as exc:  # e.g. an integer literal of more than 4,300 digits
+        raise DrawImportError(
+            [
+                RowError(
+                    "-", "json", _("unreadable JSON: %s") % " ".join(str(exc).split())
+                )
+            ],
+            source=source,
         ) from exc
     # Accept a list of draws, one draw, or the official API's envelope.
     if isinstance(payload, dict) and isinstance(payload.get("data"), dict):
@@ -89,7 +200,7 @@ def _json_rows(text: str, *, source: str) -> list[tuple[int | str, dict]]:
         payload = [payload]
     if not isinstance(payload, list) or not all(isinstance(r, dict) for r in payload):
         raise DrawImportError(
-            [RowError("-", "json", "expected a draw object or a list of them")],
+            [RowError("-", "json", _("expected a draw object or a list of them"))],
             source=source,
         )
     return [(index, row) for index, row in enumerate(payload, start=1)]
@@ -117,8 +228,11 @@ def validate_draws(
                 RowError(
                     row_no,
                     "draw_no",
-                    f"draw {record.draw_no} already appears in row {first_row} "
-                    "with different numbers",
+                    _(
+                        "draw %(no)d already appears in row %(row)s "
+                        "with different numbers"
+                    )
+                    % {"no": record.draw_no, "row": first_row},
                 )
             )
             continue
@@ -146,10 +260,20 @@ def _conflicts_with_stored(seen: dict[int, tuple]) -> list[RowError]:
                 RowError(
                     row_no,
                     "draw_no",
-                    f"draw {draw.draw_no} is already stored as "
-                    f"{draw.numbers} + {draw.bonus} on {draw.draw_date}; "
-                    f"this row says {list(record.numbers)} + {record.bonus} "
-                    f"on {record.draw_date}",
+                    _(
+                        "draw %(no)d is already stored as %(stored)s + %(bonus)d "
+                        "on %(date)s; this row says %(numbers)s + %(row_bonus)d "
+                        "on %(row_date)s"
+                    )
+                    % {
+                        "no": draw.draw_no,
+                        "stored": draw.numbers,
+                        "bonus": draw.bonus,
+                        "date": draw.draw_date,
+                        "numbers": list(record.numbers),
+                        "row_bonus": record.bonus,
+                        "row_date": record.draw_date,
+                    },
                 )
             )
     return errors
@@ -158,7 +282,8 @@ def _conflicts_with_stored(seen: dict[int, tuple]) -> list[RowError]:
 def draw_import_records(
     records: list[DrawRecord], *, source: str = "import"
 ) -> ImportResult:
-    """Store the records not yet stored, in one transaction; announce them on commit."""
+    """Store the new records and fill in missing prize figures, in one transaction."""
+    source = fit_source(source)
     try:
         result = _store_new(records, source=source)
     except IntegrityError as exc:
@@ -166,25 +291,38 @@ def draw_import_records(
         # some of these draws meanwhile. Say so in a line instead of a traceback.
         reason = " ".join(str(exc).split())
         raise DrawImportError(
-            [RowError("-", "database", f"refused the rows: {reason}")],
-            source=f"{source} (another import running at the same time? run again)",
+            [RowError("-", "database", _("refused the rows: %s") % reason)],
+            source=_("%s (another import running at the same time? run again)")
+            % source,
         ) from exc
     if result.created:
         logger.info("Stored %d new draw(s) from %s", len(result.created), source)
     return result
 
 
+def fit_source(source: str) -> str:
+    """`source` cut to its column (a long file name must not crash PostgreSQL)."""
+    if len(source) <= SOURCE_MAX_LENGTH:
+        return source
+    return source[: SOURCE_MAX_LENGTH - 1] + "…"
+
+
 def _store_new(records: list[DrawRecord], *, source: str) -> ImportResult:
     with transaction.atomic():
-        existing = set(
-            LottoDraw.objects.filter(
-                draw_no__in=[r.draw_no for r in records]
-            ).values_list("draw_no", flat=True)
+        existing = LottoDraw.objects.select_for_update().in_bulk(
+            [r.draw_no for r in records], field_name="draw_no"
         )
         new = [r for r in records if r.draw_no not in existing]
+        now = timezone.now()
         LottoDraw.objects.bulk_create(
-            [LottoDraw(source=source, **r.as_model_fields()) for r in new],
+            [
+                LottoDraw(source=source, updated_at=now, **r.as_model_fields())
+                for r in new
+            ],
             batch_size=500,
+        )
+        filled = _fill_missing_prizes(
+            [(existing[r.draw_no], r) for r in records if r.draw_no in existing]
         )
         created = sorted(r.draw_no for r in new)
         if created:
@@ -193,7 +331,35 @@ def _store_new(records: list[DrawRecord], *, source: str) -> ImportResult:
                     sender=LottoDraw, draw_nos=created, source=source
                 )
             )
-    return ImportResult(created=created, unchanged=len(records) - len(new))
+        if created or filled:
+            transaction.on_commit(draw_history_changed)
+    return ImportResult(
+        created=created, unchanged=len(records) - len(new), filled=filled
+    )
+
+
+def _fill_missing_prizes(pairs: list[tuple[LottoDraw, DrawRecord]]) -> list[int]:
+    """Give stored draws the prize figures they lack; never change a known one.
+
+    The numbers were checked against the stored ones before (validate_draws).
+    """
+    changed: list[LottoDraw] = []
+    now = timezone.now()
+    for draw, record in pairs:
+        missing = {
+            f: v for f, v in record.prize_figures().items() if getattr(draw, f) is None
+        }
+        if draw.total_sales is None and record.total_sales is not None:
+            missing["total_sales"] = record.total_sales
+        if not missing:
+            continue
+        for name, value in missing.items():
+            setattr(draw, name, value)
+        draw.updated_at = now
+        changed.append(draw)
+    fields = ["total_sales", *ALL_PRIZE_FIELDS, "updated_at"]
+    LottoDraw.objects.bulk_update(changed, fields, batch_size=500)
+    return sorted(d.draw_no for d in changed)
 
 
 def draw_import_file(path: Path | str) -> ImportResult:

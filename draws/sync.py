@@ -15,6 +15,8 @@ import urllib.request
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +30,11 @@ MAX_RESPONSE_BYTES = 1_000_000
 # garbled JSON will not improve by asking again, and a 429 says to stop: asking
 # again is what gets clients blocked. The next scheduled run tries again.
 RETRY_STATUSES = {408, 500, 502, 503, 504}
-STATUS_HINTS = {403: " (blocked?)", 404: " (changed?)", 429: " (too many requests)"}
+STATUS_HINTS = {
+    403: gettext_lazy(" (blocked?)"),
+    404: gettext_lazy(" (changed?)"),
+    429: gettext_lazy(" (too many requests)"),
+}
 
 
 class DrawSourceError(Exception):
@@ -37,6 +43,11 @@ class DrawSourceError(Exception):
 
 class _Retryable(DrawSourceError):
     pass
+
+
+class DrawSourceStop(DrawSourceError):
+    """The site said to stop (HTTP 429): ask nothing more this run, not even the
+    legacy endpoint."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,8 @@ def fetch_draw(draw_no: int, *, source: DrawSource) -> dict | None:
     """Return the official raw fields of draw `draw_no`, or None if not drawn yet."""
     try:
         return _fetch_current(draw_no, source)
+    except DrawSourceStop:
+        raise
     except DrawSourceError as current_error:
         if not source.legacy_base_url:
             raise
@@ -77,7 +90,8 @@ def fetch_draw(draw_no: int, *, source: DrawSource) -> dict | None:
             raw = _fetch_legacy(draw_no, source)
         except DrawSourceError as legacy_error:
             raise DrawSourceError(
-                f"{current_error}; the legacy endpoint failed too: {legacy_error}"
+                _("%(current)s; the legacy endpoint failed too: %(legacy)s")
+                % {"current": current_error, "legacy": legacy_error}
             ) from legacy_error
         # The sync succeeded, but someone should know the main endpoint is broken.
         logger.warning("%s; the legacy endpoint answered instead", current_error)
@@ -91,8 +105,11 @@ def _fetch_current(draw_no: int, source: DrawSource) -> dict | None:
     items = data.get("list") if isinstance(data, dict) else None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise DrawSourceError(
-            f"The official site answered JSON without data.list for draw {draw_no} "
-            f"at {url} (changed?)"
+            _(
+                "The official site answered JSON without data.list for draw "
+                "%(no)d at %(url)s (changed?)"
+            )
+            % {"no": draw_no, "url": url}
         )
     for item in items:
         if _as_int(item.get("ltEpsd")) == draw_no:
@@ -101,8 +118,11 @@ def _fetch_current(draw_no: int, source: DrawSource) -> dict | None:
         return None  # also an empty list: the draw has not taken place yet
     answered = ", ".join(str(item.get("ltEpsd")) for item in items)
     raise DrawSourceError(
-        f"The official site answered draw {answered} when asked for draw {draw_no} "
-        f"at {url} (changed?)"
+        _(
+            "The official site answered draw %(answered)s when asked for draw "
+            "%(no)d at %(url)s (changed?)"
+        )
+        % {"answered": answered, "no": draw_no, "url": url}
     )
 
 
@@ -111,15 +131,21 @@ def _fetch_legacy(draw_no: int, source: DrawSource) -> dict | None:
     payload = _get_json(url, draw_no=draw_no, source=source)
     if not isinstance(payload, dict) or "returnValue" not in payload:
         raise DrawSourceError(
-            f"The official site answered JSON without returnValue for draw {draw_no} "
-            f"at {url} (changed?)"
+            _(
+                "The official site answered JSON without returnValue for draw "
+                "%(no)d at %(url)s (changed?)"
+            )
+            % {"no": draw_no, "url": url}
         )
     if payload["returnValue"] == "fail":
         return None
     if _as_int(payload.get("drwNo")) != draw_no:
         raise DrawSourceError(
-            f"The official site answered draw {payload.get('drwNo')} when asked for "
-            f"draw {draw_no} at {url} (changed?)"
+            _(
+                "The official site answered draw %(answered)s when asked for draw "
+                "%(no)d at %(url)s (changed?)"
+            )
+            % {"answered": payload.get("drwNo"), "no": draw_no, "url": url}
         )
     return payload
 
@@ -132,7 +158,9 @@ def _get_json(url: str, *, draw_no: int, source: DrawSource):
             return _get_json_once(url, draw_no=draw_no, timeout=source.timeout)
         except _Retryable as exc:
             if attempt > source.retries:
-                suffix = f"; gave up after {attempt} attempts" if attempt > 1 else ""
+                suffix = (
+                    _("; gave up after %d attempts") % attempt if attempt > 1 else ""
+                )
                 raise DrawSourceError(f"{exc}{suffix}") from exc
             delay = source.backoff * 2 ** (attempt - 1)
             # DEBUG: the final error carries the story; a command prints one line.
@@ -146,30 +174,45 @@ def _get_json_once(url: str, *, draw_no: int, timeout: float):
         request = _request(url)
     except ValueError as exc:  # e.g. no scheme: a typo in settings, not the network
         raise DrawSourceError(
-            f"Not a valid URL: {url} ({exc}); check DRAWS_SOURCE_BASE_URL and "
-            "DRAWS_LEGACY_BASE_URL"
+            _(
+                "Not a valid URL: %(url)s (%(error)s); check DRAWS_SOURCE_BASE_URL "
+                "and DRAWS_LEGACY_BASE_URL"
+            )
+            % {"url": url, "error": exc}
         ) from exc
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             content_type = response.headers.get("Content-Type", "")
             body = response.read(MAX_RESPONSE_BYTES + 1)
     except urllib.error.HTTPError as exc:
-        message = (
-            f"The official site answered HTTP {exc.code} {_one_line(exc.reason)} "
-            f"for draw {draw_no} at {url}{STATUS_HINTS.get(exc.code, '')}"
-        )
+        message = _(
+            "The official site answered HTTP %(code)d %(reason)s for draw %(no)d "
+            "at %(url)s%(hint)s"
+        ) % {
+            "code": exc.code,
+            "reason": _one_line(exc.reason),
+            "no": draw_no,
+            "url": url,
+            "hint": STATUS_HINTS.get(exc.code, ""),
+        }
         exc.close()
         if exc.code in RETRY_STATUSES:
             raise _Retryable(message) from exc
+        if exc.code == 429:
+            raise DrawSourceStop(message) from exc
         raise DrawSourceError(message) from exc
     except urllib.error.URLError as exc:
         raise _Retryable(
-            f"Cannot reach {url}: {_one_line(exc.reason)} (offline?)"
+            _("Cannot reach %(url)s: %(reason)s (offline?)")
+            % {"url": url, "reason": _one_line(exc.reason)}
         ) from exc
     except (OSError, http.client.HTTPException) as exc:
         # Timeouts and resets while reading the body land here, not in URLError.
         reason = _one_line(exc) or type(exc).__name__
-        raise _Retryable(f"Cannot reach {url}: {reason} (offline?)") from exc
+        raise _Retryable(
+            _("Cannot reach %(url)s: %(reason)s (offline?)")
+            % {"url": url, "reason": reason}
+        ) from exc
     return _decode(body, content_type, url=url, draw_no=draw_no)
 
 
@@ -189,20 +232,35 @@ def _decode(body: bytes, content_type: str, *, url: str, draw_no: int):
     text = body.decode("utf-8", errors="replace")
     if "html" in content_type.lower() or text.lstrip().startswith("<"):
         raise DrawSourceError(
-            f"The official site answered HTML instead of JSON for draw {draw_no} "
-            f"at {url} (blocked or changed)"
+            _(
+                "The official site answered HTML instead of JSON for draw %(no)d "
+                "at %(url)s (blocked or changed)"
+            )
+            % {"no": draw_no, "url": url}
         )
     if len(body) > MAX_RESPONSE_BYTES:
         raise DrawSourceError(
-            f"The official site answered more than {MAX_RESPONSE_BYTES} bytes for "
-            f"draw {draw_no} at {url} (changed?)"
+            _(
+                "The official site answered more than %(limit)d bytes for draw "
+                "%(no)d at %(url)s (changed?)"
+            )
+            % {"limit": MAX_RESPONSE_BYTES, "no": draw_no, "url": url}
         )
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise DrawSourceError(
-            f"The official site answered malformed JSON for draw {draw_no} at {url}: "
-            f"{exc.msg} at line {exc.lineno} column {exc.colno} (changed?)"
+            _(
+                "The official site answered malformed JSON for draw %(no)d at "
+                "%(url)s: %(error)s at line %(line)d column %(column)d (changed?)"
+            )
+            % {
+                "no": draw_no,
+                "url": url,
+                "error": exc.msg,
+                "line": exc.lineno,
+                "column": exc.colno,
+            }
         ) from exc
 
 

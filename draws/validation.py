@@ -5,9 +5,12 @@ import, a sync and the admin all apply the very same rules.
 """
 
 import datetime as dt
-from dataclasses import dataclass
+import re
+from dataclasses import asdict, dataclass
 
-from .models import expected_draw_date
+from django.utils.translation import gettext as _
+
+from .models import ALL_PRIZE_FIELDS, expected_draw_date
 
 # Field names per source: our CSV, the current official API, the legacy one.
 FIELD_ALIASES = {
@@ -23,9 +26,29 @@ FIELD_ALIASES = {
     "total_sales": ("total_sales", "wholEpsdSumNtslAmt", "totSellamnt"),
     "first_prize_winners": ("rank1_winners", "rnk1WnNope", "firstPrzwnerCo"),
     "first_prize_amount": ("rank1_prize_each", "rnk1WnAmt", "firstWinamnt"),
+    # The legacy API has the first prize only: ranks 2-5 stay empty from it.
+    **{
+        f"rank{k}_{kind}": (f"rank{k}_{kind}", f"rnk{k}{official}")
+        for k in (2, 3, 4, 5)
+        for kind, official in (("winners", "WnNope"), ("prize_each", "WnAmt"))
+    },
 }
 NUMBER_KEYS = ("n1", "n2", "n3", "n4", "n5", "n6")
-OPTIONAL_KEYS = ("total_sales", "first_prize_winners", "first_prize_amount")
+OPTIONAL_KEYS = ("total_sales", *ALL_PRIZE_FIELDS)
+# Upper bounds: what the columns hold (a larger value is a row error, not a
+# database crash). Draw 99,999 is in the year 3919; a date past 9999 cannot exist.
+MAX_DRAW_NO = 99_999
+MAX_COUNT = 2_147_483_647  # winning games: a 32-bit column
+MAX_AMOUNT = 9_223_372_036_854_775_807  # KRW: a 64-bit column
+UPPER_BOUNDS = {
+    "total_sales": MAX_AMOUNT,
+    **{f: MAX_COUNT if "winners" in f else MAX_AMOUNT for f in ALL_PRIZE_FIELDS},
+}
+# ASCII digits only (int() would take "٣" and "1_000"), optional thousands
+# commas, an optional ".0": never an exponent, so "1.221e3" is not draw 1221.
+WHOLE_NUMBER = re.compile(
+    r"-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,25})(?:\.0{1,10})?", re.ASCII
+)
 
 
 @dataclass(frozen=True)
@@ -37,18 +60,24 @@ class DrawRecord:
     total_sales: int | None = None
     first_prize_winners: int | None = None
     first_prize_amount: int | None = None
+    rank2_winners: int | None = None
+    rank2_prize_each: int | None = None
+    rank3_winners: int | None = None
+    rank3_prize_each: int | None = None
+    rank4_winners: int | None = None
+    rank4_prize_each: int | None = None
+    rank5_winners: int | None = None
+    rank5_prize_each: int | None = None
 
     def as_model_fields(self) -> dict:
-        fields = {f"n{i + 1}": n for i, n in enumerate(self.numbers)}
-        return {
-            "draw_no": self.draw_no,
-            "draw_date": self.draw_date,
-            "bonus": self.bonus,
-            "total_sales": self.total_sales,
-            "first_prize_winners": self.first_prize_winners,
-            "first_prize_amount": self.first_prize_amount,
-            **fields,
-        }
+        fields = asdict(self)
+        numbers = fields.pop("numbers")
+        return {**fields, **{f"n{i + 1}": n for i, n in enumerate(numbers)}}
+
+    def prize_figures(self) -> dict:
+        """The prize figures this record knows (None left out)."""
+        values = {f: getattr(self, f) for f in ALL_PRIZE_FIELDS}
+        return {f: v for f, v in values.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -62,7 +91,12 @@ class RowError:
 
     def describe(self, label: str = "row") -> str:
         """One line; `label` says what `row` counts: "row" of a file, "draw" fetched."""
-        return f"{label} {self.row}, field {self.field}: {self.reason}"
+        # The words are looked up when the line is written, in the reader's language.
+        if label == "draw":
+            text = _("draw %(row)s, field %(field)s: %(reason)s")
+        else:
+            text = _("row %(row)s, field %(field)s: %(reason)s")
+        return text % {"row": self.row, "field": self.field, "reason": self.reason}
 
 
 def _lookup(raw: dict, key: str):
@@ -77,16 +111,26 @@ def _parse_int(value) -> int:
         raise ValueError
     if isinstance(value, int):
         return value
-    text = str(value).strip().replace(",", "")
-    if isinstance(value, float) or "." in text:
-        number = float(text)
-        if not number.is_integer():
-            raise ValueError
-        return int(number)
-    return int(text)
+    if isinstance(value, float):
+        text = repr(value)  # 1e+20 and nan have no plain spelling: refused
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        raise ValueError  # a list, an object: not a number
+    if not WHOLE_NUMBER.fullmatch(text):
+        raise ValueError
+    return int(text.split(".")[0].replace(",", ""))
+
+
+def shown(value, limit: int = 40) -> str:
+    """The value as a reason quotes it: its repr, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _parse_date(value) -> dt.date:
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise ValueError
     text = str(value).strip()
     for fmt in ("%Y-%m-%d", "%Y%m%d", "%Y.%m.%d"):
         try:
@@ -105,26 +149,42 @@ def parse_draw(
     for key in ("draw_no", *NUMBER_KEYS, "bonus"):
         value = _lookup(raw, key)
         if value is None or str(value).strip() == "":
-            errors.append(RowError(row, key, "missing"))
+            errors.append(RowError(row, key, _("missing")))
             continue
         try:
             values[key] = _parse_int(value)
         except (TypeError, ValueError):
-            errors.append(RowError(row, key, f"not a whole number: {value!r}"))
+            errors.append(
+                RowError(row, key, _("not a whole number: %s") % shown(value))
+            )
             continue
         if key == "draw_no" and values[key] < 1:
-            errors.append(RowError(row, key, f"must be 1 or more, got {values[key]}"))
+            errors.append(
+                RowError(row, key, _("must be 1 or more, got %d") % values[key])
+            )
+        elif key == "draw_no" and values[key] > MAX_DRAW_NO:
+            errors.append(
+                RowError(
+                    row,
+                    key,
+                    _("out of range 1-%(max)d: %(value)d")
+                    % {"max": MAX_DRAW_NO, "value": values[key]},
+                )
+            )
+            del values[key]
         elif key != "draw_no" and not 1 <= values[key] <= 45:
-            errors.append(RowError(row, key, f"out of range 1-45: {values[key]}"))
+            errors.append(RowError(row, key, _("out of range 1-45: %d") % values[key]))
 
     raw_date = _lookup(raw, "draw_date")
     if raw_date is None or str(raw_date).strip() == "":
-        errors.append(RowError(row, "draw_date", "missing"))
+        errors.append(RowError(row, "draw_date", _("missing")))
     else:
         try:
             values["draw_date"] = _parse_date(raw_date)
         except (TypeError, ValueError):
-            errors.append(RowError(row, "draw_date", f"unparseable date: {raw_date!r}"))
+            errors.append(
+                RowError(row, "draw_date", _("unparseable date: %s") % shown(raw_date))
+            )
 
     for key in OPTIONAL_KEYS:
         value = _lookup(raw, key)
@@ -134,20 +194,39 @@ def parse_draw(
         try:
             values[key] = _parse_int(value)
         except (TypeError, ValueError):
-            errors.append(RowError(row, key, f"not a whole number: {value!r}"))
+            errors.append(
+                RowError(row, key, _("not a whole number: %s") % shown(value))
+            )
             continue
         if values[key] < 0:
-            errors.append(RowError(row, key, f"must not be negative: {values[key]}"))
+            errors.append(
+                RowError(row, key, _("must not be negative: %d") % values[key])
+            )
+        elif values[key] > UPPER_BOUNDS[key]:
+            errors.append(
+                RowError(
+                    row,
+                    key,
+                    _("too large (at most %(max)d): %(value)s")
+                    % {"max": UPPER_BOUNDS[key], "value": shown(values[key])},
+                )
+            )
 
     numbers = [values[k] for k in NUMBER_KEYS if k in values]
     if len(numbers) == 6:
         duplicates = sorted({n for n in numbers if numbers.count(n) > 1})
         if duplicates:
             listed = ", ".join(map(str, duplicates))
-            errors.append(RowError(row, "numbers", f"duplicate number(s): {listed}"))
+            errors.append(
+                RowError(row, "numbers", _("duplicate number(s): %s") % listed)
+            )
         if "bonus" in values and values["bonus"] in numbers:
             errors.append(
-                RowError(row, "bonus", f"{values['bonus']} is among the six numbers")
+                RowError(
+                    row,
+                    "bonus",
+                    _("%d is among the six numbers") % values["bonus"],
+                )
             )
     if require_cadence and "draw_no" in values and "draw_date" in values:
         expected = expected_draw_date(values["draw_no"])
@@ -156,8 +235,12 @@ def parse_draw(
                 RowError(
                     row,
                     "draw_date",
-                    f"{values['draw_date']} is not the weekly date {expected} "
-                    f"of draw {values['draw_no']}",
+                    _("%(date)s is not the weekly date %(expected)s of draw %(no)d")
+                    % {
+                        "date": values["draw_date"],
+                        "expected": expected,
+                        "no": values["draw_no"],
+                    },
                 )
             )
     if errors:
@@ -167,8 +250,6 @@ def parse_draw(
         draw_date=values["draw_date"],
         numbers=tuple(sorted(numbers)),
         bonus=values["bonus"],
-        total_sales=values["total_sales"],
-        first_prize_winners=values["first_prize_winners"],
-        first_prize_amount=values["first_prize_amount"],
+        **{key: values[key] for key in OPTIONAL_KEYS},
     )
     return record, []

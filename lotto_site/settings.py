@@ -4,12 +4,17 @@ No DATABASE_URL -> SQLite under var/ (the quickstart). Production sets DATABASE_
 (PostgreSQL), SECRET_KEY, DEBUG=0 and ALLOWED_HOSTS; see .env.example.
 """
 
+import datetime as dt
+import ipaddress
 import os
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from lotto_site.api.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -33,11 +38,50 @@ def env_float(name: str, default: float) -> float:
 
 
 def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item]
+    """A comma-separated setting; blanks dropped ("a.com, " is ["a.com"])."""
+    items = (item.strip() for item in os.environ.get(name, default).split(","))
+    return [item for item in items if item]
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+def env_networks(name: str, default: str) -> list[str]:
+    """A list of IP networks; one that does not parse stops start-up, named."""
+    networks = env_list(name, default)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {exc}") from exc
+    return networks
+
+
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+
+def secret_key_problem(key: str) -> str:
+    """Why `key` can't sign anything in production ("" when it can).
+
+    Django's own deploy check (security.W009), made fatal: at least 50
+    characters, at least 5 different ones, not a development default.
+    """
+    if not key:
+        return "SECRET_KEY is not set"
+    if key == DEV_SECRET_KEY or key.startswith("django-insecure-"):
+        return "SECRET_KEY is the development default"
+    if len(key) < 50 or len(set(key)) < 5:
+        return "SECRET_KEY is shorter than 50 characters or has fewer than 5 different"
+    return ""
+
+
 DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# Fail closed: production (DEBUG off) refuses to start without a real key.
+if not DEBUG and (problem := secret_key_problem(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"{problem}: production (DEBUG=0) needs a random SECRET_KEY of 50+ "
+        "characters, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        " (DEBUG=1 runs with a development key)."
+    )
+SECRET_KEY = SECRET_KEY or DEV_SECRET_KEY
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -51,23 +95,35 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by us: no CDN
+    "corsheaders",
     "django_q",
+    "axes",  # login throttling (AXES_* below)
     "draws",
     "mlops",
     "recommendations",
+    "lotto_site.api",  # error format, throttling, landing page, cache table
 ]
 
 MIDDLEWARE = [
     "mlops.observability.middleware.HttpMetricsMiddleware",  # outermost: times all
+    # Before anything that can answer (WhiteNoise, CommonMiddleware's redirects).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # 400 for a NUL character or an out-of-range number (lotto_site/middleware.py).
+    "lotto_site.middleware.RefuseBadInputMiddleware",
     # Serves the admin's static files from gunicorn itself: no proxy rule needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Korean by default, English on Accept-Language: en; adds Vary: Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into a 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "lotto_site.urls"
@@ -102,13 +158,41 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling: after LOGIN_FAILURE_LIMIT wrong passwords for one user name
+# from one address, that pair is locked out for LOGIN_COOLOFF_MINUTES (429), even
+# with the right password. The attempts live in the database, so every web
+# process sees them. The address is REMOTE_ADDR (a forwarded header can be
+# forged); behind a proxy that is the proxy's, so the lock is per user name.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_LOCKOUT_CALLABLE = "lotto_site.lockout.login_locked_out"  # 429 + Retry-After
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "Asia/Seoul"
+# Korean first: what a person reads is Korean unless the request asks for English
+# (Accept-Language: en). An Accept-Language we don't speak gets LANGUAGE_CODE.
+LANGUAGES = [("ko", "한국어"), ("en", "English")]
+LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "ko").strip() or "ko"
+if LANGUAGE_CODE not in {code for code, _name in LANGUAGES}:
+    raise ImproperlyConfigured(
+        f"LANGUAGE_CODE={LANGUAGE_CODE!r} is not one of: "
+        + ", ".join(code for code, _name in LANGUAGES)
+    )
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Datetimes in the admin (lists, read-only fields) read 2026-12-08 00:00 KST.
+FORMAT_MODULE_PATH = ["lotto_site.formats"]
+TIME_ZONE = "Asia/Seoul"  # times shown to people are KST, and say so
 USE_I18N = True
 USE_TZ = True
 
@@ -132,11 +216,36 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF rate string (120/min); anything else stops start-up in one line."""
+    value = os.environ.get(name, "").strip() or default
+    try:
+        parse_rate(value)
+    except ValueError as exc:
+        sys.exit(f"{name}: {exc}")
+    return value
+
+
+# One URL for every Redis use: the default cache (rate-limit counters) and
+# Django-Q2's broker and stats. Q_REDIS_URL is the older name of the same thing.
+REDIS_URL = os.environ.get("REDIS_URL", "") or os.environ.get("Q_REDIS_URL", "")
+REDIS_TIMEOUT_SECONDS = env_float("REDIS_TIMEOUT_SECONDS", 0.5)
+
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "lotto_site.api.schema.ApiAutoSchema",
+    # Token first: a bogus token, or none where one is needed, answers 401 with
+    # `WWW-Authenticate: Token` (with the session first DRF would answer 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # JSON nested too deeply is a 400, not a RecursionError (lotto_site/parsers.py).
+    # The staff API accepts JSON only (mlops/api/permissions.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "lotto_site.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "lotto_site.renderers.FastJSONRenderer",
@@ -144,23 +253,66 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "lotto_site.api.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "lotto_site.api.throttling.AnonRateThrottle",
+        "lotto_site.api.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("API_THROTTLE_ANON", "120/min"),
+        "user": env_rate("API_THROTTLE_USER", "1200/min"),
+    },
+    # Proxies in front of gunicorn that append to X-Forwarded-For. 0: the
+    # client is REMOTE_ADDR, and a forged X-Forwarded-For changes nothing.
+    "NUM_PROXIES": env_int("API_NUM_PROXIES", 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "lotto-mlops API",
     "DESCRIPTION": (
         "Korean Lotto 6/45 draw history and number recommendations. Lottery draws "
-        "are random: no recommendation improves the odds."
+        "are random: no recommendation improves the odds.\n\n"
+        "Public endpoints need no credentials; with a token (`Authorization: "
+        "Token <key>`, issued by staff) the rate limit is higher. Every error "
+        "answers one JSON shape, `ErrorResponse`."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar's static files: works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "lotto-site",
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            # Django's RedisCache plus the throttle's one-round-trip increment.
+            "BACKEND": "lotto_site.api.throttling.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "lotto"),
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            },
+        }
     }
-}
+else:
+    # Shared by every process on the database; `migrate` creates the table
+    # (lotto_site/api/migrations/0001_cache_table.py).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "lotto_cache",
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "lotto"),
+        }
+    }
+
+# CORS for browser apps on other origins: none allowed unless listed
+# (https://app.example.com,https://other.example.com), and only under /api/.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_EXPOSE_HEADERS = ["Retry-After", "Content-Language"]
+CORS_PREFLIGHT_MAX_AGE = env_int("CORS_PREFLIGHT_MAX_AGE", 86400)
 
 # --- Draw history -----------------------------------------------------------
 DRAWS_SHIPPED_CSV = BASE_DIR / "draws" / "data" / "lotto645_draws.csv"
@@ -174,6 +326,16 @@ DRAWS_SYNC_TIMEOUT_SECONDS = env_float("DRAWS_SYNC_TIMEOUT_SECONDS", 10.0)
 DRAWS_SYNC_RETRIES = env_int("DRAWS_SYNC_RETRIES", 3)
 DRAWS_SYNC_BACKOFF_SECONDS = env_float("DRAWS_SYNC_BACKOFF_SECONDS", 2.0)
 DRAWS_SYNC_MAX_DRAWS = env_int("DRAWS_SYNC_MAX_DRAWS", 60)
+# Stored draws with missing prize figures a sync asks for again, newest first.
+DRAWS_SYNC_REFILL_MAX = env_int("DRAWS_SYNC_REFILL_MAX", 5)
+# import_draws refuses a larger file (the whole history is about 100 KB).
+DRAWS_IMPORT_MAX_BYTES = env_int("DRAWS_IMPORT_MAX_BYTES", 5_000_000)
+# How long a web process trusts its idea of the draw history's version (ETags).
+DRAWS_VERSION_CHECK_SECONDS = env_float("DRAWS_VERSION_CHECK_SECONDS", 2.0)
+# A draw not stored this long after its broadcast (Saturday 20:35 KST) makes the
+# history "stale" (/readyz, /metrics, alert, operations page, check_draws). 24 h
+# lets the Saturday 21:30 sync and the Sunday 09:00 follow-up both have their try.
+DRAWS_STALE_GRACE_HOURS = env_float("DRAWS_STALE_GRACE_HOURS", 24.0)
 
 # --- Model registry and training ----------------------------------------------
 MODEL_ROOT = Path(os.environ.get("MODEL_ROOT", VAR_DIR / "models"))
@@ -233,6 +395,8 @@ ML_N_ESTIMATORS = env_int("ML_N_ESTIMATORS", 100)
 ML_MAX_DEPTH = env_int("ML_MAX_DEPTH", 0) or None
 ML_MIN_SAMPLES_LEAF = env_int("ML_MIN_SAMPLES_LEAF", 0) or None
 ML_SEED = env_int("ML_SEED", 0)
+# Fit on at most this many recent draws: bounded training time and model size.
+ML_TRAINING_WINDOW = env_int("ML_TRAINING_WINDOW", 2000)
 ML_N_JOBS = env_int("ML_N_JOBS", 2)
 RECOMMENDATIONS_USE_ML = env_bool("RECOMMENDATIONS_USE_ML", True)
 # How long a web process trusts its idea of "the active model" before asking the
@@ -269,13 +433,13 @@ CLEANUP_OLDER_THAN_DAYS = env_int("CLEANUP_OLDER_THAN_DAYS", 30)
 SELF_HEAL_QUEUE_RETRAIN = env_bool("SELF_HEAL_QUEUE_RETRAIN", True)
 
 # --- Metrics ----------------------------------------------------------------------
-# Empty token: /metrics answers internal addresses only (below). Set a token in
+# Empty token: /metrics answers loopback only (below). Set a token in
 # production and give it to Prometheus as a bearer token.
 METRICS_BEARER_TOKEN = os.environ.get("METRICS_BEARER_TOKEN", "")
-# Without a token: who may scrape (loopback and private ranges, not via a proxy).
-METRICS_ALLOWED_NETWORKS = env_list(
-    "METRICS_ALLOWED_NETWORKS",
-    "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16",
+# Without a token: who may scrape, not via a proxy. Fail closed: loopback unless
+# networks are configured explicitly (a bad network stops start-up, named).
+METRICS_ALLOWED_NETWORKS = env_networks(
+    "METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128"
 )
 
 # --- Django-Q2 ----------------------------------------------------------------------
@@ -303,9 +467,9 @@ CACHES["django_q"] = {
     "LOCATION": os.environ.get("Q_STAT_CACHE_DIR", str(VAR_DIR / "cache" / "django_q")),
 }
 Q_CLUSTER["cache"] = "django_q"
-if os.environ.get("Q_REDIS_URL"):
+if REDIS_URL:
     Q_CLUSTER.pop("orm")
-    Q_CLUSTER["redis"] = os.environ["Q_REDIS_URL"]
+    Q_CLUSTER["redis"] = REDIS_URL
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {
@@ -318,5 +482,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # django-axes logs every login at INFO; lockouts are WARNING.
+        "axes": {"level": "WARNING"},
     },
 }

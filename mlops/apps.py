@@ -8,3 +8,7 @@ class MlopsConfig(AppConfig):
 
     def ready(self):
         from . import receivers  # noqa: F401  (connects signal handlers)
+
+        # Every in-process metric family exists from start-up, so /metrics shows
+        # it at 0 before its first event (rate() and alerts need that).
+        from .observability import metrics  # noqa: F401

@@ -34,3 +34,18 @@ def test_it_renders_numpy_values_as_plain_numbers():
 def test_an_indented_answer_asked_for_by_a_person_keeps_drfs_indentation():
     rendered = FastJSONRenderer().render({"a": 1}, "application/json; indent=2")
     assert rendered == b'{\n  "a": 1\n}'
+
+
+def test_every_datetime_is_written_with_the_korean_offset():
+    moment = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)  # 00:00 KST next day
+    data = {"at": moment, "nested": [{"at": moment}], "day": dt.date(2026, 12, 8)}
+
+    fast = json.loads(FastJSONRenderer().render(data))
+    people = json.loads(FastJSONRenderer().render(data, "application/json; indent=2"))
+
+    expected = "2026-12-08T00:00:00+09:00"
+    assert (
+        fast
+        == people
+        == {"at": expected, "nested": [{"at": expected}], "day": "2026-12-08"}
+    )

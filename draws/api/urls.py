@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import DrawDetailApi, DrawLatestApi, DrawListApi
+from .browsing import DrawDetailApi, DrawLatestApi, DrawListApi
 
 urlpatterns = [
     path("", DrawListApi.as_view(), name="draw-list"),

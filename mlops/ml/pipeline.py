@@ -31,6 +31,11 @@ DEFAULT_PARAMS = {
     # The whole fit takes under a second on one core; more threads would only
     # compete with the web workers on the same machine.
     "n_jobs": 1,
+    # Fit on the most recent rows only, at most this many: training time and model
+    # size stay bounded as the history grows (a tree's leaves grow with its rows at
+    # a fixed min_samples_leaf). 2,000 rows is 38 years of weekly draws, so the
+    # shipped history (1,170 rows) is fitted whole, exactly as before.
+    "training_window": 2000,
 }
 VALIDATION_DRAWS = 200
 # zlib level 3 shrinks the float64 leaf values ~3x and loads faster than lzma.
@@ -46,8 +51,13 @@ def build_model(
     max_features: str | float | int | None = DEFAULT_PARAMS["max_features"],
     seed: int = DEFAULT_PARAMS["seed"],
     n_jobs: int | None = DEFAULT_PARAMS["n_jobs"],
+    training_window: int | None = None,
 ) -> RandomForestClassifier:
-    """Return an unfitted multi-label forest (fit it with Y of shape (n, 45))."""
+    """Return an unfitted multi-label forest (fit it with Y of shape (n, 45)).
+
+    ``training_window`` is a training-set parameter, not a forest one: it is
+    accepted so that one params dict serves both; ``recent_rows`` applies it.
+    """
     return RandomForestClassifier(
         n_estimators=n_estimators,
         max_depth=max_depth,
@@ -109,6 +119,15 @@ def forecast_probabilities(model: RandomForestClassifier, draw_numbers) -> np.nd
     return predict_probabilities(model, features.build_feature_matrix(draw_numbers)[-1])
 
 
+def recent_rows(rows: np.ndarray, training_window: int | None) -> np.ndarray:
+    """The last ``training_window`` of ``rows`` (row indices in time order)."""
+    if training_window is None or len(rows) <= training_window:
+        return rows
+    if training_window < 1:
+        raise ValueError(f"training_window must be at least 1, got {training_window}")
+    return rows[-training_window:]
+
+
 def time_ordered_split(
     n_rows: int, validation_size: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -145,14 +164,17 @@ def train_and_validate(
     X, Y = features.training_rows(draws)
     train_rows, validation_rows = time_ordered_split(len(X), validation_draws)
 
+    window = model_params.get("training_window")
+    fit_rows = recent_rows(train_rows, window)
     started = time.perf_counter()
-    validation_model = build_model(**model_params).fit(X[train_rows], Y[train_rows])
+    validation_model = build_model(**model_params).fit(X[fit_rows], Y[fit_rows])
     validation_model.n_jobs = 1
     validation_metrics = score_validation(validation_model, X, draws, validation_rows)
     validation_seconds = time.perf_counter() - started
 
+    final_rows = recent_rows(np.arange(len(X)), window)
     started = time.perf_counter()
-    model = build_model(**model_params).fit(X, Y)
+    model = build_model(**model_params).fit(X[final_rows], Y[final_rows])
     # One row at a time is the serving pattern; threads would only add latency.
     model.n_jobs = 1
     final_fit_seconds = time.perf_counter() - started
@@ -199,6 +221,7 @@ def fit_info(
         "draws_total": len(draws),
         "rows_total": len(X),
         "rows_validation_fit": len(train_rows),
+        "rows_final_fit": min(len(X), model_params.get("training_window") or len(X)),
         "rows_validation": len(validation_rows),
         # 0-based positions in draw_numbers (draw_no - 1 for a full history).
         "first_training_draw_index": features.MIN_HISTORY,

@@ -23,16 +23,34 @@ def _internal_address(address: str) -> bool:
 
 
 # Any of these means a proxy forwarded the request: nginx's X-Real-IP, RFC 7239's
-# Forwarded, and the de-facto X-Forwarded-* family.
-PROXY_HEADERS = ("X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP", "Forwarded")
+# Forwarded and HTTP's Via, the de-facto X-Forwarded-* family, and the client
+# address headers of CDNs (Cloudflare, Akamai, Fastly) and load balancers.
+PROXY_HEADERS = (
+    "Forwarded",
+    "Via",
+    "X-Forwarded-For",
+    "X-Forwarded-Host",
+    "X-Forwarded-Proto",
+    "X-Forwarded-Port",
+    "X-Forwarded-Server",
+    "X-Forwarded-Prefix",
+    "X-Original-Forwarded-For",
+    "X-Real-IP",
+    "X-Client-IP",
+    "X-Cluster-Client-IP",
+    "Client-IP",
+    "True-Client-IP",
+    "CF-Connecting-IP",
+    "Fastly-Client-IP",
+)
 
 
 def metrics_access(request) -> int:
     """The HTTP status to answer with: 200 allowed, 401 bad token, 403 refused.
 
     With METRICS_BEARER_TOKEN set, the token is required from everyone. Without
-    one, only clients on METRICS_ALLOWED_NETWORKS may read, and not through a
-    proxy: behind one, REMOTE_ADDR is the proxy's own internal address, so a
+    one, only clients on METRICS_ALLOWED_NETWORKS (loopback unless configured)
+    may read, and not through a proxy: behind one, REMOTE_ADDR is the proxy's own internal address, so a
     request carrying a forwarding header came from outside. A proxy that adds none
     can't be told apart: set a token in production (docs/OPERATIONS.md).
     """

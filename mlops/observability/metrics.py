@@ -1,7 +1,9 @@
 """The service's in-process Prometheus metrics, and the registry /metrics serves.
 
 Import this module anywhere (web, qcluster, management commands, tests): it only
-defines metric objects. Counters and histograms live in the process that records
+defines metric objects. Every in-process metric family is defined here, and
+`MlopsConfig.ready()` imports it, so a fresh process's /metrics shows all of them
+(at 0) before the first event. Counters and histograms live in the process that records
 them; under gunicorn every worker is a separate process, so prometheus-client's
 multiprocess mode is on whenever PROMETHEUS_MULTIPROC_DIR is set (gunicorn.conf.py
 sets it before the workers fork): each process writes its values to a file there
@@ -80,6 +82,12 @@ RECOMMENDATIONS_SERVED_TOTAL = Counter(
     "Recommendation responses served, by the mode that produced them.",
     ["mode"],
 )
+SELF_HEAL_OUTCOMES = ("restored", "no_backup", "restore_failed", "already_healed")
+SELF_HEAL_TOTAL = Counter(
+    "ml_self_heal_total",
+    "Self-heal attempts after the active model failed to load, by outcome.",
+    ["outcome"],
+)
 COLLECTOR_ERRORS_TOTAL = Counter(
     "ml_collector_errors_total",
     "Scrapes where a database-backed metric could not be read, by section.",
@@ -102,6 +110,8 @@ for _reason in FALLBACK_REASONS:
     FALLBACK_TOTAL.labels(reason=_reason)
 for _mode in SERVING_MODES:
     RECOMMENDATIONS_SERVED_TOTAL.labels(mode=_mode)
+for _outcome in SELF_HEAL_OUTCOMES:
+    SELF_HEAL_TOTAL.labels(outcome=_outcome)
 COLLECTOR_SECTIONS = ("retrains", "models", "predictions", "monitoring", "draws")
 for _section in COLLECTOR_SECTIONS:
     COLLECTOR_ERRORS_TOTAL.labels(section=_section)
@@ -127,3 +137,8 @@ def observe_inference(seconds: float) -> None:
     """Record one inference's duration in the histogram and as the last value."""
     INFERENCE_SECONDS.observe(seconds)
     INFERENCE_LAST_SECONDS.set(seconds)
+
+
+def record_self_heal(outcome: str) -> None:
+    """Count one self-heal attempt that ended in `outcome`."""
+    SELF_HEAL_TOTAL.labels(outcome=outcome).inc()

@@ -5,9 +5,10 @@ import time
 
 from django.db import DatabaseError, connection
 
+from draws.freshness import draw_freshness
 from draws.models import LottoDraw
 from mlops.models import ModelVersion
-from mlops.services.registry import (
+from mlops.services.registry.registry import (
     ModelIntegrityError,
     model_version_active,
     model_version_load,
@@ -32,17 +33,25 @@ def _model_loadable(version: ModelVersion) -> None:
 
 
 def readiness_check() -> tuple[bool, dict]:
-    """(ready, report): the database answers, and the model or statistics can serve."""
+    """(ready, report): the database answers, and the model or statistics can serve.
+
+    `report["draws"]` is "ok", "stale" or "empty" (see draws.freshness).
+    """
     report: dict = {"database": "ok", "model": "unavailable"}
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         active = model_version_active()
         draws = LottoDraw.objects.count()
+        freshness = draw_freshness()
     except DatabaseError as exc:
         logger.warning("Readiness: database unreachable: %s", exc)
         return False, {"database": "error", "model": "unknown"}
-    report["draws"] = draws
+    # A stale history is reported, never a reason to be unready: an outage of the
+    # official site must not pull every replica out of the load balancer.
+    report["draws"] = freshness.status
+    report["draws_stored"] = draws
+    report["latest_draw"] = freshness.latest_draw_no
     if active is not None:
         report["model_version"] = active.version
         try:

@@ -3,8 +3,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from mlops.services.inference import ML, STATISTICAL
-from mlops.services.recommendation import Recommendation, number_list_errors
+from recommendations.services.inference import ML, STATISTICAL
+from recommendations.services.recommendation import Recommendation, number_list_errors
 
 # The validation figures shown next to their random baselines, in this order.
 VALIDATION_METRICS = (

@@ -4,8 +4,8 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mlops.services.inference import NoDrawsError
-from mlops.services.recommendation import (
+from recommendations.services.inference import NoDrawsError
+from recommendations.services.recommendation import (
     MAX_GAMES,
     MAX_INCLUDED,
     recommendation_generate,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import factory
 import pytest
+from django.utils import timezone
 
 from draws.models import LottoDraw, expected_draw_date
 from draws.sync import CURRENT_PATH, LEGACY_PATH
@@ -34,6 +35,19 @@ class DrawFactory(factory.django.DjangoModelFactory):
     n6 = factory.LazyAttribute(lambda d: d.draw_no % 39 + 6)
     bonus = 45
     source = "test"
+    updated_at = factory.LazyFunction(timezone.now)
+    # Made-up prize figures, all known: a sync has nothing to ask for again.
+    total_sales = 100_000_000_000
+    first_prize_winners = 10
+    first_prize_amount = 2_000_000_000
+    rank2_winners = 60
+    rank2_prize_each = 55_000_000
+    rank3_winners = 3_000
+    rank3_prize_each = 1_500_000
+    rank4_winners = 150_000
+    rank4_prize_each = 50_000
+    rank5_winners = 2_500_000
+    rank5_prize_each = 5_000
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import json
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -12,7 +13,7 @@ from draws.signals import draws_imported
 from draws.sync import USER_AGENT
 from draws.tasks import draw_sync_latest_task
 
-from .conftest import Answer
+from .conftest import RECORDED, Answer
 
 pytestmark = pytest.mark.django_db
 
@@ -200,7 +201,6 @@ def test_a_server_that_does_not_answer_in_time_is_retried(
         (503, 4),  # retried: DRAWS_SYNC_RETRIES = 3 extra attempts
         ("blocked.html", 1),
         (404, 1),
-        (429, 1),  # "too many requests" is not answered with more requests
     ],
 )
 def test_the_legacy_endpoint_answers_when_the_current_one_fails(
@@ -396,3 +396,141 @@ def test_the_task_returns_a_small_summary(two_new_draws):
     assert summary["last_stored"] == 1222
     assert summary["up_to_date"] is True
     assert "Stored 2 new draw(s)" in summary["message"]
+
+
+# --- Prize tiers: mapped from the current endpoint, filled in later ---------------------
+
+
+def test_the_current_endpoint_gives_every_rank_its_winners_and_prize(two_new_draws):
+    sync()
+
+    draw = LottoDraw.objects.get(draw_no=1221)
+    assert [(p["rank"], p["winners"], p["prize_each"]) for p in draw.prizes] == [
+        (1, 13, 2174130462),
+        (2, 81, 58155803),
+        (3, 3120, 1509786),
+        (4, 152977, 50000),
+        (5, 2577391, 5000),
+    ]
+
+
+def legacy_rescues_1221(official_site):
+    official_site.current(1221, "blocked.html")
+    official_site.legacy(1221, "legacy_1221.json")
+    official_site.current(1222, "current_not_drawn_empty.json")
+    sync()
+
+
+def test_the_legacy_endpoint_leaves_ranks_2_to_5_empty(official_site, history_to_1220):
+    legacy_rescues_1221(official_site)
+
+    draw = LottoDraw.objects.get(draw_no=1221)
+    assert draw.prize(1) == (13, 2174130462)
+    assert [draw.prize(k) for k in (2, 3, 4, 5)] == [(None, None)] * 4
+
+
+def test_a_later_sync_fills_in_the_missing_prizes_not_the_numbers(
+    official_site, history_to_1220
+):
+    legacy_rescues_1221(official_site)
+    official_site.current(1221, "current_1221.json")
+    official_site.requests.clear()
+
+    out = sync()
+
+    draw = LottoDraw.objects.get(draw_no=1221)
+    assert draw.prize(2) == (81, 58155803)
+    assert draw.prize(5) == (2577391, 5000)
+    assert draw.numbers == [3, 11, 19, 27, 35, 43]
+    assert "Filled in missing prize figures of draw(s) 1221." in out
+    # First the next draw (not drawn yet), then the stored one lacking prizes.
+    assert official_site.seen("current") == [1222, 1221]
+    assert official_site.seen("legacy") == []
+
+
+def test_a_refetched_draw_with_other_numbers_is_refused_and_changes_nothing(
+    official_site, history_to_1220
+):
+    legacy_rescues_1221(official_site)
+    official_site.current(1221, "current_1221_bad_numbers.json")
+    before = list(LottoDraw.objects.values_list("draw_no", "updated_at"))
+
+    out = sync()
+
+    assert "Refused the stored draws asked for again" in out
+    assert list(LottoDraw.objects.values_list("draw_no", "updated_at")) == before
+
+
+def test_it_asks_again_for_the_newest_draws_missing_prizes_up_to_the_setting(
+    official_site, draw_factory, settings
+):
+    settings.DRAWS_SYNC_REFILL_MAX = 2
+    for no in (1217, 1218, 1219):
+        draw_factory(draw_no=no, rank3_winners=None)
+    draw_factory(draw_no=1220)  # complete: not asked
+    official_site.current(1221, "current_not_drawn_empty.json")
+    for no in (1217, 1218, 1219):
+        official_site.current(no, current_answer(LottoDraw.objects.get(draw_no=no)))
+
+    out = sync()
+
+    assert official_site.seen("current") == [1221, 1219, 1218]
+    assert "Filled in missing prize figures of draw(s) 1218, 1219." in out
+    assert LottoDraw.objects.get(draw_no=1219).rank3_winners == 3120
+    assert LottoDraw.objects.get(draw_no=1217).rank3_winners is None
+
+
+def current_answer(draw: LottoDraw) -> Answer:
+    """The current endpoint's answer for a stored draw, with recorded prizes."""
+    body = json.loads((RECORDED / "current_1221.json").read_text())
+    item = body["data"]["list"][0]
+    item.update(
+        ltEpsd=draw.draw_no,
+        ltRflYmd=draw.draw_date.strftime("%Y%m%d"),
+        bnsWnNo=draw.bonus,
+        **{f"tm{i}WnNo": n for i, n in enumerate(draw.numbers, start=1)},
+    )
+    return Answer(body=json.dumps(body).encode())
+
+
+def test_a_refill_that_fails_keeps_the_new_draws(official_site, draw_factory):
+    draw_factory(draw_no=1219, rank3_winners=None)
+    draw_factory(draw_no=1220)
+    official_site.current(1221, "current_1221.json")
+    official_site.current(1222, "current_not_drawn_empty.json")
+    official_site.current(1219, 503)
+    official_site.legacy(1219, 503)
+
+    out = sync()
+
+    assert LottoDraw.objects.filter(draw_no=1221).exists()
+    assert "Could not fill in missing prize figures: " in out
+    assert LottoDraw.objects.get(draw_no=1219).rank3_winners is None
+
+
+def test_http_429_means_stop_even_the_legacy_endpoint_is_not_asked(
+    official_site, history_to_1220
+):
+    official_site.current(1221, 429)
+    official_site.legacy(1221, "legacy_1221.json")
+    before = LottoDraw.objects.count()
+
+    message = refused_sync()
+
+    assert "HTTP 429" in message
+    assert official_site.seen("current") == [1221]
+    assert official_site.seen("legacy") == []
+    assert LottoDraw.objects.count() == before
+
+
+def test_http_429_during_the_refill_stops_it_at_once(official_site, draw_factory):
+    for no in (1218, 1219, 1220):
+        draw_factory(draw_no=no, rank3_winners=None)
+    official_site.current(1221, "current_not_drawn_empty.json")
+    official_site.current(1220, 429)
+
+    out = sync()
+
+    assert "HTTP 429" in out
+    assert official_site.seen("current") == [1221, 1220]
+    assert official_site.seen("legacy") == []

@@ -1,6 +1,7 @@
 """Shared by the tests that run manage.py in subprocesses on a fresh database."""
 
 import os
+import secrets
 import sqlite3
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
+# Production settings (DEBUG off) refuse to start without a real key.
+PROCESS_SECRET_KEY = secrets.token_urlsafe(50)
 
 
 def subprocess_env(tmp_path: Path, **overrides: str) -> dict:
@@ -27,6 +30,7 @@ def subprocess_env(tmp_path: Path, **overrides: str) -> dict:
     }
     env.update(
         DJANGO_SETTINGS_MODULE="lotto_site.settings",
+        SECRET_KEY=PROCESS_SECRET_KEY,
         VAR_DIR=str(tmp_path / "var"),
         MODEL_ROOT=str(tmp_path / "models"),
         ML_N_ESTIMATORS="10",

@@ -8,12 +8,15 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from mlops.models import AuditEvent, ModelBackup, ModelVersion
-from mlops.services.audit import Actor
-from mlops.services.backups import model_version_backup
-from mlops.services.cleanup import models_cleanup
+from mlops.services.operations.backups import model_version_backup
+from mlops.services.operations.cleanup import models_cleanup
+from mlops.services.registry.audit import Actor
 from tests.factories import train
 
 pytestmark = pytest.mark.django_db
+# The doors (command, API) call the same service the tests above run on both
+# backends; the storage backend changes nothing there.
+DOORS_ON_LOCAL_DISK = pytest.mark.parametrize("model_store", ["local"], indirect=True)
 
 
 @pytest.fixture
@@ -166,7 +169,7 @@ def test_cleanup_is_audited_with_what_it_removed(model_store, registry):
 def test_a_deleted_version_can_still_be_restored_from_its_protected_backup(
     model_store, registry
 ):
-    from mlops.services.backups import model_version_restore
+    from mlops.services.operations.backups import model_version_restore
 
     versions, _ = registry
     models_cleanup(older_than_days=30, dry_run=False, actor=Actor.cli())
@@ -179,12 +182,14 @@ def test_a_longer_age_removes_nothing(model_store, registry):
     assert report.removed == []
 
 
+@DOORS_ON_LOCAL_DISK
 def test_a_negative_age_is_refused(model_store, db):
     with pytest.raises(ValidationError, match="0 or more"):
         models_cleanup(older_than_days=-1, dry_run=True, actor=Actor.cli())
 
 
 @pytest.mark.parametrize("days", [9_999_999, 99_999_999_999])
+@DOORS_ON_LOCAL_DISK
 def test_cleanup_models_refuses_an_absurd_age_in_one_line_and_removes_nothing(
     model_store, registry, days
 ):
@@ -198,6 +203,7 @@ def test_cleanup_models_refuses_an_absurd_age_in_one_line_and_removes_nothing(
     assert not AuditEvent.objects.filter(action="cleanup").exists()
 
 
+@DOORS_ON_LOCAL_DISK
 def test_the_cleanup_api_refuses_an_absurd_age_with_400(
     model_store, registry, admin_client
 ):
@@ -208,9 +214,10 @@ def test_the_cleanup_api_refuses_an_absurd_age_with_400(
     )
 
     assert response.status_code == 400
-    assert "older_than_days" in response.json()
+    assert "older_than_days" in response.json()["errors"]
 
 
+@DOORS_ON_LOCAL_DISK
 def test_cleanup_models_dry_run_prints_the_plan_and_removes_nothing(
     model_store, registry
 ):
@@ -226,6 +233,7 @@ def test_cleanup_models_dry_run_prints_the_plan_and_removes_nothing(
     assert model_store.files() == before
 
 
+@DOORS_ON_LOCAL_DISK
 def test_cleanup_models_defaults_to_the_configured_age(model_store, registry, settings):
     settings.CLEANUP_OLDER_THAN_DAYS = 90
     out = io.StringIO()
@@ -235,6 +243,43 @@ def test_cleanup_models_defaults_to_the_configured_age(model_store, registry, se
     assert event.details["older_than_days"] == 90
 
 
+@DOORS_ON_LOCAL_DISK
 def test_cleanup_models_refuses_a_negative_age_in_one_line(model_store, db):
     with pytest.raises(CommandError, match="0 or more"):
         call_command("cleanup_models", "--older-than", "-3")
+
+
+@DOORS_ON_LOCAL_DISK
+def test_the_cleanup_api_refuses_a_form_body_and_removes_nothing(
+    model_store, registry, admin_client
+):
+    # The attack run's case: `curl -d '{"dry_run": true}'` sends it form-encoded.
+    before = model_store.files()
+    response = admin_client.post(
+        "/api/admin/models/cleanup",
+        data='{"dry_run": true}',
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 415
+    assert model_store.files() == before
+    assert not AuditEvent.objects.filter(action="cleanup").exists()
+
+
+@DOORS_ON_LOCAL_DISK
+def test_the_cleanup_api_only_plans_unless_dry_run_is_false(
+    model_store, registry, admin_client
+):
+    before = model_store.files()
+    planned = admin_client.post(
+        "/api/admin/models/cleanup", {}, content_type="application/json"
+    )
+    assert planned.status_code == 200
+    assert planned.json()["dry_run"] is True
+    assert model_store.files() == before
+    removed = admin_client.post(
+        "/api/admin/models/cleanup",
+        {"dry_run": False},
+        content_type="application/json",
+    )
+    assert removed.json()["dry_run"] is False
+    assert model_store.files() != before

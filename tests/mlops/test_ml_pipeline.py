@@ -197,3 +197,39 @@ def test_default_params_build_the_documented_forest():
     assert model.n_estimators == pipeline.DEFAULT_PARAMS["n_estimators"]
     assert model.min_samples_leaf == pipeline.DEFAULT_PARAMS["min_samples_leaf"]
     assert model.random_state == pipeline.DEFAULT_PARAMS["seed"]
+
+
+def test_a_history_longer_than_the_training_window_fits_only_its_recent_rows():
+    draws = synthetic_draws(400, seed=3)
+    params = {**FAST_PARAMS, "training_window": 120}
+    model, _, info = pipeline.train_and_validate(
+        draws, params=params, validation_draws=50
+    )
+    # Each tree's root holds the (bootstrap) sample it was fitted on.
+    assert model.estimators_[0].tree_.n_node_samples[0] <= 120
+    assert info["rows_final_fit"] == 120
+    assert info["rows_total"] == 400 - features.MIN_HISTORY
+
+
+def test_a_history_within_the_training_window_fits_exactly_as_without_one(
+    real_draws,
+):
+    windowed = {**FAST_PARAMS, "training_window": len(real_draws)}
+    unwindowed = {**FAST_PARAMS, "training_window": None}
+    model_a, metrics_a, _ = pipeline.train_and_validate(
+        real_draws, params=windowed, validation_draws=100
+    )
+    model_b, metrics_b, _ = pipeline.train_and_validate(
+        real_draws, params=unwindowed, validation_draws=100
+    )
+    row = features.build_feature_matrix(real_draws)[-1]
+    assert np.array_equal(
+        pipeline.predict_probabilities(model_a, row),
+        pipeline.predict_probabilities(model_b, row),
+    )
+    assert metrics_a == metrics_b
+
+
+def test_a_training_window_below_one_row_is_refused():
+    with pytest.raises(ValueError, match="training_window"):
+        pipeline.recent_rows(np.arange(10), 0)

@@ -9,18 +9,24 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from mlops.models import AuditEvent, ModelActivation, ModelVersion
-from mlops.services.audit import Actor
-from mlops.services.backups import model_version_backup, model_version_restore
-from mlops.services.registry import (
+from mlops.services.operations.backups import (
+    model_version_backup,
+    model_version_restore,
+)
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import (
     model_version_active,
     model_version_load,
     model_version_mark_corrupt,
 )
-from mlops.services.storage import sha256_bytes
+from mlops.services.registry.storage import sha256_bytes
 from tests import factories
 from tests.factories import train
 
 pytestmark = pytest.mark.django_db
+# The commands call the same services the tests above run on both backends;
+# the storage backend changes nothing in the door itself.
+DOORS_ON_LOCAL_DISK = pytest.mark.parametrize("model_store", ["local"], indirect=True)
 
 
 @pytest.fixture
@@ -147,6 +153,7 @@ def test_restoring_an_unknown_version_is_a_clear_error(model_store, db):
         model_version_restore(version="nope", actor=Actor.cli())
 
 
+@DOORS_ON_LOCAL_DISK
 def test_restore_model_restores_and_records_the_cli_as_the_actor(
     model_store, backed_up_then_replaced
 ):
@@ -159,11 +166,13 @@ def test_restore_model_restores_and_records_the_cli_as_the_actor(
     assert (event.actor_type, event.details["reason"]) == ("cli", "drill")
 
 
+@DOORS_ON_LOCAL_DISK
 def test_restore_model_fails_in_one_line_for_an_unknown_version(model_store, db):
     with pytest.raises(CommandError, match="^Unknown model version 'nope'.$"):
         call_command("restore_model", "nope")
 
 
+@DOORS_ON_LOCAL_DISK
 def test_restore_model_fails_when_no_backup_can_repair_the_file(
     model_store, shipped_draws
 ):
@@ -177,8 +186,8 @@ def test_restore_model_fails_when_no_backup_can_repair_the_file(
 def test_a_web_process_serves_the_restored_version_without_a_restart(
     model_store, backed_up_then_replaced, settings
 ):
-    from mlops.services.forecast_cache import forecast_cache_clear
-    from mlops.services.recommendation import RecommendationEngine
+    from recommendations.services.forecast_cache import forecast_cache_clear
+    from recommendations.services.recommendation import RecommendationEngine
 
     v1, v2 = backed_up_then_replaced
     settings.ML_ACTIVE_CHECK_SECONDS = 0

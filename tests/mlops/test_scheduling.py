@@ -5,6 +5,7 @@ import io
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +19,9 @@ from django_q.models import Schedule
 from django_q.scheduler import scheduler
 
 from mlops.models import RetrainRun
-from mlops.services.audit import Actor
-from mlops.services.retrain_requests import retrain_request
-from mlops.services.scheduling import (
+from mlops.services.registry.audit import Actor
+from mlops.services.training.retrain_requests import retrain_request
+from mlops.services.training.scheduling import (
     DRAW_SYNC_FOLLOWUP_SCHEDULE,
     DRAW_SYNC_SCHEDULE,
     RETRAIN_SCHEDULE,
@@ -289,6 +290,7 @@ def test_the_scheduler_status_command_shows_the_same_facts(frozen_now, model_roo
 def _broker_in_subprocess(extra_env: dict) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "Q_REDIS_URL"}
     env.update(DJANGO_SETTINGS_MODULE="lotto_site.settings", PYTHONPATH=str(ROOT))
+    env.update(SECRET_KEY=secrets.token_urlsafe(50))  # production settings need one
     env.update(extra_env)
     code = (
         "import json, django; django.setup();"

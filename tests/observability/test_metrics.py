@@ -16,10 +16,10 @@ from mlops.observability.metrics import (
     record_fallback,
     record_served,
 )
-from mlops.services.audit import Actor
-from mlops.services.forecast_cache import forecast_cache_clear
-from mlops.services.monitoring import get_monitor_status
-from mlops.services.retrain_requests import retrain_run_now
+from mlops.services.monitoring.monitoring import get_monitor_status
+from mlops.services.registry.audit import Actor
+from mlops.services.training.retrain_requests import retrain_run_now
+from recommendations.services.forecast_cache import forecast_cache_clear
 from tests.observability.helpers import (
     make_prediction,
     make_run,
@@ -65,10 +65,21 @@ def test_the_token_is_required_even_from_an_internal_address(client, settings):
     assert client.get("/metrics", REMOTE_ADDR="10.0.0.7").status_code == 401
 
 
-def test_without_a_token_it_answers_internal_addresses_only(client, settings):
+def test_without_a_token_it_answers_the_configured_networks_only(client, settings):
     settings.METRICS_BEARER_TOKEN = ""
+    settings.METRICS_ALLOWED_NETWORKS = ["127.0.0.0/8", "172.16.0.0/12"]
     assert client.get("/metrics", REMOTE_ADDR="172.18.0.5").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 403
+
+
+def test_without_a_token_or_networks_it_answers_loopback_only(client, settings):
+    # The default fails closed: a private address may be a proxy's or a neighbour's.
+    assert settings.METRICS_ALLOWED_NETWORKS == ["127.0.0.0/8", "::1/128"]
+    settings.METRICS_BEARER_TOKEN = ""
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="::1").status_code == 200
+    for private in ("10.0.0.7", "172.18.0.5", "192.168.1.9"):
+        assert client.get("/metrics", REMOTE_ADDR=private).status_code == 403
 
 
 @pytest.mark.parametrize(
@@ -78,6 +89,11 @@ def test_without_a_token_it_answers_internal_addresses_only(client, settings):
         {"HTTP_X_FORWARDED_HOST": "lotto.example.com"},
         {"HTTP_X_REAL_IP": "198.51.100.4"},
         {"HTTP_FORWARDED": "for=198.51.100.4;proto=https"},
+        # Proxies and CDNs that send none of the above (found by an attack run).
+        {"HTTP_X_FORWARDED_PROTO": "https"},
+        {"HTTP_VIA": "1.1 proxy.example.net"},
+        {"HTTP_TRUE_CLIENT_IP": "198.51.100.4"},
+        {"HTTP_CF_CONNECTING_IP": "198.51.100.4"},
     ],
 )
 def test_without_a_token_it_refuses_requests_that_came_through_a_proxy(

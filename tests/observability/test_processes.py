@@ -98,7 +98,7 @@ def test_the_compose_processes_serve_recommendations_and_metrics(make_stack):
     assert sum(per_worker.values()) == 60
     assert sample(samples, "ml_recommendations_served_total", mode="ml") >= 1
     assert sample(samples, "ml_inference_time_seconds_count") >= 1
-    assert sample(samples, "ml_draws_stored") == readiness(stack)["draws"] > 0
+    assert sample(samples, "ml_draws_stored") == readiness(stack)["draws_stored"] > 0
 
     # The Q2 cluster retrains; the web server's /metrics reads the result.
     queue_retrain(stack, reason="process test")

@@ -5,8 +5,8 @@ from django.db import OperationalError
 
 from draws.models import LottoDraw
 from mlops.observability import readiness
-from mlops.services.storage import get_storage
-from mlops.services.training import model_version_train
+from mlops.services.registry.storage import get_storage
+from mlops.services.training.training import model_version_train
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def test_with_draws_and_no_model_it_is_ready_in_statistical_mode(client, shipped
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["model"] == "statistical"
-    assert response.json()["draws"] == shipped_draws.count()
+    assert response.json()["draws_stored"] == shipped_draws.count()
 
 
 def test_with_a_loadable_active_model_it_is_ready_in_ml_mode(client, trained):

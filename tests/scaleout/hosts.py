@@ -41,8 +41,8 @@ RECOMMENDATIONS = "/api/recommendations/?count=5"
 # How a retrain is queued on the cluster: through the retraining service
 # (single flight, RetrainRun row), forced so the served version surely changes.
 QUEUE_RETRAIN = (
-    "from mlops.services.audit import Actor; "
-    "from mlops.services.retrain_requests import retrain_request; "
+    "from mlops.services.registry.audit import Actor; "
+    "from mlops.services.training.retrain_requests import retrain_request; "
     "run = retrain_request(trigger='manual', actor=Actor.cli(), "
     "options={'force': True, 'reason': 'scale-out test'}); print(run.pk)"
 )
@@ -88,6 +88,7 @@ class Cluster:
         self.workdir = Path(self.workdir)
         self.database = f"lotto_scaleout_{os.getpid()}_{secrets.token_hex(3)}"
         self.redis_db = None
+        self.secret_key = secrets.token_urlsafe(50)
 
     # --- resources ---------------------------------------------------------------
 
@@ -134,7 +135,7 @@ class Cluster:
             },
             "DJANGO_SETTINGS_MODULE": "lotto_site.settings",
             "DEBUG": "0",
-            "SECRET_KEY": "scale-out-test-" + self.database,
+            "SECRET_KEY": self.secret_key,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{self.database}",
             "REDIS_URL": redis_url,

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_q.conf import Conf
 
-from mlops.services.scheduling import HEARTBEAT_FRESH_SECONDS, cluster_status
+from mlops.services.training.scheduling import HEARTBEAT_FRESH_SECONDS, cluster_status
 
 ALIVE = {str(Conf.IDLE), str(Conf.WORKING), str(Conf.STARTING)}
 

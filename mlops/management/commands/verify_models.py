@@ -3,9 +3,9 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from mlops.services.audit import Actor
-from mlops.services.integrity import models_verify
-from mlops.services.self_heal import model_self_heal_active
+from mlops.services.operations.integrity import models_verify
+from mlops.services.operations.self_heal import model_self_heal_active
+from mlops.services.registry.audit import Actor
 
 
 class Command(BaseCommand):

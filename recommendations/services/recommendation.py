@@ -1,0 +1,171 @@
+"""Recommendations: games for the next draw, sampled from the cached forecast.
+
+The API's one call is `recommendation_generate`: it checks the parameters, takes
+the forecast from inference.py, samples the games (sampling.py), counts the
+serving (served_counts.py) and adds the caveat that no number improves the odds.
+"""
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from django.core.exceptions import ValidationError
+
+from mlops.ml import features
+from mlops.ml.sampling import sample_games
+from mlops.observability.metrics import record_fallback, record_served
+from recommendations.services.forecast_cache import Forecast
+from recommendations.services.inference import forecast_current
+from recommendations.services.served_counts import forecast_served_add
+
+POOL_SIZE = features.POOL_SIZE
+PICKS = features.NUMBERS_PER_DRAW
+MAX_GAMES = 10
+MAX_INCLUDED = 5
+DISCLAIMER = (
+    "Lottery draws are random and independent: every combination of six numbers "
+    f"has the same 1 in {math.comb(POOL_SIZE, PICKS):,} chance of winning the first "
+    "prize, and no recommendation, model or statistic improves the odds. These "
+    "numbers describe past draws only; play for fun, with money you can afford "
+    "to lose."
+)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """What the engine answers: the forecast, the sampled games and the caveat."""
+
+    probabilities: np.ndarray
+    combinations: list[list[int]]
+    mode: str
+    model_version: str | None
+    feature_set_version: str | None
+    validation_metrics: dict | None
+    target_draw_no: int
+    target_draw_date: dt.date
+    fallback_reason: str | None
+    disclaimer: str
+    seed: int | None
+    prediction_id: int | None
+
+
+def number_list_errors(field: str, numbers) -> list[str]:
+    """What is wrong with one list of include/exclude numbers on its own."""
+    numbers = list(numbers)
+    errors = []
+    wrong = sorted({n for n in numbers if not 1 <= n <= POOL_SIZE})
+    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    if wrong:
+        errors.append(f"Numbers must be between 1 and {POOL_SIZE}; got {wrong}.")
+    if repeated:
+        errors.append(f"Numbers repeated: {repeated}.")
+    if field == "include" and len(set(numbers)) > MAX_INCLUDED:
+        errors.append(
+            f"At most {MAX_INCLUDED} numbers can be included; got {len(set(numbers))}."
+        )
+    if field == "exclude" and POOL_SIZE - len(set(numbers)) < PICKS:
+        errors.append(
+            f"At most {POOL_SIZE - PICKS} numbers can be excluded: a game needs "
+            f"{PICKS} of the {POOL_SIZE}; got {len(set(numbers))}."
+        )
+    return errors
+
+
+def recommendation_params_errors(
+    *, count: int, include=(), exclude=()
+) -> dict[str, list[str]]:
+    """Field-level errors in the parameters of a recommendation ({} when valid)."""
+    errors: dict[str, list[str]] = {}
+    if not 1 <= count <= MAX_GAMES:
+        errors["count"] = [f"Ask for between 1 and {MAX_GAMES} games."]
+    for field, numbers in (("include", include), ("exclude", exclude)):
+        if field_errors := number_list_errors(field, numbers):
+            errors[field] = field_errors
+    overlap = sorted(set(include) & set(exclude))
+    if overlap:
+        errors.setdefault("exclude", []).append(
+            f"Numbers both included and excluded: {overlap}."
+        )
+    if not errors:
+        possible = _possible_games(include, exclude)
+        if possible < count:
+            errors["count"] = [
+                f"Only {possible} different game(s) are possible with these include "
+                f"and exclude numbers; ask for at most {possible}."
+            ]
+    return errors
+
+
+def _possible_games(include, exclude) -> int:
+    free = POOL_SIZE - len(set(include)) - len(set(exclude))
+    return math.comb(free, PICKS - len(set(include)))
+
+
+class RecommendationEngine:
+    """Recommendations from the active model, or from statistical mode."""
+
+    def __init__(self, use_ml_model: bool = True):
+        self.use_ml_model = use_ml_model
+
+    def forecast(self) -> Forecast:
+        return forecast_current(use_ml_model=self.use_ml_model)
+
+    def recommend(
+        self, *, count: int = 5, include=(), exclude=(), seed: int | None = None
+    ) -> Recommendation:
+        """Sample `count` games from the cached forecast; ValidationError if bad."""
+        include, exclude = list(include), list(exclude)
+        errors = recommendation_params_errors(
+            count=count, include=include, exclude=exclude
+        )
+        if seed is not None and seed < 0:
+            errors["seed"] = ["The seed must be a whole number >= 0."]
+        if errors:
+            raise ValidationError(errors)
+        forecast = self.forecast()
+        games = sample_games(
+            forecast.probabilities,
+            count=count,
+            include=include,
+            exclude=exclude,
+            seed=seed,
+        )
+        _count_served(forecast)
+        return Recommendation(
+            probabilities=forecast.probabilities,
+            combinations=games,
+            mode=forecast.mode,
+            model_version=forecast.model_version,
+            feature_set_version=forecast.feature_set_version,
+            validation_metrics=forecast.validation_metrics,
+            target_draw_no=forecast.target_draw_no,
+            target_draw_date=forecast.target_draw_date,
+            fallback_reason=forecast.fallback_reason,
+            disclaimer=DISCLAIMER,
+            seed=seed,
+            prediction_id=forecast.prediction_id,
+        )
+
+
+def _count_served(forecast: Forecast) -> None:
+    """Per response: the metrics, and the served count of the recorded forecast."""
+    record_served(forecast.mode)
+    if forecast.fallback_reason:
+        record_fallback(forecast.fallback_reason)
+    if forecast.prediction_id is not None:
+        forecast_served_add(forecast.prediction_id)
+
+
+def recommendation_generate(
+    *,
+    count: int = 5,
+    include=(),
+    exclude=(),
+    seed: int | None = None,
+    use_ml_model: bool = True,
+) -> Recommendation:
+    """Recommend `count` games for the next draw (the API's one call)."""
+    return RecommendationEngine(use_ml_model=use_ml_model).recommend(
+        count=count, include=include, exclude=exclude, seed=seed
+    )

@@ -288,6 +288,22 @@ class Cluster:
             "error": error,
         }
 
+    def wait_retrain(self, run_id: int, timeout: float = 240) -> dict:
+        """The run's row once it finished (success or failed)."""
+
+        def finished():
+            run = self.retrain_run(run_id)
+            return run if run["status"] in {"success", "failed"} else None
+
+        return self.wait_for(finished, timeout=timeout, what="the retrain to finish")
+
+    def wait_all_serving(self, pollers, version: str, timeout: float = 30) -> None:
+        self.wait_for(
+            lambda: all(p.first_seen(version) for p in pollers),
+            timeout=timeout,
+            what=f"every host serving {version}",
+        )
+
     def active_version(self) -> tuple[str, str, str]:
         """(version, file_path, sha256) of the active version."""
         return self.query(

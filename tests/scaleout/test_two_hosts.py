@@ -103,22 +103,11 @@ def test_a_retrain_on_the_worker_reaches_both_hosts_within_5_s_without_a_failure
     pollers, load = under_load(cluster, HOSTS)
     try:
         run_id = cluster.queue_retrain()
-        run = cluster.wait_for(
-            lambda: (
-                (r := cluster.retrain_run(run_id))["status"] in {"success", "failed"}
-                and r
-            ),
-            timeout=240,
-            what="the retrain to finish",
-        )
+        run = cluster.wait_retrain(run_id, timeout=240)
         assert run["status"] == "success", run
         new = run["version"]
         assert new != before
-        cluster.wait_for(
-            lambda: all(p.first_seen(new) for p in pollers),
-            timeout=30,
-            what=f"both hosts serving {new}",
-        )
+        cluster.wait_all_serving(pollers, new, timeout=30)
     finally:
         totals = load.stop()
         for poller in pollers:

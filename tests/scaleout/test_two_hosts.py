@@ -96,6 +96,11 @@ def model_files_on_host_disks(cluster) -> list:
     ]
 
 
+def test_the_worker_health_check_sees_the_running_cluster(cluster):
+    checked = cluster.manage("worker", "check_worker")
+    assert checked.returncode == 0, checked.stderr
+
+
 def test_a_retrain_on_the_worker_reaches_both_hosts_within_5_s_without_a_failure(
     cluster,
 ):

@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 RETRAIN_SCHEDULE = "Weekly retrain"
 DRAW_SYNC_SCHEDULE = "Draw sync and accuracy check"
 DRAW_SYNC_FOLLOWUP_SCHEDULE = "Draw sync follow-up"
+RETRAIN_WATCHDOG_SCHEDULE = "Abandoned retrain check"
 # A cluster whose heartbeat is older than this is not counted as alive (the
 # Stat expires from the cache after 3 s; this only guards against clock skew).
 HEARTBEAT_FRESH_SECONDS = 30
@@ -49,7 +50,12 @@ def schedule_specs() -> list[ScheduleSpec]:
 
     Raises ImproperlyConfigured naming the setting when a cron is not valid.
     """
-    for name in ("RETRAIN_CRON", "DRAW_SYNC_CRON", "DRAW_SYNC_FOLLOWUP_CRON"):
+    for name in (
+        "RETRAIN_CRON",
+        "DRAW_SYNC_CRON",
+        "DRAW_SYNC_FOLLOWUP_CRON",
+        "RETRAIN_WATCHDOG_CRON",
+    ):
         value = getattr(settings, name)
         if not croniter.is_valid(value):
             raise ImproperlyConfigured(
@@ -74,6 +80,13 @@ def schedule_specs() -> list[ScheduleSpec]:
             DRAW_SYNC_FOLLOWUP_SCHEDULE,
             "mlops.tasks.draw_sync_and_monitor_task",
             settings.DRAW_SYNC_FOLLOWUP_CRON,
+        ),
+        # A retrain whose worker died (kill -9, OOM) holds the single-flight
+        # lock: every few minutes, fail, release and audit it.
+        ScheduleSpec(
+            RETRAIN_WATCHDOG_SCHEDULE,
+            "mlops.tasks.retrain_recover_abandoned_task",
+            settings.RETRAIN_WATCHDOG_CRON,
         ),
     ]
 
@@ -255,7 +268,12 @@ def scheduler_status() -> dict:
     )
     running = RetrainRun.objects.filter(in_flight=RetrainRun.IN_FLIGHT).first()
     # Names only: reading the cron settings here would fail on an invalid one.
-    names = (RETRAIN_SCHEDULE, DRAW_SYNC_SCHEDULE, DRAW_SYNC_FOLLOWUP_SCHEDULE)
+    names = (
+        RETRAIN_SCHEDULE,
+        DRAW_SYNC_SCHEDULE,
+        DRAW_SYNC_FOLLOWUP_SCHEDULE,
+        RETRAIN_WATCHDOG_SCHEDULE,
+    )
     schedules = [
         {
             "name": schedule.name,

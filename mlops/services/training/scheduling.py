@@ -24,6 +24,7 @@ from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.status import Stat
+from redis.exceptions import RedisError
 
 from mlops.models import RetrainRun
 
@@ -36,6 +37,10 @@ RETRAIN_WATCHDOG_SCHEDULE = "Abandoned retrain check"
 # A cluster whose heartbeat is older than this is not counted as alive (the
 # Stat expires from the cache after 3 s; this only guards against clock skew).
 HEARTBEAT_FRESH_SECONDS = 30
+
+
+class BrokerUnavailable(Exception):
+    """The task broker can't be reached: the queue and the clusters are unknown."""
 
 
 @dataclass(frozen=True)
@@ -221,10 +226,13 @@ def cluster_status() -> dict:
     """
     broker = get_broker()
     try:
+        info = broker.info()
         stats = Stat.get_all(broker=broker)
-    except (
-        Exception
-    ) as exc:  # Redis down, unreadable cache: not alive as far as we know
+    except RedisError as exc:
+        raise BrokerUnavailable(
+            f"The task broker (Redis) can't be reached: {type(exc).__name__}: {exc}"
+        ) from exc
+    except Exception as exc:  # an unreadable stats cache: not alive as far as we know
         return {
             "alive": False,
             "broker": broker.info(),
@@ -252,7 +260,7 @@ def cluster_status() -> dict:
         and (now - stat.timestamp).total_seconds() < HEARTBEAT_FRESH_SECONDS
         for stat in stats
     )
-    return {"alive": alive, "broker": broker.info(), "clusters": clusters}
+    return {"alive": alive, "broker": info, "clusters": clusters}
 
 
 def scheduler_status() -> dict:

@@ -9,7 +9,10 @@ from mlops.services.training.retrain_requests import (
     RetrainAlreadyRunning,
     retrain_request,
 )
-from mlops.services.training.retraining import retrain_execute
+from mlops.services.training.retraining import (
+    retrain_execute,
+    retrain_recover_abandoned,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +20,11 @@ logger = logging.getLogger(__name__)
 def retrain_task(run_id: int) -> str:
     """Run one queued retrain; a repeated delivery is harmless (single flight)."""
     return retrain_execute(run_id=run_id).status
+
+
+def retrain_recover_abandoned_task() -> list[int]:
+    """The watchdog: fail, release and audit retrains whose worker died."""
+    return [run.pk for run in retrain_recover_abandoned()]
 
 
 def scheduled_retrain_task() -> int | None:

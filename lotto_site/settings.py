@@ -382,6 +382,8 @@ MONITOR_CRITICAL_THRESHOLD = env_float("MONITOR_CRITICAL_THRESHOLD", 50.0)
 MONITOR_WINDOW = env_int("MONITOR_WINDOW", 52)
 MONITOR_MIN_SAMPLES = env_int("MONITOR_MIN_SAMPLES", 20)
 MONITOR_EMERGENCY_COOLDOWN_DAYS = env_int("MONITOR_EMERGENCY_COOLDOWN_DAYS", 7)
+# Warm-up: draws the walk-forward replay covers at first deploy (0 turns it off).
+MONITOR_REPLAY_DRAWS = env_int("MONITOR_REPLAY_DRAWS", 52)
 
 # --- Operations -----------------------------------------------------------------
 CLEANUP_OLDER_THAN_DAYS = env_int("CLEANUP_OLDER_THAN_DAYS", 30)

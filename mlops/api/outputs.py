@@ -79,30 +79,39 @@ class ActivationOutputSerializer(serializers.Serializer):
 
 
 class FigureOutputSerializer(serializers.Serializer):
-    """A computed figure next to its random-chance baseline."""
+    """A computed figure next to its random-chance baseline, interval and verdict."""
 
     value = serializers.FloatField(allow_null=True)
-    baseline = serializers.FloatField()
+    sample_size = serializers.IntegerField(required=False)
+    baseline = serializers.FloatField(help_text=_("What random picks get."))
     interval = serializers.ListField(
         child=serializers.FloatField(allow_null=True), allow_null=True
     )
-    verdict = serializers.CharField(allow_null=True)
+    interval_method = serializers.CharField(required=False)
     p_value = serializers.FloatField(allow_null=True, required=False)
+    p_value_worse = serializers.FloatField(allow_null=True, required=False)
+    verdict_code = serializers.CharField(allow_null=True, required=False)
+    verdict = serializers.CharField(allow_null=True)
 
 
 class RateFigureOutputSerializer(FigureOutputSerializer):
     successes = serializers.IntegerField()
-    sample_size = serializers.IntegerField()
 
 
 class PrizeFigureOutputSerializer(RateFigureOutputSerializer):
     tiers = serializers.DictField(
         child=serializers.IntegerField(), help_text=_("Wins per prize tier 1-5.")
     )
+    unit = serializers.CharField(required=False)
 
 
 class BrierFigureOutputSerializer(FigureOutputSerializer):
     skill_score = serializers.FloatField(allow_null=True)
+    chance_value = serializers.FloatField(allow_null=True, required=False)
+    chance_band = serializers.ListField(
+        child=serializers.FloatField(), allow_null=True, required=False
+    )
+    replications = serializers.IntegerField(required=False)
 
 
 class HitsDistributionOutputSerializer(serializers.Serializer):
@@ -121,40 +130,93 @@ class RunRefOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
     created_at = serializers.DateTimeField()
+    trigger = serializers.CharField(required=False)
+    error = serializers.CharField(allow_null=True, required=False)
 
 
-class MonitorStatusOutputSerializer(serializers.Serializer):
+class WindowFiguresOutputSerializer(serializers.Serializer):
+    """The figures of one series of scored forecasts (live or replayed)."""
+
     accuracy = serializers.FloatField(
         allow_null=True,
         help_text=_("Share (%) of forecasts whose top 6 held a winning number."),
-    )
-    status = serializers.CharField(
-        help_text="good | warning | critical | insufficient_data"
     )
     baseline = serializers.FloatField(help_text=_("The same share for random picks."))
     interval = serializers.ListField(
         child=serializers.FloatField(allow_null=True), allow_null=True
     )
+    interval_method = serializers.CharField()
     verdict = serializers.CharField(allow_null=True)
+    verdict_code = serializers.CharField(allow_null=True)
     p_value = serializers.FloatField(allow_null=True)
+    p_value_worse = serializers.FloatField(allow_null=True)
     successes = serializers.IntegerField()
     sample_size = serializers.IntegerField()
-    window = serializers.IntegerField()
-    min_samples = serializers.IntegerField()
-    thresholds = ThresholdsOutputSerializer()
+    alpha = serializers.FloatField()
     confidence = serializers.FloatField()
-    first_draw = serializers.IntegerField(allow_null=True)
-    last_draw = serializers.IntegerField(allow_null=True)
-    scope = serializers.CharField()
+    min_verdict_sample = serializers.IntegerField()
     mean_hits = FigureOutputSerializer()
     hits_distribution = HitsDistributionOutputSerializer()
     prize_rate = PrizeFigureOutputSerializer()
     brier_score = BrierFigureOutputSerializer()
+
+
+class ReplayedStatusOutputSerializer(serializers.Serializer):
+    """The replayed series: a baseline, never mixed into the live health."""
+
+    series = serializers.CharField(help_text="replayed")
+    label = serializers.CharField()
+    latest_run = RunRefOutputSerializer(allow_null=True)
+    status = serializers.CharField(required=False)
+    sample_size = serializers.IntegerField()
+    run = serializers.IntegerField(required=False)
+    first_draw = serializers.IntegerField(required=False, allow_null=True)
+    last_draw = serializers.IntegerField(required=False, allow_null=True)
+    replayed_at = serializers.DateTimeField(required=False, allow_null=True)
+    # With a successful replay, the window figures too (as in the live series).
+    accuracy = serializers.FloatField(required=False, allow_null=True)
+    baseline = serializers.FloatField(required=False)
+    interval = serializers.ListField(
+        child=serializers.FloatField(allow_null=True), allow_null=True, required=False
+    )
+    interval_method = serializers.CharField(required=False)
+    verdict = serializers.CharField(allow_null=True, required=False)
+    verdict_code = serializers.CharField(allow_null=True, required=False)
+    p_value = serializers.FloatField(allow_null=True, required=False)
+    p_value_worse = serializers.FloatField(allow_null=True, required=False)
+    successes = serializers.IntegerField(required=False)
+    alpha = serializers.FloatField(required=False)
+    confidence = serializers.FloatField(required=False)
+    min_verdict_sample = serializers.IntegerField(required=False)
+    mean_hits = FigureOutputSerializer(required=False)
+    hits_distribution = HitsDistributionOutputSerializer(required=False)
+    prize_rate = PrizeFigureOutputSerializer(required=False)
+    brier_score = BrierFigureOutputSerializer(required=False)
+
+
+class ReplayAcceptedOutputSerializer(serializers.Serializer):
+    replay_run = serializers.IntegerField()
+    status = serializers.CharField()
+    draws = serializers.IntegerField()
+
+
+class MonitorStatusOutputSerializer(WindowFiguresOutputSerializer):
+    series = serializers.CharField(help_text="live")
+    status = serializers.CharField(
+        help_text="good | warning | critical | insufficient_data"
+    )
+    window = serializers.IntegerField()
+    min_samples = serializers.IntegerField()
+    thresholds = ThresholdsOutputSerializer()
+    first_draw = serializers.IntegerField(allow_null=True)
+    last_draw = serializers.IntegerField(allow_null=True)
+    scope = serializers.CharField()
     emergency_retrain = serializers.BooleanField()
     emergency_retrain_state = serializers.CharField()
     last_emergency_retrain = RunRefOutputSerializer(allow_null=True)
     retrain_in_flight = serializers.IntegerField(allow_null=True)
     cooldown_days = serializers.IntegerField()
+    replayed = ReplayedStatusOutputSerializer()
 
 
 class TrendPointOutputSerializer(serializers.Serializer):

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from mlops.api import outputs
 from mlops.services.training.training import model_version_train
+from tests.mlops.test_predictions import record_scored
 
 pytestmark = pytest.mark.django_db
 
@@ -157,10 +158,13 @@ def admin_api(admin_user):
 
 def test_the_staff_answers_have_their_declared_shapes(admin_api, trained):
     version = trained.version
+    for draw_no in (1001, 1002):  # scored forecasts: the figures are computed
+        record_scored(draw_no, trained, 2)
     model_version_train(params={"seed": 2})  # `trained` is now the one to restore
     cases = [
         ("get", "/api/admin/monitor-status", outputs.MonitorStatusOutputSerializer()),
         ("get", "/api/admin/accuracy-trend", outputs.AccuracyTrendOutputSerializer()),
+        ("get", "/api/admin/replay", outputs.ReplayedStatusOutputSerializer()),
         (
             "get",
             "/api/admin/scheduler-status",

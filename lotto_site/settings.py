@@ -359,7 +359,14 @@ ML_SERVED_FLUSH_SECONDS = env_float("ML_SERVED_FLUSH_SECONDS", 5.0)
 
 # --- Retraining ----------------------------------------------------------------
 RETRAIN_PROMOTION_TOLERANCE = env_float("RETRAIN_PROMOTION_TOLERANCE", 0.05)
+# A running retrain beats a heartbeat every RETRAIN_HEARTBEAT_TIMEOUT_SECONDS / 6;
+# silent for the whole timeout, its worker is taken for dead: the run is failed,
+# its lock released and the abandonment audited by the watchdog schedule
+# (RETRAIN_WATCHDOG_CRON). A queued run may wait for a busy worker: it counts as
+# never picked up after RETRAIN_ABANDON_AFTER_SECONDS.
+RETRAIN_HEARTBEAT_TIMEOUT_SECONDS = env_int("RETRAIN_HEARTBEAT_TIMEOUT_SECONDS", 180)
 RETRAIN_ABANDON_AFTER_SECONDS = env_int("RETRAIN_ABANDON_AFTER_SECONDS", 1800)
+RETRAIN_WATCHDOG_CRON = os.environ.get("RETRAIN_WATCHDOG_CRON", "*/2 * * * *")
 RETRAIN_CRON = os.environ.get("RETRAIN_CRON", "0 0 * * 2")  # Tuesday 00:00 KST
 DRAW_SYNC_CRON = os.environ.get("DRAW_SYNC_CRON", "30 21 * * 6")  # Saturday 21:30
 # A second try for a result the official site published late (Sunday 09:00 KST).
@@ -375,6 +382,8 @@ MONITOR_CRITICAL_THRESHOLD = env_float("MONITOR_CRITICAL_THRESHOLD", 50.0)
 MONITOR_WINDOW = env_int("MONITOR_WINDOW", 52)
 MONITOR_MIN_SAMPLES = env_int("MONITOR_MIN_SAMPLES", 20)
 MONITOR_EMERGENCY_COOLDOWN_DAYS = env_int("MONITOR_EMERGENCY_COOLDOWN_DAYS", 7)
+# Warm-up: draws the walk-forward replay covers at first deploy (0 turns it off).
+MONITOR_REPLAY_DRAWS = env_int("MONITOR_REPLAY_DRAWS", 52)
 
 # --- Operations -----------------------------------------------------------------
 CLEANUP_OLDER_THAN_DAYS = env_int("CLEANUP_OLDER_THAN_DAYS", 30)

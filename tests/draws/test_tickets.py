@@ -320,6 +320,15 @@ BAD_INPUTS = [
     ({"games": [DRAW_1220]}, "draw", "required"),
     ({"draw": 1220}, "games", "required"),
     ({"draw": 1220, "games": [DRAW_1220], "qr": "x"}, "qr", "qr_or_games"),
+    ({"draw": 1220, "games": [[1, 2, 3, 4, 5, "x"]]}, "games", "not_a_number"),
+    ({"draw": 1220, "games": [[1, 2, 3, 4, 5, 6.5]]}, "games", "not_a_number"),
+    ({"draw": 1220, "games": "1,2,3,4,5,6"}, "games", "invalid"),
+    ({"draw": 1220, "games": [[1, 2, 3, 4, 5, 6]] * 1000}, "games", "too_many_games"),
+    ({"draw": True, "games": [DRAW_1220]}, "draw", "invalid"),
+    ({"draw": 1220.0, "games": [DRAW_1220]}, "draw", "invalid"),
+    ({"qr": 5}, "qr", "invalid"),
+    ({"qr": "https://m.dhlottery.co.kr/?v=" + "1" * 600}, "qr", "malformed_qr"),
+    ([1, 2, 3], "non_field_errors", "invalid"),
 ]
 
 

@@ -27,7 +27,7 @@ def shipped_draws(db):
 @pytest.fixture
 def fresh_forecast_cache(settings):
     """Each test starts as a fresh web process that checks the state every call."""
-    from mlops.services.forecast_cache import forecast_cache_clear
+    from recommendations.services.forecast_cache import forecast_cache_clear
 
     settings.ML_ACTIVE_CHECK_SECONDS = 0
     settings.ML_SERVED_FLUSH_SECONDS = 0
@@ -40,7 +40,7 @@ def fresh_forecast_cache(settings):
 @pytest.fixture
 def trained(db, model_root):
     """520 synthetic draws and a model trained on them, active."""
-    from mlops.services.training import model_version_train
+    from mlops.services.training.training import model_version_train
     from tests.factories import store_draws
 
     store_draws(520)

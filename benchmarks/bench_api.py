@@ -105,8 +105,8 @@ def percentiles(durations) -> tuple[float, float]:
 
 def bench_predict(version, runs: int) -> tuple[float, float]:
     from mlops.ml import features, pipeline
-    from mlops.services.registry import model_version_load
-    from mlops.services.training import training_history
+    from mlops.services.registry.registry import model_version_load
+    from mlops.services.training.training import training_history
 
     model = model_version_load(version)
     row = features.build_feature_matrix(training_history()[1])[-1]
@@ -125,11 +125,11 @@ def bench_predict(version, runs: int) -> tuple[float, float]:
 
 def bench_cold_forecast(runs: int) -> tuple[float, float]:
     """(fresh process incl. unpickling, after a new draw with the model in memory)."""
-    from mlops.services.forecast_cache import (
+    from recommendations.services.forecast_cache import (
         forecast_cache_clear,
         forecast_cache_invalidate,
     )
-    from mlops.services.inference import forecast_current
+    from recommendations.services.inference import forecast_current
 
     fresh, invalidated = [], []
     for _ in range(runs):
@@ -192,7 +192,7 @@ def main() -> None:
         from django.conf import settings
         from django.db import connection
 
-        from mlops.services.training import model_version_train
+        from mlops.services.training.training import model_version_train
 
         build_site()
         started = time.perf_counter()
@@ -202,7 +202,7 @@ def main() -> None:
         predict = bench_predict(version, args.runs)
         cold = bench_cold_forecast(args.runs)
         http = bench_http(args.requests, args.runs)
-        from mlops.services.served_counts import forecast_served_flush
+        from recommendations.services.served_counts import forecast_served_flush
 
         forecast_served_flush()  # while the temp database still exists
         connection.close()

@@ -1,7 +1,22 @@
+import re
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from .models import ALL_PRIZE_FIELDS, NUMBER_FIELDS, LottoDraw
+
+# The largest value a PostgreSQL integer column holds: a bigger number matches
+# nothing, it must not reach the database (DataError, a 500).
+MAX_INTEGER = 2**31 - 1
+
+
+def whole_number(text: str | None) -> int | None:
+    """`text` as a non-negative integer if it is ASCII digits, else None.
+
+    str.isdigit() is no test: it accepts "²", which int() refuses.
+    """
+    text = (text or "").strip()
+    return int(text) if re.fullmatch(r"[0-9]{1,20}", text) else None
 
 
 class DrawYearFilter(admin.SimpleListFilter):
@@ -13,9 +28,12 @@ class DrawYearFilter(admin.SimpleListFilter):
         return [(str(d.year), str(d.year)) for d in years]
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            return queryset.filter(draw_date__year=int(self.value()))
-        return queryset
+        if not self.value():
+            return queryset
+        year = whole_number(self.value())
+        if year is None or not 1 <= year <= 9999:  # dates end at year 9999
+            return queryset.none()
+        return queryset.filter(draw_date__year=year)
 
 
 @admin.register(LottoDraw)
@@ -70,6 +88,9 @@ class LottoDrawAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         # search_fields on an integer does an exact match only for digits.
-        if search_term.strip().isdigit():
-            return queryset.filter(draw_no=int(search_term)), False
+        number = whole_number(search_term)
+        if number is not None:
+            if number > MAX_INTEGER:
+                return queryset.none(), False
+            return queryset.filter(draw_no=number), False
         return super().get_search_results(request, queryset, search_term)

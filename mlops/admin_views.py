@@ -18,7 +18,7 @@ from django.utils.safestring import mark_safe
 
 from mlops.admin.audit_events import audit_summary
 from mlops.models import AuditEvent, ModelActivation, RetrainRun
-from mlops.services.registry import model_version_active
+from mlops.services.registry.registry import model_version_active
 
 logger = logging.getLogger(__name__)
 
@@ -142,18 +142,32 @@ def operations_dashboard(request):
     except ValueError:
         days = DEFAULT_TREND_DAYS
     days = days if days in TREND_DAYS_CHOICES else DEFAULT_TREND_DAYS
-    status, status_problem = _call("mlops.services.monitoring.get_monitor_status")
-    trend, trend_problem = _call(
-        "mlops.services.monitoring.get_accuracy_trend", days=days
+    status, status_problem = _call(
+        "mlops.services.monitoring.monitoring.get_monitor_status"
     )
-    scheduler, scheduler_problem = _call("mlops.services.scheduling.scheduler_status")
+    trend, trend_problem = _call(
+        "mlops.services.monitoring.monitoring.get_accuracy_trend", days=days
+    )
+    scheduler, scheduler_problem = _call(
+        "mlops.services.training.scheduling.scheduler_status"
+    )
     active = model_version_active()
     thresholds = (status or {}).get("thresholds") or {
         "good": settings.MONITOR_GOOD_THRESHOLD,
         "critical": settings.MONITOR_CRITICAL_THRESHOLD,
     }
+    # A section shows only what the admin list of its rows would: a staff user
+    # refused the audit trail (403) must not read it here either.
+    can = {
+        "audit": request.user.has_perm("mlops.view_auditevent"),
+        "runs": request.user.has_perm("mlops.view_retrainrun"),
+        "activations": request.user.has_perm("mlops.view_modelactivation"),
+    }
+    if not can["runs"]:
+        scheduler, scheduler_problem = None, ""
     context = {
         **admin.site.each_context(request),
+        "can": can,
         "title": "ML operations",
         "status": status,
         "status_rows": _rows(status) if status is not None else [],
@@ -171,14 +185,22 @@ def operations_dashboard(request):
         else 0,
         "current_activation": ModelActivation.objects.filter(is_current=True)
         .select_related("model_version", "user")
-        .first(),
+        .first()
+        if can["activations"]
+        else None,
         "retrain_in_flight": RetrainRun.objects.filter(
             in_flight=RetrainRun.IN_FLIGHT
-        ).first(),
-        "last_verify": AuditEvent.objects.filter(action="verify").first(),
+        ).first()
+        if can["runs"]
+        else None,
+        "last_verify": AuditEvent.objects.filter(action="verify").first()
+        if can["audit"]
+        else None,
         "recent_events": [
             (event, audit_summary(event)) for event in AuditEvent.objects.all()[:10]
-        ],
+        ]
+        if can["audit"]
+        else [],
     }
     return TemplateResponse(request, "admin/mlops/operations_dashboard.html", context)
 

@@ -2,9 +2,14 @@
 
 import logging
 
-from mlops.services.audit import Actor
-from mlops.services.retrain_requests import RetrainAlreadyRunning, retrain_request
-from mlops.services.retraining import retrain_execute
+from draws.sync_service import draw_sync_latest
+from mlops.services.monitoring.monitoring import monitor_check
+from mlops.services.registry.audit import Actor
+from mlops.services.training.retrain_requests import (
+    RetrainAlreadyRunning,
+    retrain_request,
+)
+from mlops.services.training.retraining import retrain_execute
 
 logger = logging.getLogger(__name__)
 
@@ -30,16 +35,12 @@ def draw_sync_and_monitor_task() -> dict:
     the sync fails, and the sync's error is raised afterwards so that Q2
     records the task as failed.
     """
-    from draws.sync_service import draw_sync_latest
-
     result, sync_error = {}, None
     try:
         result["sync"] = draw_sync_latest().as_dict()
     except Exception as exc:
         logger.exception("Draw sync failed")
         sync_error = exc
-    from mlops.services.monitoring import monitor_check
-
     result["monitor"] = monitor = monitor_check(actor=Actor.scheduler())
     logger.info(
         "Accuracy check: %s (action: %s)", monitor.get("status"), monitor.get("action")

@@ -10,9 +10,9 @@ import numpy as np
 from draws.models import LottoDraw, expected_draw_date
 from draws.validation import DrawRecord
 from mlops.models import ModelVersion
-from mlops.services.audit import Actor
-from mlops.services.backups import model_version_backup
-from mlops.services.training import model_version_train
+from mlops.services.operations.backups import model_version_backup
+from mlops.services.registry.audit import Actor
+from mlops.services.training.training import model_version_train
 
 
 def store_draws(count: int, *, seed: int = 0, first: int = 1) -> np.ndarray:

@@ -1,6 +1,7 @@
 """What every mlops admin shares: read-only pages, 403 for forbidden actions."""
 
 import json
+import re
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,6 +13,20 @@ def _pretty_json(value) -> str:
         '<pre style="white-space: pre-wrap; margin: 0">{}</pre>',
         json.dumps(value, indent=2, sort_keys=True, default=str),
     )
+
+
+# The largest value a PostgreSQL integer column holds: a bigger number matches
+# nothing, it must not reach the database (DataError, a 500).
+MAX_INTEGER = 2**31 - 1
+
+
+def whole_number(text: str | None) -> int | None:
+    """`text` as a non-negative integer if it is ASCII digits, else None.
+
+    str.isdigit() is no test: it accepts "²", which int() refuses.
+    """
+    text = (text or "").strip()
+    return int(text) if re.fullmatch(r"[0-9]{1,20}", text) else None
 
 
 def _errors(exc: ValidationError) -> str:

@@ -15,16 +15,16 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from mlops.models import ModelActivation, ModelVersion
-from mlops.services.audit import Actor
-from mlops.services.backups import (
+from mlops.services.operations.backups import (
     model_backup_newest_good,
     model_version_backup,
     model_version_restore,
     model_version_rollback,
     model_version_rollback_plan,
 )
-from mlops.services.integrity import models_verify
-from mlops.services.registry import (
+from mlops.services.operations.integrity import models_verify
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import (
     ModelIntegrityError,
     model_version_activate,
     model_version_active,

@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from mlops.models import Prediction
 
-from .base import ReadOnlyAdmin
+from .base import MAX_INTEGER, ReadOnlyAdmin, whole_number
 
 
 class ScoredFilter(admin.SimpleListFilter):
@@ -38,9 +38,12 @@ class TargetDrawFilter(admin.SimpleListFilter):
         return [(str(d), str(d)) for d in draws]
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            return queryset.filter(target_draw_no=int(self.value()))
-        return queryset
+        if not self.value():
+            return queryset
+        draw_no = whole_number(self.value())
+        if draw_no is None or draw_no > MAX_INTEGER:
+            return queryset.none()
+        return queryset.filter(target_draw_no=draw_no)
 
 
 @admin.register(Prediction)
@@ -61,6 +64,9 @@ class PredictionAdmin(ReadOnlyAdmin):
     search_fields = ("target_draw_no", "forecaster")
 
     def get_search_results(self, request, queryset, search_term):
-        if search_term.strip().isdigit():
-            return queryset.filter(target_draw_no=int(search_term)), False
+        draw_no = whole_number(search_term)
+        if draw_no is not None:
+            if draw_no > MAX_INTEGER:
+                return queryset.none(), False
+            return queryset.filter(target_draw_no=draw_no), False
         return super().get_search_results(request, queryset, search_term)

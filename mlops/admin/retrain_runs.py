@@ -6,8 +6,11 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 
 from mlops.models import RetrainRun
-from mlops.services.audit import Actor
-from mlops.services.retrain_requests import RetrainAlreadyRunning, retrain_request
+from mlops.services.registry.audit import Actor
+from mlops.services.training.retrain_requests import (
+    RetrainAlreadyRunning,
+    retrain_request,
+)
 
 from .base import ReadOnlyAdmin, _errors
 

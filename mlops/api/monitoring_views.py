@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mlops.services.monitoring import get_accuracy_trend, get_monitor_status
+from mlops.services.monitoring.monitoring import get_accuracy_trend, get_monitor_status
 
 from .permissions import StaffApiMixin
 

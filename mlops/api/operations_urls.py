@@ -5,39 +5,25 @@ credentials, 403 for non-staff), plus the model permission of each operation.
 """
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mlops.models import ModelVersion
-from mlops.services.audit import Actor
-from mlops.services.backups import (
+from mlops.services.operations.backups import (
     model_version_backup,
     model_version_restore,
     model_version_rollback,
 )
-from mlops.services.cleanup import MAX_OLDER_THAN_DAYS, models_cleanup
-from mlops.services.integrity import models_verify
+from mlops.services.operations.cleanup import MAX_OLDER_THAN_DAYS, models_cleanup
+from mlops.services.operations.integrity import models_verify
+from mlops.services.registry.audit import Actor
 
-from .permissions import StaffApiMixin
-
-
-def needs(codename: str) -> type[BasePermission]:
-    """A DRF permission: the user holds `mlops.<codename>`."""
-
-    class HasModelPermission(BasePermission):
-        message = f"This needs the mlops.{codename} permission."
-
-        def has_permission(self, request, view):
-            return request.user.has_perm(f"mlops.{codename}")
-
-    return HasModelPermission
+from .permissions import StaffApiMixin, needs
 
 
 class OperationsApi(StaffApiMixin, APIView):
@@ -52,25 +38,20 @@ class OperationsApi(StaffApiMixin, APIView):
             raise Http404(f"Unknown model version {label!r}.")
         return found
 
-    def refuse(self, exc: ValidationError) -> Response:
-        return Response({"detail": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
-
     def activate_with_reason(self, request, operation, *, label: str | None = None):
         """Run a restore or rollback as the user, with the reason from the body.
 
-        200 with the version it activated; 400 for a bad reason or a refusal.
+        200 with the version it activated; 400 for a bad reason or a refusal
+        (the service's ValidationError, in the API's error format).
         """
         params = ReasonInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         target = {} if label is None else {"version": self.version(label)}
-        try:
-            activated = operation(
-                **target,
-                actor=Actor.for_user(request.user),
-                reason=params.validated_data["reason"],
-            )
-        except ValidationError as exc:
-            return self.refuse(exc)
+        activated = operation(
+            **target,
+            actor=Actor.for_user(request.user),
+            reason=params.validated_data["reason"],
+        )
         return Response(version_output(activated))
 
 
@@ -89,12 +70,9 @@ class ModelBackupApi(OperationsApi):
 
     @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, version: str):
-        try:
-            backup = model_version_backup(
-                version=self.version(version), actor=Actor.for_user(request.user)
-            )
-        except ValidationError as exc:
-            return self.refuse(exc)
+        backup = model_version_backup(
+            version=self.version(version), actor=Actor.for_user(request.user)
+        )
         body = {
             "backup_id": backup.pk,
             "version": version,
@@ -140,7 +118,8 @@ class ModelCleanupApi(OperationsApi):
             max_value=MAX_OLDER_THAN_DAYS,
             default=lambda: settings.CLEANUP_OLDER_THAN_DAYS,
         )
-        dry_run = serializers.BooleanField(default=False)
+        # Deleting files takes an explicit "dry_run": false; anything less plans.
+        dry_run = serializers.BooleanField(default=True)
 
     @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):

@@ -1,19 +1,22 @@
 """Staff API: scheduler status, manual and emergency retrains, retrain runs."""
 
-from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, serializers, status
+from rest_framework import generics, status
+from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mlops.models import RetrainRun
-from mlops.services.audit import Actor
-from mlops.services.retrain_requests import RetrainAlreadyRunning, retrain_request
-from mlops.services.scheduling import scheduler_status
+from mlops.services.registry.audit import Actor
+from mlops.services.training.retrain_requests import (
+    RetrainAlreadyRunning,
+    retrain_request,
+)
+from mlops.services.training.scheduling import scheduler_status
 
-from .permissions import IsStaff, StaffApiMixin
+from .permissions import IsStaff, StaffApiMixin, needs
 from .serializers import (
     RetrainAcceptedSerializer,
     RetrainConflictSerializer,
@@ -27,7 +30,25 @@ RETRAIN_SCHEMA = extend_schema(
 )
 
 
+class RetrainConflict(APIException):
+    """409 in the API's error format, plus the run that is in the way."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "retrain_running"
+
+    def __init__(self, run: RetrainRun, detail: str):
+        super().__init__(detail)
+        self.extra_fields = {"run_id": run.pk, "status": run.status}
+
+
+# Runs carry error messages and tracebacks: the admin's view permission, not
+# just staff status, opens them (and the scheduler status, which quotes them).
+CanViewRuns = needs("view_retrainrun")
+
+
 class SchedulerStatusApi(StaffApiMixin, APIView):
+    permission_classes = [IsStaff, CanViewRuns]
+
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response(scheduler_status())
@@ -59,10 +80,7 @@ class ManualRetrainApi(StaffApiMixin, APIView):
                 options=params.validated_data,
             )
         except RetrainAlreadyRunning as exc:
-            body = {"detail": str(exc), "run_id": exc.run.pk, "status": exc.run.status}
-            return Response(body, status=status.HTTP_409_CONFLICT)
-        except ValidationError as exc:
-            raise serializers.ValidationError({"detail": exc.messages}) from exc
+            raise RetrainConflict(exc.run, str(exc)) from exc
         run.refresh_from_db()
         body = {"run_id": run.pk, "status": run.status, "trigger": run.trigger}
         return Response(body, status=status.HTTP_202_ACCEPTED)
@@ -76,6 +94,7 @@ class RetrainRunListApi(StaffApiMixin, generics.ListAPIView):
     """Retrain runs, newest first; filter with ?trigger= and ?status=."""
 
     serializer_class = RetrainRunOutputSerializer
+    permission_classes = [IsStaff, CanViewRuns]
 
     def get_queryset(self):
         runs = RetrainRun.objects.select_related("model_version", "requested_by")
@@ -88,4 +107,5 @@ class RetrainRunListApi(StaffApiMixin, generics.ListAPIView):
 
 class RetrainRunDetailApi(StaffApiMixin, generics.RetrieveAPIView):
     serializer_class = RetrainRunOutputSerializer
+    permission_classes = [IsStaff, CanViewRuns]
     queryset = RetrainRun.objects.select_related("model_version", "requested_by")

@@ -8,7 +8,7 @@ from django.db import DatabaseError, connection
 from draws.freshness import draw_freshness
 from draws.models import LottoDraw
 from mlops.models import ModelVersion
-from mlops.services.registry import (
+from mlops.services.registry.registry import (
     ModelIntegrityError,
     model_version_active,
     model_version_load,

@@ -1,11 +1,13 @@
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mlops.services.inference import NoDrawsError
-from mlops.services.recommendation import (
+from recommendations.services.inference import NoDrawsError
+from recommendations.services.recommendation import (
     MAX_GAMES,
     MAX_INCLUDED,
     recommendation_generate,
@@ -21,7 +23,7 @@ from .serializers import (
 
 class NoDrawsAvailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "No draws are stored yet, so there is nothing to forecast from."
+    default_detail = _("No draws are stored yet, so there is nothing to forecast from.")
     default_code = "no_draws"
 
 
@@ -33,19 +35,28 @@ class RecommendationListApi(APIView):
             min_value=1,
             max_value=MAX_GAMES,
             default=5,
-            help_text=f"Games, 1-{MAX_GAMES} (a Korean lotto slip holds 5).",
+            help_text=format_lazy(
+                _("Games, 1-{max} (a Korean lotto slip holds 5)."), max=MAX_GAMES
+            ),
         )
         include = NumberListField(
             required=False,
             default=list,
-            help_text=f"Numbers every game must contain (at most {MAX_INCLUDED}): "
-            "include=3,7 or include=3&include=7.",
+            help_text=format_lazy(
+                _(
+                    "Numbers every game must contain (at most {max}): "
+                    "include=3,7 or include=3&include=7."
+                ),
+                max=MAX_INCLUDED,
+            ),
         )
         exclude = NumberListField(
             required=False,
             default=list,
-            help_text="Numbers no game may contain (at least six must remain), "
-            "comma-separated or repeated.",
+            help_text=_(
+                "Numbers no game may contain (at least six must remain), "
+                "comma-separated or repeated."
+            ),
         )
         seed = serializers.IntegerField(
             required=False,
@@ -53,8 +64,10 @@ class RecommendationListApi(APIView):
             default=None,
             min_value=0,
             max_value=2**63 - 1,
-            help_text="Same seed, parameters and forecast give the same games; "
-            "omit it for fresh random games.",
+            help_text=_(
+                "Same seed, parameters and forecast give the same games; "
+                "omit it for fresh random games."
+            ),
         )
 
         def validate(self, attrs):
@@ -79,7 +92,7 @@ class RecommendationListApi(APIView):
         try:
             recommendation = recommendation_generate(**params.validated_data)
         except NoDrawsError as exc:
-            raise NoDrawsAvailable(str(exc)) from exc
+            raise NoDrawsAvailable() from exc
         # The plain dict has RecommendationOutputSerializer's shape (the schema
         # and the tests hold them together); serialising 45 nested objects
         # through DRF fields would cost more than the whole recommendation.

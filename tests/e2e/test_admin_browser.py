@@ -16,8 +16,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from draws.services import draw_import_file
 from mlops.models import AuditEvent, ModelBackup
-from mlops.services.registry import model_version_active
-from mlops.services.training import model_version_train
+from mlops.services.registry.registry import model_version_active
+from mlops.services.training.training import model_version_train
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -16,6 +16,7 @@ from mlops.models import (
     Prediction,
     RetrainRun,
 )
+from mlops.services.training import scheduling
 from tests.factories import backed_up_then_replaced, train
 
 pytestmark = pytest.mark.django_db
@@ -299,8 +300,6 @@ def test_the_operations_page_shows_model_monitor_trend_and_scheduler(
 def test_a_section_whose_service_fails_says_so_and_the_page_still_renders(
     admin_client, two_versions, monkeypatch
 ):
-    from mlops.services import scheduling
-
     def broken():
         raise RuntimeError("broker unreachable")
 

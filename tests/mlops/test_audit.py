@@ -10,18 +10,20 @@ from django.urls import reverse
 
 from draws.services import draw_import_file, draw_import_records
 from mlops.models import AuditEvent
-from mlops.services.audit import Actor
-from mlops.services.backups import (
+from mlops.services.operations.backups import (
     model_version_backup,
     model_version_restore,
     model_version_rollback,
 )
-from mlops.services.cleanup import models_cleanup
-from mlops.services.integrity import models_verify
-from mlops.services.registry import model_version_activate
+from mlops.services.operations.cleanup import models_cleanup
+from mlops.services.operations.integrity import models_verify
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import model_version_activate
 from tests.factories import draw_record, train
 
 pytestmark = pytest.mark.django_db
+# The staff API takes JSON bodies only; these calls send none.
+JSON = "application/json"
 
 
 def actions_by(actor: str) -> list[str]:
@@ -153,19 +155,19 @@ def test_each_api_call_records_the_staff_user(client, versions, django_user_mode
     client.force_login(api)
     model_version_activate(version=v1, actor=Actor.system())
 
-    backup = client.post(f"/api/admin/models/{v1.version}/backup")
+    backup = client.post(f"/api/admin/models/{v1.version}/backup", content_type=JSON)
     restore = client.post(
         f"/api/admin/models/{v2.version}/restore",
         {"reason": "api drill"},
         content_type="application/json",
     )
-    rollback = client.post("/api/admin/models/rollback")
+    rollback = client.post("/api/admin/models/rollback", content_type=JSON)
     cleanup = client.post(
         "/api/admin/models/cleanup",
         {"older_than_days": 30, "dry_run": False},
         content_type="application/json",
     )
-    verify = client.post("/api/admin/models/verify")
+    verify = client.post("/api/admin/models/verify", content_type=JSON)
 
     assert backup.status_code == 201
     assert backup.json()["sha256"] == v1.sha256
@@ -189,14 +191,18 @@ def test_each_api_call_records_the_staff_user(client, versions, django_user_mode
 
 def test_the_api_says_what_is_wrong(client, admin_user, model_root, db):
     client.force_login(admin_user)
-    assert client.post("/api/admin/models/nope/restore").status_code == 404
-    refused = client.post("/api/admin/models/rollback")
+    assert (
+        client.post("/api/admin/models/nope/restore", content_type=JSON).status_code
+        == 404
+    )
+    refused = client.post("/api/admin/models/rollback", content_type=JSON)
     assert refused.status_code == 400
-    assert "no earlier version" in refused.json()["detail"][0]
+    assert "no earlier version" in refused.json()["detail"]
+    assert refused.json()["code"] == "invalid"
     negative = client.post(
         "/api/admin/models/cleanup",
         {"older_than_days": -1},
         content_type="application/json",
     )
     assert negative.status_code == 400
-    assert "older_than_days" in negative.json()
+    assert "older_than_days" in negative.json()["errors"]

@@ -10,17 +10,17 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from mlops.models import AuditEvent, ModelBackup
-from mlops.services.audit import Actor
-from mlops.services.backups import (
+from mlops.services.operations.backups import (
     model_backup_newest_good,
     model_version_backup,
     model_version_restore,
 )
-from mlops.services.registry import (
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import (
     model_version_activate,
     model_version_load,
 )
-from mlops.services.storage import get_storage, sha256_bytes
+from mlops.services.registry.storage import get_storage, sha256_bytes
 from tests.factories import train
 
 pytestmark = pytest.mark.django_db

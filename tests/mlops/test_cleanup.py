@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from mlops.models import AuditEvent, ModelBackup, ModelVersion
-from mlops.services.audit import Actor
-from mlops.services.backups import model_version_backup
-from mlops.services.cleanup import models_cleanup
+from mlops.services.operations.backups import model_version_backup
+from mlops.services.operations.cleanup import models_cleanup
+from mlops.services.registry.audit import Actor
 from tests.factories import train
 
 pytestmark = pytest.mark.django_db
@@ -182,7 +182,7 @@ def test_cleanup_is_audited_with_what_it_removed(model_root, registry):
 def test_a_deleted_version_can_still_be_restored_from_its_protected_backup(
     model_root, registry
 ):
-    from mlops.services.backups import model_version_restore
+    from mlops.services.operations.backups import model_version_restore
 
     versions, _ = registry
     models_cleanup(older_than_days=30, dry_run=False, actor=Actor.cli())
@@ -224,7 +224,7 @@ def test_the_cleanup_api_refuses_an_absurd_age_with_400(
     )
 
     assert response.status_code == 400
-    assert "older_than_days" in response.json()
+    assert "older_than_days" in response.json()["errors"]
 
 
 def test_cleanup_models_dry_run_prints_the_plan_and_removes_nothing(
@@ -254,3 +254,37 @@ def test_cleanup_models_defaults_to_the_configured_age(model_root, registry, set
 def test_cleanup_models_refuses_a_negative_age_in_one_line(model_root, db):
     with pytest.raises(CommandError, match="0 or more"):
         call_command("cleanup_models", "--older-than", "-3")
+
+
+def test_the_cleanup_api_refuses_a_form_body_and_removes_nothing(
+    model_root, registry, admin_client
+):
+    # The attack run's case: `curl -d '{"dry_run": true}'` sends it form-encoded.
+    before = files_on_disk(model_root)
+    response = admin_client.post(
+        "/api/admin/models/cleanup",
+        data='{"dry_run": true}',
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 415
+    assert files_on_disk(model_root) == before
+    assert not AuditEvent.objects.filter(action="cleanup").exists()
+
+
+def test_the_cleanup_api_only_plans_unless_dry_run_is_false(
+    model_root, registry, admin_client
+):
+    before = files_on_disk(model_root)
+    planned = admin_client.post(
+        "/api/admin/models/cleanup", {}, content_type="application/json"
+    )
+    assert planned.status_code == 200
+    assert planned.json()["dry_run"] is True
+    assert files_on_disk(model_root) == before
+    removed = admin_client.post(
+        "/api/admin/models/cleanup",
+        {"dry_run": False},
+        content_type="application/json",
+    )
+    assert removed.json()["dry_run"] is False
+    assert files_on_disk(model_root) != before

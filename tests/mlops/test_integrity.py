@@ -8,9 +8,9 @@ from django.core.management import ManagementUtility, call_command
 from django.core.management.base import CommandError
 
 from mlops.models import AuditEvent, ModelBackup, ModelVersion
-from mlops.services.audit import Actor
-from mlops.services.backups import model_version_backup
-from mlops.services.integrity import models_verify
+from mlops.services.operations.backups import model_version_backup
+from mlops.services.operations.integrity import models_verify
+from mlops.services.registry.audit import Actor
 from tests.factories import train
 
 pytestmark = pytest.mark.django_db

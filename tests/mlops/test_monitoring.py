@@ -10,12 +10,12 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from mlops.models import ModelActivation, Prediction, RetrainRun
-from mlops.services.audit import Actor
-from mlops.services.monitoring import (
+from mlops.services.monitoring.monitoring import (
     get_accuracy_trend,
     get_monitor_status,
     monitor_check,
 )
+from mlops.services.registry.audit import Actor
 from tests.mlops.test_predictions import (
     make_version,
     record,
@@ -91,7 +91,7 @@ def test_the_mean_hits_brier_and_prize_figures_describe_the_window(model_root):
     record(1001, version, combinations=[[1, 2, 3, 4, 5, 6], [10, 11, 12, 13, 14, 15]])
     store_draw(1001, winning, bonus=39)
     record_scored(1002, version, 1)
-    from mlops.services.scoring import predictions_score_for_draws
+    from mlops.services.monitoring.scoring import predictions_score_for_draws
 
     predictions_score_for_draws([1001])
     status = get_monitor_status()
@@ -192,7 +192,7 @@ def test_statistical_and_unscored_forecasts_do_not_count(model_root):
     record(1002, None)  # statistical
     store_draw(1002, winning_with_hits(3), bonus=39)
     record(1003, version)  # not drawn yet
-    from mlops.services.scoring import predictions_score_pending
+    from mlops.services.monitoring.scoring import predictions_score_pending
 
     predictions_score_pending()
     status = get_monitor_status()

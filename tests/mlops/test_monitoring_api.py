@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from mlops.services.monitoring import get_monitor_status
+from mlops.services.monitoring.monitoring import get_monitor_status
 from tests.mlops.test_predictions import make_version, record_scored
 
 pytestmark = pytest.mark.django_db
@@ -85,7 +85,7 @@ def test_the_trend_lists_the_scored_draws_of_the_period(staff_client, model_root
 def test_a_bad_number_of_days_is_refused_with_400(staff_client, days):
     response = staff_client.get(TREND_URL, {"days": days})
     assert response.status_code == 400
-    assert "days" in response.json()
+    assert "days" in response.json()["errors"]
 
 
 @pytest.mark.parametrize("days", ["1", "3650"])

@@ -14,12 +14,12 @@ from django.utils import timezone
 
 from draws.models import LottoDraw, expected_draw_date
 from mlops.models import FrozenForecastError, ModelActivation, ModelVersion, Prediction
-from mlops.services import predictions
-from mlops.services.predictions import (
+from mlops.services.monitoring import predictions
+from mlops.services.monitoring.predictions import (
     forecast_note_served,
     forecast_record,
 )
-from mlops.services.scoring import predictions_score_for_draws
+from mlops.services.monitoring.scoring import predictions_score_for_draws
 
 pytestmark = pytest.mark.django_db
 
@@ -414,7 +414,7 @@ def test_the_mirror_path_names_the_draw_and_the_forecaster(model_root):
 def test_activating_a_model_records_its_forecast_for_the_next_draw(
     model_root, shipped_draws, django_capture_on_commit_callbacks
 ):
-    from mlops.services.training import model_version_train
+    from mlops.services.training.training import model_version_train
 
     latest = shipped_draws.last()
     with django_capture_on_commit_callbacks(execute=True):
@@ -430,8 +430,8 @@ def test_activating_a_model_records_its_forecast_for_the_next_draw(
 def test_a_forecast_that_cannot_be_made_does_not_break_the_activation(
     model_root, shipped_draws, django_capture_on_commit_callbacks, caplog
 ):
-    from mlops.services.registry import model_version_activate
-    from mlops.services.training import model_version_train
+    from mlops.services.registry.registry import model_version_activate
+    from mlops.services.training.training import model_version_train
 
     version = model_version_train(activate=False)
     LottoDraw.objects.all().delete()  # nothing left to forecast from

@@ -34,7 +34,7 @@ import datetime as dt
 from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import Schedule
-from mlops.services.scheduling import RETRAIN_SCHEDULE
+from mlops.services.training.scheduling import RETRAIN_SCHEDULE
 call_command("import_draws")
 call_command("setup_schedules")
 # Only the retrain is due: the draw sync would go to the network.

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from mlops.ml import pipeline
 from mlops.models import AuditEvent, ModelActivation, ModelVersion
-from mlops.services import storage as storage_module
-from mlops.services.audit import Actor
-from mlops.services.registry import (
+from mlops.services.registry import storage as storage_module
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import (
     ModelIntegrityError,
     get_latest_model_path,
     model_version_activate,
@@ -24,8 +24,8 @@ from mlops.services.registry import (
     model_version_metadata,
     model_version_register,
 )
-from mlops.services.storage import UnsafePathError, get_storage, sha256_bytes
-from mlops.services.training import model_version_train
+from mlops.services.registry.storage import UnsafePathError, get_storage, sha256_bytes
+from mlops.services.training.training import model_version_train
 from tests.factories import store_draws
 
 pytestmark = pytest.mark.django_db

@@ -9,14 +9,17 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from mlops.models import AuditEvent, ModelActivation, ModelVersion
-from mlops.services.audit import Actor
-from mlops.services.backups import model_version_backup, model_version_restore
-from mlops.services.registry import (
+from mlops.services.operations.backups import (
+    model_version_backup,
+    model_version_restore,
+)
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import (
     model_version_active,
     model_version_load,
     model_version_mark_corrupt,
 )
-from mlops.services.storage import sha256_bytes
+from mlops.services.registry.storage import sha256_bytes
 from tests import factories
 from tests.factories import train
 
@@ -177,8 +180,8 @@ def test_restore_model_fails_when_no_backup_can_repair_the_file(
 def test_a_web_process_serves_the_restored_version_without_a_restart(
     model_root, backed_up_then_replaced, settings
 ):
-    from mlops.services.forecast_cache import forecast_cache_clear
-    from mlops.services.recommendation import RecommendationEngine
+    from recommendations.services.forecast_cache import forecast_cache_clear
+    from recommendations.services.recommendation import RecommendationEngine
 
     v1, v2 = backed_up_then_replaced
     settings.ML_ACTIVE_CHECK_SECONDS = 0

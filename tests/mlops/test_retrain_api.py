@@ -2,14 +2,15 @@
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from mlops.models import ModelVersion, RetrainRun
-from mlops.services.audit import Actor
-from mlops.services.registry import model_version_active
-from mlops.services.retrain_requests import retrain_request
-from mlops.services.training import model_version_train
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import model_version_active
+from mlops.services.training.retrain_requests import retrain_request
+from mlops.services.training.training import model_version_train
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,9 @@ def staff(django_user_model):
     user = django_user_model.objects.create_user(
         "ops", password="pw-ops-123", is_staff=True
     )
-    user.user_permissions.add(Permission.objects.get(codename="retrain_model"))
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["retrain_model", "view_retrainrun"])
+    )
     return user
 
 
@@ -53,7 +56,10 @@ def test_logged_in_non_staff_users_are_refused_with_403(
 ):
     user = django_user_model.objects.create_user("player", password="pw-player-1")
     client = APIClient()
-    assert client.login(username="player", password="pw-player-1")  # session auth
+    # session auth; django-axes needs the request a real login has
+    assert client.login(
+        request=HttpRequest(), username="player", password="pw-player-1"
+    )
 
     response = getattr(client, method)(url)
 
@@ -137,6 +143,8 @@ def test_a_retrain_request_while_one_runs_gets_409_with_that_run(
         assert response.status_code == 409
         assert response.json()["run_id"] == running.pk
         assert response.json()["status"] == "queued"
+        assert response.json()["code"] == "retrain_running"
+        assert f"Retrain run {running.pk}" in response.json()["detail"]
     assert RetrainRun.objects.count() == 1
 
 
@@ -199,3 +207,31 @@ def test_a_retrain_run_detail_shows_the_record(staff_client, model_root, shipped
     )
     assert body["peak_memory_bytes"] == run.peak_memory_bytes
     assert staff_client.get("/api/admin/retrain-runs/999999/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/admin/scheduler-status",
+        "/api/admin/retrain-runs/",
+        "/api/admin/retrain-runs/{pk}/",
+    ],
+)
+def test_staff_without_the_view_permission_read_no_runs_or_tracebacks(
+    django_user_model, model_root, url
+):
+    run = RetrainRun.objects.create(
+        trigger="manual",
+        status="failed",
+        error_message="boom",
+        traceback='Traceback (most recent call last):\n  File "/srv/secret.py"',
+    )
+    bare = django_user_model.objects.create_user("bare", is_staff=True)
+    client = APIClient()
+    client.force_authenticate(bare)
+
+    response = client.get(url.format(pk=run.pk))
+
+    assert response.status_code == 403
+    assert "view_retrainrun" in response.json()["detail"]
+    assert b"secret.py" not in response.content

@@ -11,22 +11,22 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from mlops.models import AuditEvent, ModelActivation, ModelVersion, RetrainRun
-from mlops.services.audit import Actor
-from mlops.services.promotion import promotion_decision
-from mlops.services.registry import model_version_active
-from mlops.services.retrain_requests import (
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import model_version_active
+from mlops.services.registry.storage import get_storage
+from mlops.services.training.promotion import promotion_decision
+from mlops.services.training.retrain_requests import (
     RetrainAlreadyRunning,
     retrain_in_flight,
     retrain_request,
     retrain_run_now,
 )
-from mlops.services.retraining import (
+from mlops.services.training.retraining import (
     RETRAIN_METADATA_PATH,
     retrain_execute,
     retrain_recover_abandoned,
 )
-from mlops.services.storage import get_storage
-from mlops.services.training import model_version_train
+from mlops.services.training.training import model_version_train
 
 pytestmark = pytest.mark.django_db
 
@@ -343,7 +343,7 @@ def test_retrain_metadata_json_matches_the_last_run(champion, model_root):
 
 
 def test_the_log_lines_operators_grep_for(model_root, shipped_draws, caplog):
-    caplog.set_level("INFO", logger="mlops.services.retraining")
+    caplog.set_level("INFO", logger="mlops.services.training.retraining")
 
     run = retrain_run_now(actor=Actor.cli(), reason="weekly check")
 
@@ -385,7 +385,7 @@ def test_the_requesting_user_is_recorded(model_root, django_user_model):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_working_run_beats_its_heartbeat_so_it_is_not_taken_for_dead(settings):
-    from mlops.services.retrain_watch import _RunWatch
+    from mlops.services.training.retrain_watch import _RunWatch
 
     # Beats every RETRAIN_ABANDON_AFTER_SECONDS / 6 (at least 1 s).
     settings.RETRAIN_ABANDON_AFTER_SECONDS = 6

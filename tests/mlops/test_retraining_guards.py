@@ -8,12 +8,12 @@ from sklearn.ensemble import RandomForestClassifier
 
 from draws.models import LottoDraw
 from mlops.models import ModelActivation, ModelVersion, RetrainRun
-from mlops.services.audit import Actor
-from mlops.services.registry import model_version_active
-from mlops.services.retrain_requests import retrain_in_flight, retrain_run_now
-from mlops.services.retraining import RETRAIN_METADATA_PATH
-from mlops.services.storage import get_storage
-from mlops.services.training import model_version_train
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import model_version_active
+from mlops.services.registry.storage import get_storage
+from mlops.services.training.retrain_requests import retrain_in_flight, retrain_run_now
+from mlops.services.training.retraining import RETRAIN_METADATA_PATH
+from mlops.services.training.training import model_version_train
 
 pytestmark = pytest.mark.django_db
 

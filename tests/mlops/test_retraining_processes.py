@@ -25,8 +25,8 @@ from tests.mlops.processes import (
 RACER = """
 import json, sys, django
 django.setup()
-from mlops.services.audit import Actor
-from mlops.services.retrain_requests import RetrainAlreadyRunning, retrain_run_now
+from mlops.services.registry.audit import Actor
+from mlops.services.training.retrain_requests import RetrainAlreadyRunning, retrain_run_now
 print("ready", flush=True)
 sys.stdin.readline()  # "go"
 try:

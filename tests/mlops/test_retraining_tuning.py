@@ -9,10 +9,10 @@ from django.core.management import CommandError, call_command
 from draws.models import LottoDraw
 from mlops.ml import features, incremental, metrics, pipeline, tuning
 from mlops.models import ModelVersion, RetrainRun
-from mlops.services.audit import Actor
-from mlops.services.registry import model_version_active, model_version_load
-from mlops.services.retrain_requests import retrain_request, retrain_run_now
-from mlops.services.training import model_version_train
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import model_version_active, model_version_load
+from mlops.services.training.retrain_requests import retrain_request, retrain_run_now
+from mlops.services.training.training import model_version_train
 from tests.mlops.ml_helpers import synthetic_draws
 
 SMALL_GRID = {"n_estimators": [5], "min_samples_leaf": [40, 80]}

@@ -9,13 +9,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from mlops.models import AuditEvent, ModelActivation, ModelVersion, RetrainRun
-from mlops.services.audit import Actor
-from mlops.services.backups import (
+from mlops.services.operations.backups import (
     model_version_backup,
     model_version_rollback,
     model_version_rollback_plan,
 )
-from mlops.services.registry import (
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import (
     model_version_activate,
     model_version_active,
     model_version_mark_corrupt,

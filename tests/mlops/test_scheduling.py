@@ -19,9 +19,9 @@ from django_q.models import Schedule
 from django_q.scheduler import scheduler
 
 from mlops.models import RetrainRun
-from mlops.services.audit import Actor
-from mlops.services.retrain_requests import retrain_request
-from mlops.services.scheduling import (
+from mlops.services.registry.audit import Actor
+from mlops.services.training.retrain_requests import retrain_request
+from mlops.services.training.scheduling import (
     DRAW_SYNC_FOLLOWUP_SCHEDULE,
     DRAW_SYNC_SCHEDULE,
     RETRAIN_SCHEDULE,

@@ -7,7 +7,7 @@ import pytest
 from draws.models import expected_draw_date
 from draws.services import draw_import_file
 from mlops.models import Prediction
-from mlops.services.scoring import (
+from mlops.services.monitoring.scoring import (
     forecast_score_fields,
     predictions_score_for_draws,
     predictions_score_pending,

@@ -8,19 +8,19 @@ from django.db import connection
 from prometheus_client import REGISTRY
 
 from mlops.models import AuditEvent, ModelActivation, ModelVersion, RetrainRun
-from mlops.services.audit import Actor
-from mlops.services.backups import model_version_backup
-from mlops.services.forecast_cache import forecast_cache_clear
-from mlops.services.recommendation import RecommendationEngine
-from mlops.services.registry import (
+from mlops.services.operations.backups import model_version_backup
+from mlops.services.operations.self_heal import model_self_heal
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import (
     ModelIntegrityError,
     model_version_activate,
     model_version_active,
     model_version_load,
     model_version_register,
 )
-from mlops.services.self_heal import model_self_heal
-from mlops.services.training import model_version_train
+from mlops.services.training.training import model_version_train
+from recommendations.services.forecast_cache import forecast_cache_clear
+from recommendations.services.recommendation import RecommendationEngine
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 from mlops.ml import features, metrics
 from mlops.ml.pipeline import predict_probabilities
 from mlops.models import AuditEvent, ModelVersion
-from mlops.services.registry import model_version_active, model_version_load
-from mlops.services.training import (
+from mlops.services.registry.registry import model_version_active, model_version_load
+from mlops.services.training.training import (
     InsufficientDrawsError,
     model_version_train,
     training_history,

@@ -16,10 +16,10 @@ from mlops.observability.metrics import (
     record_fallback,
     record_served,
 )
-from mlops.services.audit import Actor
-from mlops.services.forecast_cache import forecast_cache_clear
-from mlops.services.monitoring import get_monitor_status
-from mlops.services.retrain_requests import retrain_run_now
+from mlops.services.monitoring.monitoring import get_monitor_status
+from mlops.services.registry.audit import Actor
+from mlops.services.training.retrain_requests import retrain_run_now
+from recommendations.services.forecast_cache import forecast_cache_clear
 from tests.observability.helpers import (
     make_prediction,
     make_run,

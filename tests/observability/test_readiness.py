@@ -5,8 +5,8 @@ from django.db import OperationalError
 
 from draws.models import LottoDraw
 from mlops.observability import readiness
-from mlops.services.storage import get_storage
-from mlops.services.training import model_version_train
+from mlops.services.registry.storage import get_storage
+from mlops.services.training.training import model_version_train
 
 pytestmark = pytest.mark.django_db
 

@@ -2,12 +2,12 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mlops.services.audit import Actor
-from mlops.services.monitoring import (
+from mlops.services.monitoring.monitoring import (
     get_accuracy_trend,
     get_monitor_status,
     monitor_check,
 )
+from mlops.services.registry.audit import Actor
 
 
 def _pct(value) -> str:

@@ -4,7 +4,7 @@ import time
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from mlops.services.backtest import backtest_run
+from mlops.services.monitoring.backtest import backtest_run
 
 
 def _pct(value) -> str:

@@ -1,9 +1,9 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from mlops.services.audit import Actor
-from mlops.services.backups import model_version_backup
-from mlops.services.registry import model_version_active, model_version_get
+from mlops.services.operations.backups import model_version_backup
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import model_version_active, model_version_get
 
 
 class Command(BaseCommand):

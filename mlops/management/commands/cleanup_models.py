@@ -2,8 +2,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from mlops.services.audit import Actor
-from mlops.services.cleanup import models_cleanup
+from mlops.services.operations.cleanup import models_cleanup
+from mlops.services.registry.audit import Actor
 
 
 class Command(BaseCommand):

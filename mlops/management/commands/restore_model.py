@@ -1,8 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from mlops.services.audit import Actor
-from mlops.services.backups import model_version_restore
+from mlops.services.operations.backups import model_version_restore
+from mlops.services.registry.audit import Actor
 
 
 class Command(BaseCommand):

@@ -1,8 +1,11 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from mlops.services.audit import Actor
-from mlops.services.retrain_requests import RetrainAlreadyRunning, retrain_run_now
+from mlops.services.registry.audit import Actor
+from mlops.services.training.retrain_requests import (
+    RetrainAlreadyRunning,
+    retrain_run_now,
+)
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from mlops.services.scheduling import scheduler_status
+from mlops.services.training.scheduling import scheduler_status
 
 
 class Command(BaseCommand):

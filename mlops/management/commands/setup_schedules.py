@@ -3,7 +3,7 @@ from datetime import UTC
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from mlops.services.scheduling import schedule_zone, schedules_setup
+from mlops.services.training.scheduling import schedule_zone, schedules_setup
 
 
 class Command(BaseCommand):

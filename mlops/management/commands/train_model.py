@@ -1,12 +1,12 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from mlops.services.audit import Actor
-from mlops.services.registry import (
+from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import (
     ModelIntegrityError,
     model_version_active,
     model_version_read_verified,
 )
-from mlops.services.training import InsufficientDrawsError, model_version_train
+from mlops.services.training.training import InsufficientDrawsError, model_version_train
 
 # scikit-learn's random_state range.
 MAX_SEED = 2**32 - 1

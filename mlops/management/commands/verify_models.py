@@ -2,8 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mlops.services.audit import Actor
-from mlops.services.integrity import models_verify
+from mlops.services.operations.integrity import models_verify
+from mlops.services.registry.audit import Actor
 
 
 class Command(BaseCommand):

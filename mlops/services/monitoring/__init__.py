@@ -1,0 +1,1 @@
+"""How the model is doing: recorded forecasts, their scores, health, the backtest."""

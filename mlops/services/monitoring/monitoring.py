@@ -1,0 +1,335 @@
+"""Model health from scored forecasts: accuracy, baselines, status, emergency retrain.
+
+What is monitored (docs/ML_ENGINE.md, "Monitoring"): the forecasts the model
+served. Per target draw, one forecast counts: the latest ML forecast made by a
+model version while that version was the active one (its activation period
+covers the forecast's creation). Statistical-mode forecasts are scored too, but
+they are not the model's work and do not move its health. The health window is
+the last MONITOR_WINDOW such scored forecasts, newest draws first.
+
+Every figure comes with its closed-form random baseline, a 95 % interval and a
+verdict from `mlops.ml.metrics`; rates are in percent.
+
+`get_monitor_status` is read by the Prometheus collector at every scrape: two
+queries (the window, the retrain runs), no model loading.
+"""
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from mlops.ml import metrics
+from mlops.models import ModelActivation, Prediction, RetrainRun
+from mlops.services.monitoring.scoring import predictions_score_pending
+from mlops.services.registry.audit import Actor
+from mlops.services.training.retrain_requests import (
+    RetrainAlreadyRunning,
+    retrain_request,
+)
+
+logger = logging.getLogger(__name__)
+
+GOOD = "good"
+WARNING = "warning"
+CRITICAL = "critical"
+INSUFFICIENT_DATA = "insufficient_data"
+
+# emergency_retrain_state values
+EMERGENCY_RUNNING = "running"  # an emergency retrain is queued or running
+EMERGENCY_DUE = "due"  # critical, nothing in flight, no emergency in the cooldown
+EMERGENCY_DEFERRED = "deferred"  # critical, but another retrain is in flight
+EMERGENCY_COOLDOWN = "cooldown"  # critical, one was requested within the cooldown
+EMERGENCY_NOT_NEEDED = "not_needed"  # the status is not critical
+
+SCOPE = (
+    "per target draw, the latest ML forecast made by a model version while it "
+    "was the active one; the last MONITOR_WINDOW scored draws"
+)
+
+
+def _percent(share: float | None) -> float | None:
+    return None if share is None else 100.0 * share
+
+
+def _percent_interval(interval) -> list[float] | None:
+    return None if interval is None else [100.0 * bound for bound in interval]
+
+
+def _finite_interval(interval) -> list[float | None]:
+    """An unbounded side (one sample) as None: JSON has no Infinity."""
+    return [bound if abs(bound) != float("inf") else None for bound in interval]
+
+
+def monitored_forecasts() -> QuerySet[Prediction]:
+    """Scored forecasts that count for health: one per draw, newest draw first."""
+    active_when_made = ModelActivation.objects.filter(
+        model_version=OuterRef("model_version"),
+        activated_at__lte=OuterRef("created_at"),
+    ).filter(
+        Q(deactivated_at__isnull=True) | Q(deactivated_at__gt=OuterRef("created_at"))
+    )
+    served = Prediction.objects.filter(
+        Exists(active_when_made),
+        mode=Prediction.Mode.ML,
+        scored_at__isnull=False,
+    )
+    # Two activations before one draw give two forecasts; the later one was the
+    # one being served when the draw took place.
+    latest_for_draw = (
+        served.filter(target_draw_no=OuterRef("target_draw_no"))
+        .order_by("-created_at", "-id")
+        .values("pk")[:1]
+    )
+    return served.filter(pk=Subquery(latest_for_draw)).order_by("-target_draw_no")
+
+
+def health_status(accuracy: float | None, sample_size: int) -> str:
+    """good / warning / critical from the thresholds; insufficient_data below the
+    minimum sample (a week of bad luck is not an emergency)."""
+    if accuracy is None or sample_size < settings.MONITOR_MIN_SAMPLES:
+        return INSUFFICIENT_DATA
+    if accuracy >= settings.MONITOR_GOOD_THRESHOLD:
+        return GOOD
+    if accuracy >= settings.MONITOR_CRITICAL_THRESHOLD:
+        return WARNING
+    return CRITICAL
+
+
+def _rate_figure(successes: int, n: int, baseline: float) -> dict:
+    """A rate in percent with its baseline, Wilson interval, p-value and verdict."""
+    if n == 0:
+        return {
+            "value": None,
+            "successes": 0,
+            "sample_size": 0,
+            "baseline": _percent(baseline),
+            "interval": None,
+            "p_value": None,
+            "verdict": None,
+        }
+    interval = metrics.wilson_interval(successes, n)
+    return {
+        "value": 100.0 * successes / n,
+        "successes": successes,
+        "sample_size": n,
+        "baseline": _percent(baseline),
+        "interval": _percent_interval(interval),
+        "p_value": metrics.binomial_p_value(successes, n, baseline),
+        "verdict": metrics.verdict(interval, baseline),
+    }
+
+
+def _mean_hits_figure(hits: list[int]) -> dict:
+    baseline = metrics.random_mean_hits()
+    if not hits:
+        return {"value": None, "baseline": baseline, "interval": None, "verdict": None}
+    interval = metrics.mean_interval(hits)
+    return {
+        "value": sum(hits) / len(hits),
+        "baseline": baseline,
+        "interval": _finite_interval(interval),
+        "p_value": metrics.mean_hits_p_value(sum(hits), len(hits)),
+        "verdict": metrics.verdict(interval, baseline),
+    }
+
+
+def _hits_distribution(hits: list[int]) -> dict:
+    pmf = metrics.hypergeometric_hits_pmf()
+    return {
+        "hits": list(range(metrics.PICKS + 1)),
+        "observed": [hits.count(k) for k in range(metrics.PICKS + 1)],
+        "expected": [len(hits) * share for share in pmf],
+        "baseline_share": pmf,
+    }
+
+
+def _prize_figure(combination_results: list[list[dict]]) -> dict:
+    tickets = [ticket for results in combination_results for ticket in results or []]
+    wins = [ticket for ticket in tickets if ticket.get("tier") is not None]
+    figure = _rate_figure(len(wins), len(tickets), metrics.random_prize_probability())
+    figure["tiers"] = {
+        str(tier): sum(1 for ticket in wins if ticket["tier"] == tier)
+        for tier in range(1, 6)
+    }
+    return figure
+
+
+def _brier_figure(scores: list[float]) -> dict:
+    reference = metrics.uniform_brier_score()
+    if not scores:
+        return {
+            "value": None,
+            "baseline": reference,
+            "skill_score": None,
+            "interval": None,
+            "verdict": None,
+        }
+    mean = sum(scores) / len(scores)
+    interval = metrics.mean_interval(scores)
+    return {
+        "value": mean,
+        "baseline": reference,
+        "skill_score": metrics.brier_skill_score(mean, reference),
+        "interval": _finite_interval(interval),
+        "verdict": metrics.verdict(interval, reference, higher_is_better=False),
+    }
+
+
+def _emergency(status: str) -> dict:
+    """Whether an emergency retrain is running, due, deferred or cooling down."""
+    cooldown = dt.timedelta(days=settings.MONITOR_EMERGENCY_COOLDOWN_DAYS)
+    cutoff = timezone.now() - cooldown
+    runs = list(
+        RetrainRun.objects.filter(
+            Q(in_flight__isnull=False)
+            | Q(trigger=RetrainRun.Trigger.EMERGENCY, created_at__gte=cutoff)
+        )
+        .order_by("-created_at", "-id")
+        .values("id", "trigger", "status", "created_at", "in_flight")
+    )
+    in_flight = next((run for run in runs if run["in_flight"]), None)
+    last_emergency = next(
+        (run for run in runs if run["trigger"] == RetrainRun.Trigger.EMERGENCY), None
+    )
+    if in_flight and in_flight["trigger"] == RetrainRun.Trigger.EMERGENCY:
+        state = EMERGENCY_RUNNING
+    elif status != CRITICAL:
+        state = EMERGENCY_NOT_NEEDED
+    elif last_emergency is not None:
+        state = EMERGENCY_COOLDOWN
+    elif in_flight is not None:
+        state = EMERGENCY_DEFERRED
+    else:
+        state = EMERGENCY_DUE
+    return {
+        "emergency_retrain": state in (EMERGENCY_RUNNING, EMERGENCY_DUE),
+        "emergency_retrain_state": state,
+        "last_emergency_retrain": None
+        if last_emergency is None
+        else {
+            "id": last_emergency["id"],
+            "status": last_emergency["status"],
+            "created_at": last_emergency["created_at"].isoformat(),
+        },
+        "retrain_in_flight": None if in_flight is None else in_flight["id"],
+        "cooldown_days": settings.MONITOR_EMERGENCY_COOLDOWN_DAYS,
+    }
+
+
+def get_monitor_status() -> dict:
+    """The model's health over the last MONITOR_WINDOW scored forecasts."""
+    window = settings.MONITOR_WINDOW
+    rows = list(
+        monitored_forecasts().values(
+            "target_draw_no", "hits", "brier_score", "combination_results"
+        )[:window]
+    )
+    hits = [row["hits"] for row in rows]
+    n = len(rows)
+    baseline = metrics.random_any_hit_probability()
+    accuracy = _rate_figure(sum(1 for count in hits if count >= 1), n, baseline)
+    status = health_status(accuracy["value"], n)
+    return {
+        "accuracy": accuracy["value"],
+        "status": status,
+        "baseline": accuracy["baseline"],
+        "interval": accuracy["interval"],
+        "verdict": accuracy["verdict"],
+        "p_value": accuracy["p_value"],
+        "successes": accuracy["successes"],
+        "sample_size": n,
+        "window": window,
+        "min_samples": settings.MONITOR_MIN_SAMPLES,
+        "thresholds": {
+            "good": settings.MONITOR_GOOD_THRESHOLD,
+            "critical": settings.MONITOR_CRITICAL_THRESHOLD,
+        },
+        "confidence": metrics.CONFIDENCE,
+        "first_draw": rows[-1]["target_draw_no"] if rows else None,
+        "last_draw": rows[0]["target_draw_no"] if rows else None,
+        "scope": SCOPE,
+        "mean_hits": _mean_hits_figure(hits),
+        "hits_distribution": _hits_distribution(hits),
+        "prize_rate": _prize_figure([row["combination_results"] for row in rows]),
+        "brier_score": _brier_figure([row["brier_score"] for row in rows]),
+        **_emergency(status),
+    }
+
+
+def get_accuracy_trend(days: int = 28) -> list[dict]:
+    """One entry per scored draw dated within the last `days` days, oldest first.
+
+    `accuracy` is the health figure as it stood after that draw: the share over
+    that draw and the MONITOR_WINDOW - 1 monitored draws before it.
+    """
+    window = settings.MONITOR_WINDOW
+    since = timezone.localdate() - dt.timedelta(days=days)
+    fields = ("target_draw_no", "target_draw_date", "hits")
+    recent = list(
+        monitored_forecasts().filter(target_draw_date__gt=since).values(*fields)
+    )
+    if not recent:
+        return []
+    first = min(row["target_draw_no"] for row in recent)
+    earlier = list(
+        monitored_forecasts()
+        .filter(target_draw_no__lt=first)
+        .values(*fields)[: window - 1]
+    )
+    ordered = sorted(recent + earlier, key=lambda row: row["target_draw_no"])
+    baseline = _percent(metrics.random_any_hit_probability())
+    trend = []
+    for index, row in enumerate(ordered):
+        if row["target_draw_no"] < first:
+            continue
+        rolling = ordered[max(0, index - window + 1) : index + 1]
+        successes = sum(1 for item in rolling if item["hits"] >= 1)
+        accuracy = 100.0 * successes / len(rolling)
+        trend.append(
+            {
+                "date": row["target_draw_date"].isoformat(),
+                "draw": row["target_draw_no"],
+                "accuracy": accuracy,
+                "sample_size": len(rolling),
+                "hits": row["hits"],
+                "baseline": baseline,
+                "status": health_status(accuracy, len(rolling)),
+            }
+        )
+    return trend
+
+
+def monitor_check(*, actor: Actor) -> dict:
+    """Score what is pending, compute the health and, when it is critical, queue
+    an emergency retrain: at most one per cooldown, never while one runs."""
+    scored_now = predictions_score_pending()
+    status = get_monitor_status()
+    result = {**status, "scored_now": scored_now, "action": "none", "retrain_run": None}
+    state = status["emergency_retrain_state"]
+    if status["status"] != CRITICAL:
+        return result
+    if state in (EMERGENCY_RUNNING, EMERGENCY_COOLDOWN):
+        result["action"] = f"skipped_{state}"
+        return result
+    # "deferred" too: the retraining service is the authority on single flight
+    # (a stale in-flight run may be abandoned by it), so it decides.
+    reason = (
+        f"accuracy {status['accuracy']:.1f}% over the last {status['sample_size']} "
+        f"scored forecasts is below the critical threshold "
+        f"{settings.MONITOR_CRITICAL_THRESHOLD:g}% (chance: {status['baseline']:.2f}%)"
+    )
+    try:
+        run = retrain_request(
+            trigger=RetrainRun.Trigger.EMERGENCY,
+            actor=actor,
+            options={"reason": reason},
+        )
+    except RetrainAlreadyRunning:
+        result["action"] = "skipped_running"
+        return result
+    logger.warning("Emergency retrain %s queued: %s", getattr(run, "pk", run), reason)
+    result.update(action="queued", retrain_run=getattr(run, "pk", None), reason=reason)
+    return result

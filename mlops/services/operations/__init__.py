@@ -1,0 +1,1 @@
+"""Keeping model files safe: backups, restore, rollback, cleanup, integrity, self-heal."""

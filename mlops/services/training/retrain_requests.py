@@ -1,0 +1,162 @@
+"""Asking for a retrain: one service every door calls (schedule, API, CLI, monitoring).
+
+Single flight is the database's job: a queued or running `RetrainRun` holds
+`in_flight = "retrain"`, a unique column, so a second request fails on the
+unique index in any process on any machine; the lock is released (NULL) in
+every outcome (see retraining.py, which runs and finishes the run).
+"""
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from mlops.models import RetrainRun
+from mlops.services.registry.audit import Actor, audit_record
+from mlops.services.training.retraining import (
+    retrain_execute,
+    retrain_recover_abandoned,
+    retrain_write_metadata,
+)
+
+logger = logging.getLogger(__name__)
+
+OPTION_NAMES = ("force", "tune", "warm_start", "reason")
+
+
+class RetrainAlreadyRunning(Exception):
+    """A retrain is queued or running; `.run` is that run."""
+
+    def __init__(self, run: RetrainRun):
+        self.run = run
+        since = run.started_at or run.created_at
+        super().__init__(
+            f"Retrain run {run.pk} is already {run.status} "
+            f"(since {since:%Y-%m-%d %H:%M:%S %Z})."
+        )
+
+
+def retrain_in_flight() -> RetrainRun | None:
+    """The queued or running retrain holding the single-flight lock, or None."""
+    return RetrainRun.objects.filter(in_flight=RetrainRun.IN_FLIGHT).first()
+
+
+def _clean_options(options: dict | None) -> dict:
+    options = dict(options or {})
+    unknown = set(options) - set(OPTION_NAMES)
+    if unknown:
+        raise ValidationError(
+            f"Unknown retrain option(s) {sorted(unknown)}; known: {list(OPTION_NAMES)}."
+        )
+    cleaned = {name: bool(options.get(name, False)) for name in OPTION_NAMES[:3]}
+    if cleaned["tune"] and cleaned["warm_start"]:
+        raise ValidationError(
+            "Choose tune or warm_start, not both: warm start grows the active "
+            "model with its own parameters."
+        )
+    cleaned["reason"] = str(options.get("reason") or "")[:500]
+    return cleaned
+
+
+def retrain_request(
+    *,
+    trigger: str,
+    actor: Actor,
+    options: dict | None = None,
+    run_async: bool = True,
+) -> RetrainRun:
+    """Record a queued retrain and run it on the cluster (or here, if not async).
+
+    Raises RetrainAlreadyRunning when one is queued or running.
+    """
+    if trigger not in RetrainRun.Trigger.values:
+        raise ValidationError(
+            f"Unknown trigger {trigger!r}; known: {RetrainRun.Trigger.values}."
+        )
+    options = _clean_options(options)
+    retrain_recover_abandoned()
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                run = RetrainRun.objects.create(
+                    trigger=trigger,
+                    requested_by=actor.user if actor.type == "user" else None,
+                    options=options,
+                    in_flight=RetrainRun.IN_FLIGHT,
+                    status=RetrainRun.Status.QUEUED,
+                )
+                audit_record(
+                    actor=actor,
+                    action="retrain_requested",
+                    obj=run,
+                    details={"trigger": trigger, "options": options},
+                )
+            break
+        except IntegrityError:
+            holder = retrain_in_flight()
+            if holder is not None:
+                raise RetrainAlreadyRunning(holder) from None
+            # The holder finished between our insert and our look: try again.
+    else:
+        holder = retrain_in_flight()
+        if holder is not None:
+            raise RetrainAlreadyRunning(holder)
+        raise ValidationError("Could not take the retrain lock; try again.")
+    logger.info(
+        "Retraining requested: run %s (trigger %s, by %s)", run.pk, trigger, actor.label
+    )
+    if not run_async:
+        return retrain_execute(run_id=run.pk)
+    transaction.on_commit(lambda: _enqueue(run.pk))
+    return run
+
+
+def _enqueue(run_id: int) -> None:
+    try:
+        task_id = async_task(
+            "mlops.tasks.retrain_task",
+            run_id,
+            task_name=f"retrain-run-{run_id}",
+            group="retrain",
+        )
+    except Exception as exc:  # broker down: don't hold the lock for 30 minutes
+        logger.exception("Could not queue retrain run %s", run_id)
+        _finish_unstarted(run_id, f"could not queue the task: {exc!r}")
+        return
+    RetrainRun.objects.filter(pk=run_id).update(task_id=str(task_id or "")[:64])
+
+
+def _finish_unstarted(run_id: int, message: str) -> None:
+    now = timezone.now()
+    RetrainRun.objects.filter(pk=run_id, status=RetrainRun.Status.QUEUED).update(
+        status=RetrainRun.Status.FAILED,
+        in_flight=None,
+        finished_at=now,
+        error_message=message,
+    )
+    run = RetrainRun.objects.get(pk=run_id)
+    logger.error(
+        "Retraining failed: run %s (trigger %s, reason: %s)",
+        run_id,
+        run.trigger,
+        message,
+    )
+    retrain_write_metadata(run)
+
+
+def retrain_run_now(
+    *,
+    trigger: str = "cli",
+    actor: Actor,
+    force: bool = False,
+    tune: bool = False,
+    warm_start: bool = False,
+    reason: str = "",
+) -> RetrainRun:
+    """Request a retrain and run it in this process; return the finished run."""
+    options = {"force": force, "tune": tune, "warm_start": warm_start, "reason": reason}
+    return retrain_request(
+        trigger=trigger, actor=actor, options=options, run_async=False
+    )

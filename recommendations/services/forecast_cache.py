@@ -1,0 +1,129 @@
+"""The per-process cache of the forecast for the next draw.
+
+The forecast for the next draw depends only on the active model and the stored
+history, so each process computes it once (inference.py) and caches it here,
+with the loaded model, until the state it was computed from changes.
+"""
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Count, Max
+
+from draws.models import LottoDraw
+from mlops.models import ModelVersion
+from recommendations.services.served_counts import forecast_served_forget
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The forecast for one target draw by one forecaster, as cached."""
+
+    probabilities: np.ndarray  # (45,), read-only; index k-1 is number k
+    mode: str  # "ml" | "statistical"
+    model_version: str | None
+    model_version_id: int | None
+    feature_set_version: str | None
+    validation_metrics: dict | None  # the active model's, as stored at training
+    target_draw_no: int
+    target_draw_date: dt.date
+    fallback_reason: str | None
+    fallback_detail: str
+    prediction_id: int | None  # the mlops.Prediction row recorded for it
+
+
+@dataclass(frozen=True)
+class _State:
+    """What the cached forecast depends on, as read from the database."""
+
+    active_id: int | None
+    active_sha256: str
+    latest_draw_no: int | None
+    draw_count: int
+    # Changes when the draws are deleted and stored again with the same numbers.
+    draws_changed_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    state: _State
+    forecast: Forecast
+    computed_at: float  # monotonic
+    retry: bool  # a retryable fallback: try the model again after a while
+
+
+_UNSET = object()
+
+
+class _ForecastCache:
+    """Per-process cache of the forecast, the loaded model and the state check.
+
+    Reads are lock-free (each attribute is replaced whole, never mutated in
+    place); computing a forecast holds `lock`, so concurrent threads compute it
+    once. An RLock: self-heal activates a version while the lock is held, and the
+    model_activated receiver runs in the same thread.
+    """
+
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.state: tuple[float, _State] | None = None  # (checked at, state)
+        self.entries: dict[bool, _Entry] = {}  # keyed by "ML wanted"
+        self.model: tuple[tuple[int, str], object] | None = None
+        self.last_outcome = _UNSET  # fallback reason or None, ML-wanted path
+
+
+_cache = _ForecastCache()
+
+
+def forecast_cache_clear() -> None:
+    """Forget everything this process holds, unwritten served counts too (tests)."""
+    global _cache
+    _cache = _ForecastCache()
+    forecast_served_forget()
+
+
+def forecast_cache_invalidate() -> None:
+    """Drop the cached forecasts and re-read the state on the next request."""
+    _cache.state = None
+    _cache.entries = {}
+
+
+def _read_state() -> _State:
+    draws = LottoDraw.objects.aggregate(
+        latest=Max("draw_no"), count=Count("pk"), changed=Max("created_at")
+    )
+    active = (
+        ModelVersion.objects.filter(state=ModelVersion.State.ACTIVE)
+        .values_list("pk", "sha256")
+        .first()
+    )
+    return _State(
+        active_id=active[0] if active else None,
+        active_sha256=active[1] if active else "",
+        latest_draw_no=draws["latest"],
+        draw_count=draws["count"],
+        draws_changed_at=draws["changed"],
+    )
+
+
+def _current_state() -> _State:
+    """The state, re-read at most every ML_ACTIVE_CHECK_SECONDS (0 = every call)."""
+    now = time.monotonic()
+    checked = _cache.state
+    if checked is None or now - checked[0] >= settings.ML_ACTIVE_CHECK_SECONDS:
+        state = _read_state()
+        _cache.state = (now, state)
+        return state
+    return checked[1]
+
+
+def _fresh(entry: _Entry | None, state: _State) -> bool:
+    if entry is None or entry.state != state:
+        return False
+    if not entry.retry:
+        return True
+    return time.monotonic() - entry.computed_at < settings.ML_FALLBACK_RETRY_SECONDS

@@ -345,8 +345,9 @@ def test_bad_input_is_a_400_naming_the_field_and_changes_nothing(
     body = response.json()
     if "errors" in body:  # the project's error format
         assert body["errors"][field][0]["code"] == code
-    else:  # DRF's own, before the project's exception handler
-        assert response.data[field][0].code == code
+    else:  # a problem of no field: its sentence is the detail
+        assert field == "non_field_errors"
+        assert body["code"] == code
     assert list(LottoDraw.objects.values_list("draw_no", "updated_at")) == before
 
 
@@ -397,3 +398,13 @@ def test_check_ticket_reads_a_qr_code(shipped):
 def test_check_ticket_refuses_bad_input_in_one_line(shipped):
     with pytest.raises(CommandError, match="not_lotto645"):
         call_command("check_ticket", "--qr", "https://m.dhlottery.co.kr/?v=pd1")
+
+
+def test_the_labels_follow_the_language_and_the_codes_do_not(api, shipped):
+    payload = {"draw": 1220, "games": [DRAW_1220]}
+    korean = api.post(URL, payload, format="json", HTTP_ACCEPT_LANGUAGE="ko").json()
+    english = api.post(URL, payload, format="json", HTTP_ACCEPT_LANGUAGE="en").json()
+
+    assert english["status_label"] == "Drawn"
+    assert korean["status_label"] == "추첨 완료"
+    assert korean["status"] == english["status"] == "drawn"  # the code never changes

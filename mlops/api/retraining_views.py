@@ -1,5 +1,6 @@
 """Staff API: scheduler status, manual and emergency retrains, retrain runs."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -12,9 +13,10 @@ from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor
 from mlops.services.training.retrain_requests import (
     RetrainAlreadyRunning,
+    retrain_not_queued,
     retrain_request,
 )
-from mlops.services.training.scheduling import scheduler_status
+from mlops.services.training.scheduling import BrokerUnavailable, scheduler_status
 
 from .permissions import IsStaff, StaffApiMixin, needs
 from .serializers import (
@@ -46,12 +48,25 @@ class RetrainConflict(APIException):
 CanViewRuns = needs("view_retrainrun")
 
 
+class QueueUnavailable(APIException):
+    """503: the task broker (Redis) does not answer."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = _(
+        "The task queue is unavailable right now; try again when it is back."
+    )
+    default_code = "queue_unavailable"
+
+
 class SchedulerStatusApi(StaffApiMixin, APIView):
     permission_classes = [IsStaff, CanViewRuns]
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
-        return Response(scheduler_status())
+        try:
+            return Response(scheduler_status())
+        except BrokerUnavailable as exc:
+            raise QueueUnavailable() from exc
 
 
 class CanRetrain(BasePermission):
@@ -82,6 +97,14 @@ class ManualRetrainApi(StaffApiMixin, APIView):
         except RetrainAlreadyRunning as exc:
             raise RetrainConflict(exc.run, str(exc)) from exc
         run.refresh_from_db()
+        if retrain_not_queued(run):  # the broker (Redis) refused the task
+            raise QueueUnavailable(
+                _(
+                    "The task queue is unavailable: retrain run %(run)s was recorded "
+                    "as failed and not queued; try again when the queue is back."
+                )
+                % {"run": run.pk}
+            )
         body = {"run_id": run.pk, "status": run.status, "trigger": run.trigger}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 

@@ -182,7 +182,14 @@ def _repair_from_backup(version: ModelVersion) -> ModelBackup | None:
                 "its checksum."
             ) from exc
         storage.copy(used.file_path, version.file_path)
-        model_version_read_verified(version)  # the copy landed whole
+        try:
+            model_version_read_verified(version)  # the copy landed whole
+        except ModelIntegrityError as copied:
+            raise NoUsableBackupError(
+                f"Model {version.version} can't be restored: the copy of backup "
+                f"{used.file_path} is {copied.reason.replace('_', ' ')} after it was "
+                "written (a failing disk or bucket?); nothing was activated."
+            ) from copied
         logger.warning(
             "Restored %s from backup %s (%s)",
             version.file_path,

@@ -23,10 +23,12 @@ from mlops.admin.audit_events import audit_details_rows
 from mlops.admin.figures import monitor_rows, percent
 from mlops.models import AuditEvent, ModelActivation, RetrainRun
 from mlops.observability.readiness import readiness_check
+from mlops.services.monitoring.fairness import draw_fairness_summary
 from mlops.services.monitoring.monitoring import (
     get_accuracy_trend,
     get_monitor_status,
 )
+from mlops.services.monitoring.replay import replayed_status
 from mlops.services.operations.integrity_checks import integrity_last_check
 from mlops.services.operations.overview import operations_overview, worst_severity
 from mlops.services.registry.registry import model_version_active
@@ -208,6 +210,8 @@ def operations_dashboard(request):
     }
     status, status_problem = _call(get_monitor_status)
     trend, trend_problem = _call(get_accuracy_trend, days=days)
+    replayed, replayed_problem = _call(replayed_status)
+    fairness, fairness_problem = _call(draw_fairness_summary)
     if can["runs"]:
         scheduler, scheduler_problem = _call(scheduler_status)
     else:
@@ -244,6 +248,14 @@ def operations_dashboard(request):
         "status": status,
         "status_rows": monitor_rows(status) if status else [],
         "status_problem": status_problem,
+        # docs/STATISTICS.md: templates/admin/mlops/includes/honest_statistics.html
+        "honest_statistics": {
+            "live": status,
+            "replayed": replayed,
+            "replayed_problem": replayed_problem,
+            "fairness": fairness or [],
+            "fairness_problem": fairness_problem,
+        },
         "trend": trend or [],
         "trend_svg": trend_svg(trend or [], thresholds),
         "trend_problem": trend_problem,

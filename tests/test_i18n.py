@@ -195,3 +195,13 @@ def test_every_grafana_panel_title_is_korean():
     assert titles
     untranslated = [t for t in titles if t != "HTTP" and not HANGUL.search(t)]
     assert not untranslated
+
+
+def test_the_draws_etag_includes_the_language(client, db):
+    korean = client.get(reverse("draw-list"), HTTP_ACCEPT_LANGUAGE="ko")
+    korean_again = client.get(reverse("draw-list"), HTTP_ACCEPT_LANGUAGE="ko")
+    english = client.get(reverse("draw-list"), HTTP_ACCEPT_LANGUAGE="en")
+
+    assert korean["ETag"] == korean_again["ETag"]
+    assert korean["ETag"] != english["ETag"]
+    assert "Accept-Language" in english["Vary"]

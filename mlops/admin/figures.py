@@ -75,7 +75,7 @@ VALIDATION_METRICS = (
 
 
 def _row(code, label, figure: dict, fmt, n) -> FigureRow:
-    verdict_code = figure.get("verdict") or ""
+    verdict_code = figure.get("verdict_code") or figure.get("verdict") or ""
     return FigureRow(
         code=code,
         label=str(label),
@@ -98,6 +98,7 @@ def verdict_label(code: str) -> str:
         "better than chance": _("better than chance"),
         "worse": _("worse than chance"),
         "worse than chance": _("worse than chance"),
+        "insufficient_data": _("insufficient data"),
     }
     return labels.get(code, code or DASH)
 
@@ -111,6 +112,7 @@ def monitor_rows(status: dict) -> list[FigureRow]:
         "interval": status.get("interval"),
         "p_value": status.get("p_value"),
         "verdict": status.get("verdict"),
+        "verdict_code": status.get("verdict_code"),
     }
     figures = {**status, "accuracy": accuracy}
     rows = []

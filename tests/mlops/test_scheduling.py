@@ -27,6 +27,7 @@ from mlops.services.training.scheduling import (
     DRAW_SYNC_SCHEDULE,
     FULL_INTEGRITY_SCHEDULE,
     RETRAIN_SCHEDULE,
+    RETRAIN_WATCHDOG_SCHEDULE,
     next_cron_run,
     scheduler_status,
     schedules_setup,
@@ -124,6 +125,7 @@ def test_setup_schedules_sets_the_next_cron_time_not_now(frozen_now):
         DRAW_SYNC_FOLLOWUP_SCHEDULE,
         ACTIVE_INTEGRITY_SCHEDULE,
         FULL_INTEGRITY_SCHEDULE,
+        RETRAIN_WATCHDOG_SCHEDULE,
     }
     active_check = schedules[ACTIVE_INTEGRITY_SCHEDULE]
     assert active_check.func == "mlops.tasks.model_active_verify_task"
@@ -175,8 +177,8 @@ def test_setup_schedules_is_idempotent_and_keeps_a_pending_run(frozen_now, setti
 
     results = schedules_setup()
 
-    assert [what for _schedule, what in results] == ["unchanged"] * 5
-    assert Schedule.objects.count() == 5
+    assert [what for _schedule, what in results] == ["unchanged"] * 6
+    assert Schedule.objects.count() == 6
     assert Schedule.objects.get(name=RETRAIN_SCHEDULE).next_run == missed
 
 
@@ -199,7 +201,7 @@ def test_setup_schedules_updates_a_changed_cron_and_removes_duplicates(
     assert retrain.next_run == dt.datetime(
         2026, 11, 24, 18, 0, tzinfo=UTC
     ) + dt.timedelta(days=7)
-    assert Schedule.objects.count() == 5
+    assert Schedule.objects.count() == 6
 
 
 @pytest.mark.django_db
@@ -267,7 +269,11 @@ def test_scheduler_status_reports_next_last_and_running(frozen_now, model_root):
     assert status["last_run"]["reason"] == "boom"
     assert status["running"]["id"] == running.pk
     assert status["running"]["status"] == "queued"
-    assert [s["name"] for s in status["schedules"]][0] == DRAW_SYNC_SCHEDULE
+    # Soonest first: the watchdog (every 2 minutes), then Saturday's draw sync.
+    assert [s["name"] for s in status["schedules"]][:2] == [
+        RETRAIN_WATCHDOG_SCHEDULE,
+        DRAW_SYNC_SCHEDULE,
+    ]
     json.dumps(status)  # plain JSON for the API
 
 

@@ -24,6 +24,7 @@ from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.status import Stat
+from redis.exceptions import RedisError
 
 from mlops.models import RetrainRun
 
@@ -34,9 +35,14 @@ DRAW_SYNC_SCHEDULE = "Draw sync and accuracy check"
 DRAW_SYNC_FOLLOWUP_SCHEDULE = "Draw sync follow-up"
 ACTIVE_INTEGRITY_SCHEDULE = "Active model integrity check"
 FULL_INTEGRITY_SCHEDULE = "Model files integrity check"
+RETRAIN_WATCHDOG_SCHEDULE = "Abandoned retrain check"
 # A cluster whose heartbeat is older than this is not counted as alive (the
 # Stat expires from the cache after 3 s; this only guards against clock skew).
 HEARTBEAT_FRESH_SECONDS = 30
+
+
+class BrokerUnavailable(Exception):
+    """The task broker can't be reached: the queue and the clusters are unknown."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ def schedule_specs() -> list[ScheduleSpec]:
         "DRAW_SYNC_FOLLOWUP_CRON",
         "INTEGRITY_ACTIVE_CRON",
         "INTEGRITY_FULL_CRON",
+        "RETRAIN_WATCHDOG_CRON",
     ):
         value = getattr(settings, name)
         if not croniter.is_valid(value):
@@ -94,6 +101,13 @@ def schedule_specs() -> list[ScheduleSpec]:
             FULL_INTEGRITY_SCHEDULE,
             "mlops.tasks.models_verify_task",
             settings.INTEGRITY_FULL_CRON,
+        ),
+        # A retrain whose worker died (kill -9, OOM) holds the single-flight
+        # lock: every few minutes, fail, release and audit it.
+        ScheduleSpec(
+            RETRAIN_WATCHDOG_SCHEDULE,
+            "mlops.tasks.retrain_recover_abandoned_task",
+            settings.RETRAIN_WATCHDOG_CRON,
         ),
     ]
 
@@ -228,10 +242,13 @@ def cluster_status() -> dict:
     """
     broker = get_broker()
     try:
+        info = broker.info()
         stats = Stat.get_all(broker=broker)
-    except (
-        Exception
-    ) as exc:  # Redis down, unreadable cache: not alive as far as we know
+    except RedisError as exc:
+        raise BrokerUnavailable(
+            f"The task broker (Redis) can't be reached: {type(exc).__name__}: {exc}"
+        ) from exc
+    except Exception as exc:  # an unreadable stats cache: not alive as far as we know
         return {
             "alive": False,
             "broker": broker.info(),
@@ -259,7 +276,7 @@ def cluster_status() -> dict:
         and (now - stat.timestamp).total_seconds() < HEARTBEAT_FRESH_SECONDS
         for stat in stats
     )
-    return {"alive": alive, "broker": broker.info(), "clusters": clusters}
+    return {"alive": alive, "broker": info, "clusters": clusters}
 
 
 def scheduler_status() -> dict:
@@ -281,6 +298,7 @@ def scheduler_status() -> dict:
         DRAW_SYNC_FOLLOWUP_SCHEDULE,
         ACTIVE_INTEGRITY_SCHEDULE,
         FULL_INTEGRITY_SCHEDULE,
+        RETRAIN_WATCHDOG_SCHEDULE,
     )
     schedules = [
         {

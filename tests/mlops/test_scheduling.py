@@ -269,9 +269,12 @@ def test_scheduler_status_reports_next_last_and_running(frozen_now, model_root):
     assert status["last_run"]["reason"] == "boom"
     assert status["running"]["id"] == running.pk
     assert status["running"]["status"] == "queued"
-    # Soonest first: the watchdog (every 2 minutes), then Saturday's draw sync.
-    assert [s["name"] for s in status["schedules"]][:2] == [
+    # Soonest first: the watchdog (every 2 minutes), the active model's integrity
+    # check (every 5), the daily file check (04:15), then Saturday's draw sync.
+    assert [s["name"] for s in status["schedules"]][:4] == [
         RETRAIN_WATCHDOG_SCHEDULE,
+        ACTIVE_INTEGRITY_SCHEDULE,
+        FULL_INTEGRITY_SCHEDULE,
         DRAW_SYNC_SCHEDULE,
     ]
     json.dumps(status)  # plain JSON for the API

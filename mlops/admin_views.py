@@ -165,12 +165,21 @@ def trend_svg(points: list[dict], thresholds: dict | None = None) -> str:
 
 
 def _serving_state() -> dict:
+    """What this process serves, in /readyz's words (the two never disagree)."""
     ready, report = readiness_check()
+    reason = report.get("model_error")
+    if not report.get("model_version"):
+        reason = reason or "no_model"
+    detail = ""
+    if report.get("model_source") == "memory":
+        detail = _(
+            "served from this process's memory: the file fails its check (%(error)s)"
+        ) % {"error": reason}
     return {
         "mode": report.get("model") if ready else "unavailable",
-        "reason": report.get("model_error")
-        or (None if report.get("model_version") else "no_model"),
+        "reason": reason,
         "model_version": report.get("model_version"),
+        "detail": detail,
     }
 
 

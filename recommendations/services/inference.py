@@ -83,6 +83,25 @@ def _still_current(entry: _Entry | None, state: _State) -> bool:
     )
 
 
+def process_serving_state() -> dict | None:
+    """What this process serves when ML is wanted: its cached forecast's source.
+
+    The state provider mlops reads (/readyz, the operations page); None until
+    this process has computed a forecast.
+    """
+    entry = forecast_cache._cache.entries.get(True)
+    if entry is None:
+        return None
+    forecast = entry.forecast
+    return {
+        "mode": forecast.mode,
+        "model_version": forecast.model_version,
+        "model_version_id": forecast.model_version_id,
+        "model_sha256": entry.state.active_sha256 if forecast.model_version else "",
+        "fallback_reason": forecast.fallback_reason,
+    }
+
+
 def forecast_current(*, use_ml_model: bool = True) -> Forecast:
     """The forecast for the next draw; computed once per (model, history), cached.
 

@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from mlops.messages import message
 from mlops.models import ModelActivation, ModelVersion
 from mlops.services.operations.backups import (
     model_backup_newest_good,
@@ -194,8 +195,8 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
                         else "—"
                     ),
                     _who(p),
-                    p.reason or "—",
-                    p.deactivation_reason or "—",
+                    p.reason_text or "—",
+                    p.deactivation_reason_text or "—",
                 )
                 for p in periods
             ),
@@ -254,7 +255,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
             model_version_activate(
                 version=version,
                 actor=Actor.for_user(request.user),
-                reason="activated in the admin",
+                reason=message("activation.admin"),
             )
         except (ValidationError, ModelIntegrityError) as exc:
             text = _errors(exc) if isinstance(exc, ValidationError) else str(exc)

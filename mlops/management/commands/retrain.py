@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from mlops.services.registry.audit import Actor
 from mlops.services.training.retrain_requests import (
@@ -65,8 +66,8 @@ def describe_run(run) -> str:
     if run.model_version:
         state = "promoted (active)" if run.promoted else "kept archived"
         lines.append(f"  model: {run.model_version.version}, {state}")
-    if run.promotion_reason:
-        lines.append(f"  gate: {run.promotion_reason}")
+    if run.promotion_reason_text:
+        lines.append(_("  gate: %s") % run.promotion_reason_text)
     if run.draw_count:
         lines.append(f"  draws: {run.draw_count} ({run.draw_from}-{run.draw_to})")
     if run.duration_seconds is not None:

@@ -168,6 +168,7 @@ def bench_exact(runs: int, repeat: int) -> dict[str, list[float]]:
 def bench_monitor(runs: int, repeat: int) -> tuple[int, list[float]]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+
     from mlops.services.monitoring.monitoring import get_monitor_status
 
     with CaptureQueriesContext(connection) as queries:

@@ -148,6 +148,12 @@ def operations_dashboard(request):
     trend, trend_problem = _call(
         "mlops.services.monitoring.monitoring.get_accuracy_trend", days=days
     )
+    replayed, replayed_problem = _call(
+        "mlops.services.monitoring.replay.replayed_status"
+    )
+    fairness, fairness_problem = _call(
+        "mlops.services.monitoring.fairness.draw_fairness_summary"
+    )
     scheduler, scheduler_problem = _call(
         "mlops.services.training.scheduling.scheduler_status"
     )
@@ -172,6 +178,14 @@ def operations_dashboard(request):
         "status": status,
         "status_rows": _rows(status) if status is not None else [],
         "status_problem": status_problem,
+        # docs/STATISTICS.md: templates/admin/mlops/includes/honest_statistics.html
+        "honest_statistics": {
+            "live": status,
+            "replayed": replayed,
+            "replayed_problem": replayed_problem,
+            "fairness": fairness or [],
+            "fairness_problem": fairness_problem,
+        },
         "trend": trend or [],
         "trend_svg": trend_svg(trend or [], thresholds),
         "trend_problem": trend_problem,

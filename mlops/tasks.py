@@ -4,6 +4,7 @@ import logging
 
 from draws.sync_service import draw_sync_latest
 from mlops.services.monitoring.monitoring import monitor_check
+from mlops.services.monitoring.replay import replay_ensure, replay_execute
 from mlops.services.registry.audit import Actor
 from mlops.services.training.retrain_requests import (
     RetrainAlreadyRunning,
@@ -53,6 +54,14 @@ def draw_sync_and_monitor_task() -> dict:
     logger.info(
         "Accuracy check: %s (action: %s)", monitor.get("status"), monitor.get("action")
     )
+    # A fresh deploy has no replayed series yet: the first check queues it.
+    queued = replay_ensure(actor=Actor.scheduler())
+    result["replay_queued"] = None if queued is None else queued.pk
     if sync_error is not None:
         raise sync_error
     return result
+
+
+def replay_task(run_id: int) -> str:
+    """Run one queued warm-up replay (the monitor's replayed series)."""
+    return replay_execute(run_id=run_id).status

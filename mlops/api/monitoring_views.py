@@ -1,25 +1,74 @@
 """Staff API: the model's health and its accuracy trend."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mlops.models import ReplayRun
 from mlops.services.monitoring.monitoring import get_accuracy_trend, get_monitor_status
+from mlops.services.monitoring.replay import replay_request, replayed_status
+from mlops.services.registry.audit import Actor
 
-from .permissions import StaffApiMixin
+from .permissions import IsStaff, StaffApiMixin, needs
 
 MAX_TREND_DAYS = 3650
 
 
 class MonitorStatusApi(StaffApiMixin, APIView):
-    """Accuracy over the health window, next to its chance baseline and interval."""
+    """Live accuracy over the health window beside its exact verdict; the replayed
+    series under its own key, never mixed in."""
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
-        return Response(get_monitor_status())
+        return Response({**get_monitor_status(), "replayed": replayed_status()})
+
+
+class ReplayApi(StaffApiMixin, APIView):
+    """GET: the replayed series. POST: queue a new warm-up replay (202; 409 while
+    one is queued or running). Replays fit a model per draw: retrain permission."""
+
+    class InputSerializer(serializers.Serializer):
+        draws = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+        seed = serializers.IntegerField(min_value=0, max_value=2**32 - 1, default=0)
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsStaff(), needs("retrain_model")()]
+        return super().get_permissions()
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        return Response(replayed_status())
+
+    @extend_schema(request=InputSerializer, responses={202: OpenApiTypes.OBJECT})
+    def post(self, request):
+        params = self.InputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            run = replay_request(
+                trigger=ReplayRun.Trigger.MANUAL,
+                actor=Actor.for_user(request.user),
+                **params.validated_data,
+            )
+        except DjangoValidationError as exc:
+            raise Conflict(
+                gettext("A replay is already queued or running: wait for it to end.")
+            ) from exc
+        return Response(
+            {"replay_run": run.pk, "status": run.status, "draws": run.draws},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "replay_in_flight"
 
 
 class AccuracyTrendApi(StaffApiMixin, APIView):

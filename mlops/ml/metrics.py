@@ -186,19 +186,6 @@ def mean_interval(
     return mean - t_quantile * standard_error, mean + t_quantile * standard_error
 
 
-def verdict(
-    interval: Sequence[float], baseline: float, higher_is_better: bool = True
-) -> str:
-    """Deprecated interval-position words; kept until every service moves to
-    `exact_verdict` (the monitoring and backtest services, after the move)."""
-    low, high = interval
-    tolerance = 1e-9 * max(1.0, abs(baseline))
-    if low - tolerance <= baseline <= high + tolerance:
-        return VERDICT_WORDS[NO_EVIDENCE]
-    above = low > baseline
-    return VERDICT_WORDS[BETTER if above == higher_is_better else WORSE]
-
-
 # --- the one verdict rule ----------------------------------------------------------
 
 

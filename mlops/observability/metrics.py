@@ -39,6 +39,7 @@ FALLBACK_REASONS = (
     "insufficient_draws",
     "memory_error",
     "forced",
+    "storage_unavailable",
 )
 # Anything else is counted as "other" (and logged): a label value per free-form
 # string would let a bug create unbounded series.

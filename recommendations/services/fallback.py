@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 # put back, a transient error): a process tries the model again after this long.
 RETRYABLE_FALLBACKS = frozenset(
     {"file_missing", "checksum_mismatch", "load_failed", "inference_error"}
-    | {"memory_error"}
+    | {"memory_error", "storage_unavailable"}
 )
 
 

@@ -30,8 +30,8 @@ from mlops.services.monitoring import predictions
 from mlops.services.operations.self_heal import model_self_heal
 from mlops.services.registry.registry import (
     ModelIntegrityError,
+    model_version_check_stored,
     model_version_load,
-    model_version_read_verified,
 )
 
 # The cache is read through its module: forecast_cache_clear replaces it.
@@ -148,14 +148,18 @@ def _compute(*, want_ml: bool, state: _State) -> tuple[Forecast, bool]:
 def _load(version: ModelVersion) -> tuple[object, ModelVersion]:
     """The model and the version it is (the self-healed one if self-heal ran).
 
-    The file is read and checked against its sha256 on every computation (a few
-    ms), so a file removed or changed since the last one is noticed; only the
-    unpickling is skipped when this process already holds that (pk, sha256).
+    The stored file is checked on every computation (local: read and hashed, a
+    few ms; S3: a HEAD request), so a file removed or changed since the last one
+    is noticed; only the unpickling is skipped when this process already holds
+    that (pk, sha256).
     """
     try:
         try:
             return _load_verified(version), version
         except ModelIntegrityError as error:
+            if error.reason == "storage_unavailable":
+                # The store did not answer: the file may be fine, heal nothing.
+                raise _Fallback(error.reason, str(error), version) from error
             healed = _self_heal(version, error)
             if healed is None:
                 raise _Fallback(error.reason, str(error), version) from error
@@ -176,7 +180,7 @@ def _load_verified(version: ModelVersion):
     key = (version.pk, version.sha256)
     cached = forecast_cache._cache.model
     if cached is not None and cached[0] == key:
-        model_version_read_verified(version)  # still there and unchanged?
+        model_version_check_stored(version)  # still there and unchanged?
         return cached[1]
     forecast_cache._cache.model = None  # one model in memory at a time
     model = model_version_load(version)

@@ -106,6 +106,14 @@ class DrawListApi(HttpCachedMixin, ListAPIView):
         return draws
 
     @extend_schema(
+        summary=_("Draws"),
+        description=_(
+            "Stored Lotto 6/45 draws, newest first (ordering=draw_no for oldest "
+            "first), 20 to a page, narrowed by date or draw number. A bad filter "
+            "answers 400 naming it; a page past the end, 404. "
+            "Answers carry an ETag: send it back in If-None-Match and get 304 "
+            "while nothing changed."
+        ),
         parameters=[FilterSerializer],
         responses={
             200: DrawOutputSerializer(many=True),
@@ -129,7 +137,12 @@ class DrawLatestApi(HttpCachedMixin, RetrieveAPIView):
         return draw
 
     @extend_schema(
-        responses={200: DrawOutputSerializer, 404: OpenApiResponse(description="")}
+        summary=_("The latest draw"),
+        description=_(
+            "The most recent stored draw: its six numbers, bonus number, date and "
+            "prizes. 404 (`no_draws`) until a draw is stored."
+        ),
+        responses={200: DrawOutputSerializer, 404: OpenApiResponse(description="")},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -151,7 +164,12 @@ class DrawDetailApi(HttpCachedMixin, RetrieveAPIView):
         return draw
 
     @extend_schema(
-        responses={200: DrawOutputSerializer, 404: OpenApiResponse(description="")}
+        summary=_("One draw"),
+        description=_(
+            "A draw by its number (draw 1 took place on 2002-12-07). 404 "
+            "(`draw_not_found`) for a number that is not stored."
+        ),
+        responses={200: DrawOutputSerializer, 404: OpenApiResponse(description="")},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

@@ -107,6 +107,12 @@ class TicketCheckApi(APIView):
     """Check a Lotto 6/45 ticket against its draw."""
 
     @extend_schema(
+        summary=_("Check a ticket"),
+        description=_(
+            "Give the draw number and up to five games, or the text of the QR code "
+            "printed on the ticket. Answers each game's matched numbers and prize "
+            "tier, or that the draw has not taken place yet."
+        ),
         request=TicketCheckInputSerializer,
         responses={
             200: TicketCheckOutputSerializer,

@@ -249,6 +249,10 @@ REST_FRAMEWORK = {
     ],
     # JSON nested too deeply is a 400, not a RecursionError (lotto_site/parsers.py).
     # The staff API accepts JSON only (mlops/api/permissions.py).
+    # ?format=<unknown> chooses by Accept instead of answering 404.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": (
+        "lotto_site.negotiation.LenientContentNegotiation"
+    ),
     "DEFAULT_PARSER_CLASSES": [
         "lotto_site.parsers.SafeJSONParser",
         "rest_framework.parsers.FormParser",

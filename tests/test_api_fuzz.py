@@ -7,7 +7,7 @@ generation modes), three times each: anonymous, as a staff user
 without any permission, and as a superuser. Every answer must be below 500 and
 match what the schema documents for it (status code, content type, body).
 
-Budget: FUZZ_MAX_EXAMPLES generated cases per operation (default 15; schemathesis
+Budget: FUZZ_MAX_EXAMPLES generated cases per operation (default 10; schemathesis
 adds its deterministic coverage cases), under the Hypothesis profile of the run
 (HYPOTHESIS_PROFILE=ci in CI: derandomized, no example database).
 """
@@ -32,7 +32,7 @@ from tests.mlops.processes import FreshDatabase, manage, subprocess_env
 
 pytestmark = pytest.mark.slow
 
-FUZZ_MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "15"))
+FUZZ_MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "10"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

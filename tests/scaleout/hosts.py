@@ -178,7 +178,11 @@ class Cluster:
                 env=env,
                 stdout=handle,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group
+                # Its own process group (kill() ends all of it), but this
+                # session: with the kernel's autogroup scheduling each session
+                # gets an equal CPU share, so a host in a session of its own
+                # would get more CPU than its peers on a busy machine.
+                process_group=0,
             )
         process = Process(name, popen, log, port)
         self.processes[name] = process

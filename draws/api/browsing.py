@@ -106,6 +106,12 @@ class DrawListApi(HttpCachedMixin, ListAPIView):
         return draws
 
     @extend_schema(
+        summary=_("List draws"),
+        description=_(
+            "Stored draws with their numbers, bonus, sales and prize tiers, "
+            "newest first unless ordering says otherwise. Answers carry an ETag and "
+            "may be cached until the next scheduled sync."
+        ),
         parameters=[FilterSerializer],
         responses={
             200: DrawOutputSerializer(many=True),
@@ -129,7 +135,12 @@ class DrawLatestApi(HttpCachedMixin, RetrieveAPIView):
         return draw
 
     @extend_schema(
-        responses={200: DrawOutputSerializer, 404: OpenApiResponse(description="")}
+        summary=_("The latest draw"),
+        description=_("The newest stored draw; 404 while no draw is stored."),
+        responses={
+            200: DrawOutputSerializer,
+            404: OpenApiResponse(description=_("No draw is stored yet.")),
+        },
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -151,7 +162,12 @@ class DrawDetailApi(HttpCachedMixin, RetrieveAPIView):
         return draw
 
     @extend_schema(
-        responses={200: DrawOutputSerializer, 404: OpenApiResponse(description="")}
+        summary=_("One draw"),
+        description=_("One stored draw by its number."),
+        responses={
+            200: DrawOutputSerializer,
+            404: OpenApiResponse(description=_("That draw is not stored.")),
+        },
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

@@ -43,6 +43,11 @@ MESSAGES = {
         "self-heal after %(reason)s: restored from backup %(backup)s"
     ),
     "activation.retrain": _("%(reason)s; %(gate)s"),
+    # The integrity check's summary (audit trail, verify_models, the admin).
+    "verify.summary": _(
+        "%(checked)d file(s) checked: %(ok)d ok, %(missing)d missing, "
+        "%(corrupt)d corrupt; %(orphans)d orphan file(s)"
+    ),
     # Why a retrain was requested (RetrainRun, audit trail).
     "retrain.admin": _("requested in the admin"),
 }

@@ -106,11 +106,13 @@ class DrawListApi(HttpCachedMixin, ListAPIView):
         return draws
 
     @extend_schema(
-        summary=_("List draws"),
+        summary=_("Draws"),
         description=_(
-            "Stored draws with their numbers, bonus, sales and prize tiers, "
-            "newest first unless ordering says otherwise. Answers carry an ETag and "
-            "may be cached until the next scheduled sync."
+            "Stored Lotto 6/45 draws, newest first (ordering=draw_no for oldest "
+            "first), 20 to a page, narrowed by date or draw number. A bad filter "
+            "answers 400 naming it; a page past the end, 404. "
+            "Answers carry an ETag: send it back in If-None-Match and get 304 "
+            "while nothing changed."
         ),
         parameters=[FilterSerializer],
         responses={
@@ -136,7 +138,10 @@ class DrawLatestApi(HttpCachedMixin, RetrieveAPIView):
 
     @extend_schema(
         summary=_("The latest draw"),
-        description=_("The newest stored draw; 404 while no draw is stored."),
+        description=_(
+            "The most recent stored draw: its six numbers, bonus number, date and "
+            "prizes. 404 (`no_draws`) until a draw is stored."
+        ),
         responses={
             200: DrawOutputSerializer,
             404: OpenApiResponse(description=_("No draw is stored yet.")),
@@ -163,7 +168,10 @@ class DrawDetailApi(HttpCachedMixin, RetrieveAPIView):
 
     @extend_schema(
         summary=_("One draw"),
-        description=_("One stored draw by its number."),
+        description=_(
+            "A draw by its number (draw 1 took place on 2002-12-07). 404 "
+            "(`draw_not_found`) for a number that is not stored."
+        ),
         responses={
             200: DrawOutputSerializer,
             404: OpenApiResponse(description=_("That draw is not stored.")),

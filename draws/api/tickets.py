@@ -112,11 +112,9 @@ class TicketCheckApi(APIView):
     @extend_schema(
         summary=_("Check a ticket"),
         description=_(
-            "Check a Lotto 6/45 ticket against its draw: either the draw number and "
-            "one to five games of six numbers, or the text of the ticket's QR code. "
-            "The status says whether the draw is drawn, awaiting its result (after "
-            "Saturday 20:35 KST, before the sync stores it) or pending. The ticket "
-            "is neither stored nor logged."
+            "Give the draw number and up to five games, or the text of the QR code "
+            "printed on the ticket. Answers each game's matched numbers and prize "
+            "tier, or that the draw has not taken place yet."
         ),
         request=TicketCheckInputSerializer,
         responses={

@@ -1,8 +1,7 @@
 """Staff API: scheduler status, manual and emergency retrains, retrain runs."""
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission
@@ -18,6 +17,7 @@ from mlops.services.training.retrain_requests import (
 )
 from mlops.services.training.scheduling import BrokerUnavailable, scheduler_status
 
+from .outputs import SchedulerStatusOutputSerializer
 from .permissions import IsStaff, StaffApiMixin, needs
 from .serializers import (
     RetrainAcceptedSerializer,
@@ -26,9 +26,20 @@ from .serializers import (
     RetrainRunOutputSerializer,
 )
 
-RETRAIN_SCHEMA = extend_schema(
-    request=RetrainRequestInputSerializer,
-    responses={202: RetrainAcceptedSerializer, 409: RetrainConflictSerializer},
+
+def retrain_schema(summary, description):
+    return extend_schema(
+        summary=summary,
+        description=description,
+        request=RetrainRequestInputSerializer,
+        responses={202: RetrainAcceptedSerializer, 409: RetrainConflictSerializer},
+    )
+
+
+RETRAIN_DOC = _(
+    "Queue a retrain on the task cluster. 202 with the run's id (follow it at "
+    "/api/admin/retrain-runs/{id}/); 409 (`retrain_running`) with the run in the "
+    "way when one is already queued or running. Needs mlops.retrain_model."
 )
 
 
@@ -61,7 +72,15 @@ class QueueUnavailable(APIException):
 class SchedulerStatusApi(StaffApiMixin, APIView):
     permission_classes = [IsStaff, CanViewRuns]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary=_("Scheduler and task cluster"),
+        description=_(
+            "When the next retrain is scheduled (KST and UTC), the last finished "
+            "and the running retrain, whether the task cluster is alive, and every "
+            "schedule. Needs mlops.view_retrainrun."
+        ),
+        responses=SchedulerStatusOutputSerializer,
+    )
     def get(self, request):
         try:
             return Response(scheduler_status())
@@ -84,7 +103,7 @@ class ManualRetrainApi(StaffApiMixin, APIView):
     trigger = RetrainRun.Trigger.MANUAL
     permission_classes = [IsStaff, CanRetrain]
 
-    @RETRAIN_SCHEMA
+    @retrain_schema(_("Retrain now"), RETRAIN_DOC)
     def post(self, request):
         params = RetrainRequestInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -112,6 +131,16 @@ class ManualRetrainApi(StaffApiMixin, APIView):
 class EmergencyRetrainApi(ManualRetrainApi):
     trigger = RetrainRun.Trigger.EMERGENCY
 
+    @retrain_schema(
+        _("Emergency retrain"),
+        _(
+            "As a manual retrain, recorded with the emergency trigger: for a model "
+            "whose health is critical."
+        ),
+    )
+    def post(self, request):
+        return super().post(request)
+
 
 class RetrainRunListApi(StaffApiMixin, generics.ListAPIView):
     """Retrain runs, newest first; filter with ?trigger= and ?status=."""
@@ -127,8 +156,36 @@ class RetrainRunListApi(StaffApiMixin, generics.ListAPIView):
                 runs = runs.filter(**{name: value})
         return runs
 
+    @extend_schema(
+        summary=_("Retrain runs"),
+        description=_(
+            "Every retrain run, newest first, 20 to a page, with its options, "
+            "timings, validation figures and, when it failed, the error."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "trigger", str, enum=RetrainRun.Trigger.values, required=False
+            ),
+            OpenApiParameter(
+                "status", str, enum=RetrainRun.Status.values, required=False
+            ),
+        ],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
 
 class RetrainRunDetailApi(StaffApiMixin, generics.RetrieveAPIView):
     serializer_class = RetrainRunOutputSerializer
     permission_classes = [IsStaff, CanViewRuns]
     queryset = RetrainRun.objects.select_related("model_version", "requested_by")
+
+    @extend_schema(
+        summary=_("One retrain run"),
+        description=_(
+            "A retrain run by its id: its options, timings, validation figures, "
+            "whether its model was promoted and why, and the error if it failed."
+        ),
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -79,6 +79,14 @@ class RecommendationListApi(APIView):
             return attrs
 
     @extend_schema(
+        summary=_("Games for the next draw"),
+        description=_(
+            "Games sampled from the current forecast of the 45 numbers, with where "
+            "the forecast came from (the model, or statistical mode and why), its "
+            "validation figures next to what random picks score, and the "
+            "disclaimer. No pick improves the odds: every combination of six "
+            "numbers has the same 1 in 8,145,060 chance of the first prize."
+        ),
         parameters=[InputSerializer],
         responses={
             200: RecommendationOutputSerializer,

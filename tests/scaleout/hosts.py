@@ -12,7 +12,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -23,19 +22,18 @@ from pathlib import Path
 import psycopg2
 
 from tests.observability.stack import (
-    CLAIM_KEY,
     PG_ADMIN_DSN,
-    claim_redis_db,
+    claim_redis_namespace,
     free_port,
     http_get,
-    redis_client,
+    release_redis_namespace,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
-REDIS_HOST = "127.0.0.1:6379"
-# This engineer's Redis db (TEAM.md); another free one if it is taken.
-PREFERRED_REDIS_DB = 13
+# This engineer's Redis db (TEAM.md). Never flushed: the cluster's queue, stats
+# and cache keys live under its own claimed name, and destroy() deletes those.
+REDIS_URL = os.environ.get("SCALEOUT_REDIS_URL", "redis://127.0.0.1:6379/13")
 RECOMMENDATIONS = "/api/recommendations/?count=5"
 
 # How a retrain is queued on the cluster: through the retraining service
@@ -46,16 +44,6 @@ QUEUE_RETRAIN = (
     "run = retrain_request(trigger='manual', actor=Actor.cli(), "
     "options={'force': True, 'reason': 'scale-out test'}); print(run.pk)"
 )
-
-
-def claim_preferred_redis_db() -> int:
-    token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-    client = redis_client(PREFERRED_REDIS_DB)
-    if client.set(CLAIM_KEY, token, nx=True, ex=3600):
-        if client.dbsize() == 1:
-            return PREFERRED_REDIS_DB
-        client.delete(CLAIM_KEY)
-    return claim_redis_db()
 
 
 @dataclass
@@ -87,7 +75,7 @@ class Cluster:
     def __post_init__(self):
         self.workdir = Path(self.workdir)
         self.database = f"lotto_scaleout_{os.getpid()}_{secrets.token_hex(3)}"
-        self.redis_db = None
+        self.redis_namespace = None
         self.secret_key = secrets.token_urlsafe(50)
 
     # --- resources ---------------------------------------------------------------
@@ -114,18 +102,17 @@ class Cluster:
 
     def create(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self.redis_namespace = claim_redis_namespace(REDIS_URL)
         self._admin(f'CREATE DATABASE "{self.database}"')
-        self.redis_db = claim_preferred_redis_db()
 
     def destroy(self) -> None:
         self._admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-        if self.redis_db is not None:
-            redis_client(self.redis_db).flushdb()  # the queue, and our claim
+        if self.redis_namespace is not None:
+            release_redis_namespace(REDIS_URL, self.redis_namespace)
 
     def env(self, host: str) -> dict:
         """The environment of one host: shared servers, its own empty disk."""
         home = self.workdir / host
-        redis_url = f"redis://{REDIS_HOST}/{self.redis_db}"
         env = {
             **{
                 k: v
@@ -138,9 +125,9 @@ class Cluster:
             "SECRET_KEY": self.secret_key,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{self.database}",
-            "REDIS_URL": redis_url,
-            "Q_REDIS_URL": redis_url,
-            "Q_CLUSTER_NAME": self.database,
+            "REDIS_URL": REDIS_URL,
+            "Q_CLUSTER_NAME": self.redis_namespace,
+            "CACHE_KEY_PREFIX": self.redis_namespace,
             "MODEL_STORAGE_URL": self.models_url,
             "MODEL_BACKUP_STORAGE_URL": self.backups_url,
             "VAR_DIR": str(home / "var"),
@@ -154,6 +141,7 @@ class Cluster:
             # All the load comes from one address: the per-client rate limit
             # (shared through Redis) is not what is measured here.
             "API_THROTTLE_ANON": "10000000/min",
+            "API_THROTTLE_USER": "10000000/min",
             **self.s3_env,
             **self.extra_env,
         }

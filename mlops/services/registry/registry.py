@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from draws.timefmt import iso_kst
 from mlops.ml import pipeline
 from mlops.models import ModelActivation, ModelVersion
 from mlops.services.registry.audit import SYSTEM, Actor, audit_record
@@ -109,7 +110,7 @@ def model_version_metadata(version: ModelVersion) -> dict:
         "file_path": version.file_path,
         "sha256": version.sha256,
         "size_bytes": version.size_bytes,
-        "created_at": version.created_at.isoformat() if version.created_at else None,
+        "created_at": iso_kst(version.created_at),
         "state": version.state,
         "draw_range": [version.draw_from, version.draw_to],
         "draw_count": version.draw_count,

@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from draws.timefmt import iso_kst
 from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor, audit_record
 from mlops.services.registry.storage import METADATA_DIR, get_storage
@@ -94,7 +95,7 @@ def retrain_recover_abandoned() -> list[RetrainRun]:
                 "status": run.status,
                 "outcome": "abandoned",
                 "was": was,
-                "last_sign_of_life": run.last_sign.isoformat(),
+                "last_sign_of_life": iso_kst(run.last_sign),
                 "reason": message,
             },
         )
@@ -269,4 +270,4 @@ def retrain_write_metadata(run: RetrainRun) -> None:
 
 
 def _iso(value) -> str | None:
-    return value.isoformat() if value else None
+    return iso_kst(value)

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from mlops.models import ModelBackup
 
@@ -28,6 +29,6 @@ class ModelBackupAdmin(ReadOnlyAdmin):
     def file(self, obj):
         return breakable_path(obj.file_path)
 
-    @admin.display(description="Size", ordering="size_bytes")
+    @admin.display(description=_("Size"), ordering="size_bytes")
     def size(self, obj):
         return filesizeformat(obj.size_bytes)

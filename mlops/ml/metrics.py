@@ -230,11 +230,30 @@ def binomial_p_value(
 def clopper_pearson_interval(
     successes: int, n: int, confidence: float = CONFIDENCE
 ) -> tuple[float, float]:
-    """The exact (Clopper-Pearson) interval: never zero-width, exactly 0 at 0/n."""
+    """The exact (Clopper-Pearson) interval: never zero-width, exactly 0 at 0/n.
+
+    The beta quantiles of binomtest(...).proportion_ci(method="exact"), in one
+    vectorised call (the tests compare the two).
+    """
     if n <= 0 or not 0 <= successes <= n:
         raise ValueError(f"need 0 <= successes <= n and n > 0, got {successes}/{n}")
-    ci = stats.binomtest(successes, n).proportion_ci(confidence, method="exact")
-    return float(ci.low), float(ci.high)
+    tail = (1 - confidence) / 2
+    low, high = stats.beta.ppf(
+        [tail, 1 - tail],
+        [max(successes, 1), successes + 1],
+        [n - successes + 1, max(n - successes, 1)],
+    )
+    return (
+        0.0 if successes == 0 else float(low),
+        1.0 if successes == n else float(high),
+    )
+
+
+def binomial_tails(successes: int, n: int, probability: float) -> tuple[float, float]:
+    """Exact P(X >= successes) and P(X <= successes), X ~ Binomial(n, probability)."""
+    upper = float(stats.binom.sf(successes - 1, n, probability))
+    lower = float(stats.binom.cdf(successes, n, probability))
+    return min(1.0, upper), min(1.0, lower)
 
 
 def rate_figure(successes: int, n: int, baseline: float) -> dict:
@@ -256,11 +275,7 @@ def rate_figure(successes: int, n: int, baseline: float) -> dict:
         "baseline": baseline,
         "interval": list(clopper_pearson_interval(successes, n)),
         "interval_method": "clopper-pearson",
-        **_verdict_fields(
-            binomial_p_value(successes, n, baseline, "greater"),
-            binomial_p_value(successes, n, baseline, "less"),
-            n,
-        ),
+        **_verdict_fields(*binomial_tails(successes, n, baseline), n),
     }
 
 

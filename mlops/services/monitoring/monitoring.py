@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from draws.timefmt import iso_kst
 from mlops.ml import metrics
 from mlops.models import ModelActivation, Prediction, RetrainRun
 from mlops.services.monitoring.scoring import predictions_score_pending
@@ -245,7 +246,7 @@ def _emergency(status: str, verdict_code: str) -> dict:
         else {
             "id": last_emergency["id"],
             "status": last_emergency["status"],
-            "created_at": last_emergency["created_at"].isoformat(),
+            "created_at": iso_kst(last_emergency["created_at"]),
         },
         "retrain_in_flight": None if in_flight is None else in_flight["id"],
         "cooldown_days": settings.MONITOR_EMERGENCY_COOLDOWN_DAYS,
@@ -313,6 +314,12 @@ def get_accuracy_trend(days: int = 28) -> list[dict]:
         rolling = ordered[max(0, index - window + 1) : index + 1]
         successes = sum(1 for item in rolling if item["hits"] >= 1)
         accuracy = 100.0 * successes / len(rolling)
+        code = metrics.exact_verdict(
+            *metrics.binomial_tails(
+                successes, len(rolling), metrics.random_any_hit_probability()
+            ),
+            len(rolling),
+        )
         trend.append(
             {
                 "date": row["target_draw_date"].isoformat(),
@@ -322,6 +329,8 @@ def get_accuracy_trend(days: int = 28) -> list[dict]:
                 "hits": row["hits"],
                 "baseline": baseline,
                 "status": health_status(accuracy, len(rolling)),
+                "verdict_code": code,
+                "verdict": verdict_text(code),
             }
         )
     return trend

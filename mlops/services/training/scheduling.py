@@ -26,6 +26,7 @@ from django_q.models import Schedule
 from django_q.status import Stat
 from redis.exceptions import RedisError
 
+from draws.timefmt import iso_kst
 from mlops.models import RetrainRun
 
 logger = logging.getLogger(__name__)
@@ -230,7 +231,7 @@ def _run_summary(run: RetrainRun | None) -> dict | None:
 
 
 def _iso(value) -> str | None:
-    return value.isoformat() if value else None
+    return iso_kst(value)
 
 
 def cluster_status() -> dict:

@@ -496,3 +496,16 @@ def test_the_command_prints_the_exact_verdict_beside_the_status(model_root):
     assert "Exact verdict: no evidence of skill [no_evidence]" in output
     assert "Emergency retrain: no_evidence" in output
     assert "Replayed series: no replay yet" in output
+
+
+def test_every_trend_point_carries_its_exact_verdict(model_root):
+    today = timezone.localdate()
+    version = make_version()
+    for offset in range(12):
+        record_scored(
+            1001 + offset, version, 0, date=today - dt.timedelta(days=12 - offset)
+        )
+    trend = get_accuracy_trend(days=28)
+    assert trend[-1]["sample_size"] == 12
+    assert trend[-1]["verdict_code"] == "worse"  # 0 of 12: P = 0.4006^12
+    assert trend[0]["verdict_code"] == "insufficient_data"

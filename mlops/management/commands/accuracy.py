@@ -106,12 +106,15 @@ def trend_lines(trend: list[dict], days: int) -> list[str]:
     if not trend:
         return [f"No scored draw in the last {days} days."]
     lines = [f"Trend, last {days} days (for looking, not for deciding):"]
-    lines.append("date        draw   hits  accuracy   n    chance   status")
+    lines.append(
+        "date        draw   hits  accuracy   n    chance   status / exact verdict"
+    )
     for entry in trend:
         lines.append(
             f"{entry['date']}  {entry['draw']:>5}  {entry['hits']:>4}  "
             f"{_pct(entry['accuracy']):>8}  {entry['sample_size']:>3}  "
-            f"{_pct(entry['baseline']):>7}  {entry['status']}"
+            f"{_pct(entry['baseline']):>7}  {entry['status']} / "
+            f"{entry['verdict_code']}"
         )
     return lines
 

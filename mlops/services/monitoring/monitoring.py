@@ -314,6 +314,12 @@ def get_accuracy_trend(days: int = 28) -> list[dict]:
         rolling = ordered[max(0, index - window + 1) : index + 1]
         successes = sum(1 for item in rolling if item["hits"] >= 1)
         accuracy = 100.0 * successes / len(rolling)
+        code = metrics.exact_verdict(
+            *metrics.binomial_tails(
+                successes, len(rolling), metrics.random_any_hit_probability()
+            ),
+            len(rolling),
+        )
         trend.append(
             {
                 "date": row["target_draw_date"].isoformat(),
@@ -323,6 +329,8 @@ def get_accuracy_trend(days: int = 28) -> list[dict]:
                 "hits": row["hits"],
                 "baseline": baseline,
                 "status": health_status(accuracy, len(rolling)),
+                "verdict_code": code,
+                "verdict": verdict_text(code),
             }
         )
     return trend

@@ -133,6 +133,9 @@ class ModelS3Storage(S3Storage):
 # --- The registry's view: one store, routed by prefix -------------------------------
 
 BACKUPS_PREFIX = "backups/"
+# Read-cache entries kept per host: the active version, the one before (a
+# rollback) and one more.
+CACHE_KEEP = 3
 MODELS_ALIAS = "models"
 BACKUPS_ALIAS = "model_backups"
 
@@ -292,7 +295,22 @@ class ModelStore:
         path = self.cache_path(sha256)
         if not path.is_file():
             write_atomically(path, [data])
+            self._prune_cache(keep=CACHE_KEEP)
         return path
+
+    @staticmethod
+    def _prune_cache(*, keep: int) -> None:
+        """Keep the `keep` newest entries: one per version a host served lately."""
+        folder = Path(settings.MODEL_CACHE_DIR)
+        entries = sorted(
+            (p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        for old in entries[keep:]:
+            # A process reading it keeps its open file; one about to read it
+            # finds nothing and downloads the bytes again.
+            old.unlink(missing_ok=True)
 
 
 def get_storage() -> ModelStore:

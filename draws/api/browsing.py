@@ -142,7 +142,10 @@ class DrawLatestApi(HttpCachedMixin, RetrieveAPIView):
             "The most recent stored draw: its six numbers, bonus number, date and "
             "prizes. 404 (`no_draws`) until a draw is stored."
         ),
-        responses={200: DrawOutputSerializer, 404: OpenApiResponse(description="")},
+        responses={
+            200: DrawOutputSerializer,
+            404: OpenApiResponse(description=_("No draw is stored yet.")),
+        },
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -169,7 +172,10 @@ class DrawDetailApi(HttpCachedMixin, RetrieveAPIView):
             "A draw by its number (draw 1 took place on 2002-12-07). 404 "
             "(`draw_not_found`) for a number that is not stored."
         ),
-        responses={200: DrawOutputSerializer, 404: OpenApiResponse(description="")},
+        responses={
+            200: DrawOutputSerializer,
+            404: OpenApiResponse(description=_("That draw is not stored.")),
+        },
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -106,6 +107,8 @@ class TicketCheckOutputSerializer(serializers.Serializer):
 class TicketCheckApi(APIView):
     """Check a Lotto 6/45 ticket against its draw."""
 
+    parser_classes = [JSONParser]  # a form body is a 415, not a guessed ticket
+
     @extend_schema(
         summary=_("Check a ticket"),
         description=_(
@@ -117,20 +120,25 @@ class TicketCheckApi(APIView):
         responses={
             200: TicketCheckOutputSerializer,
             400: OpenApiResponse(
-                description=(
-                    "Bad input, naming the field and a code: invalid_host, "
-                    "malformed_qr, not_lotto645, not_six_numbers, out_of_range, "
-                    "duplicate_number, too_many_games, draw_not_yet_scheduled, ..."
+                description=_(
+                    "Bad input: `errors` names the field (draw, games or qr) and a "
+                    "code: invalid_host, malformed_qr, not_lotto645, no_games, "
+                    "not_six_numbers, not_a_number, out_of_range, duplicate_number, "
+                    "too_many_games, draw_not_yet_scheduled, qr_or_games, invalid, "
+                    "required."
                 )
             ),
         },
         examples=[
             OpenApiExample(
-                "Numbers", value={"draw": 1220, "games": [[2, 22, 25, 28, 34, 43]]}
+                "Numbers",
+                value={"draw": 1220, "games": [[2, 22, 25, 28, 34, 43]]},
+                request_only=True,
             ),
             OpenApiExample(
                 "QR code",
                 value={"qr": "https://m.dhlottery.co.kr/?v=1220m022225283443"},
+                request_only=True,
             ),
         ],
     )
@@ -175,13 +183,16 @@ def read_ticket_request(data) -> dict:
     return TicketCheckInputSerializer().validate(fields)
 
 
+def _digits(text: str) -> bool:
+    text = text.strip()
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
 def _whole_number(value, *, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         value = None
     elif isinstance(value, str):
-        value = (
-            int(value) if value.strip().isascii() and value.strip().isdigit() else None
-        )
+        value = int(value.strip()) if _digits(value) else None
     if value is None:
         raise ValidationError(
             {field: [_problem("invalid", _("A valid integer is required."))]}

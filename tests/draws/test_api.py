@@ -223,3 +223,8 @@ def test_a_later_page_keeps_the_filters_and_the_order(api, draws_1_to_25):
 
     assert draw_nos(oldest_first) == list(range(11, 21))
     assert draw_nos(newest_first) == [12, 11, 10, 9]
+
+
+def test_a_draw_number_no_column_holds_is_a_404_not_a_crash(api, draws_1_to_25):
+    assert api.get("/api/draws/99999999999999999999/").status_code == 404
+    assert api.get("/api/draws/?draw_from=99999999999999999999").status_code == 400

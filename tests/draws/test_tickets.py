@@ -408,3 +408,9 @@ def test_the_labels_follow_the_language_and_the_codes_do_not(api, shipped):
     assert english["status_label"] == "Drawn"
     assert korean["status_label"] == "추첨 완료"
     assert korean["status"] == english["status"] == "drawn"  # the code never changes
+
+
+def test_a_form_body_is_refused_not_guessed(api, shipped):
+    response = api.post(URL, {"draw": "1220", "games": "2,22,25,28,34,43"})
+
+    assert response.status_code == 415

@@ -1,6 +1,7 @@
 """The model store on both backends: the local disk and S3 (moto's server)."""
 
 import hashlib
+import os
 import threading
 
 import pytest
@@ -156,3 +157,16 @@ def test_a_storage_url_becomes_a_storages_entry(url, backend, options):
 def test_an_unknown_storage_url_stops_the_start(url):
     with pytest.raises(ImproperlyConfigured, match="MODEL_STORAGE_URL"):
         model_storage_config(url)
+
+
+def test_the_read_cache_keeps_only_the_newest_entries(store, settings):
+    from mlops.storage_backends import CACHE_KEEP
+
+    digests = []
+    for i in range(CACHE_KEEP + 2):
+        data = f"model {i}".encode()
+        digests.append(hashlib.sha256(data).hexdigest())
+        path = store.remember(digests[-1], data)
+        os.utime(path, (1_000_000 + i, 1_000_000 + i))  # written in this order
+    kept = sorted(p.name for p in settings.MODEL_CACHE_DIR.iterdir())
+    assert kept == sorted(digests[-CACHE_KEEP:])

@@ -178,7 +178,11 @@ class Cluster:
                 env=env,
                 stdout=handle,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group
+                # Its own process group (kill() ends all of it), but this
+                # session: with the kernel's autogroup scheduling each session
+                # gets an equal CPU share, so a host in a session of its own
+                # would get more CPU than its peers on a busy machine.
+                process_group=0,
             )
         process = Process(name, popen, log, port)
         self.processes[name] = process
@@ -265,16 +269,20 @@ class Cluster:
         return int(out.strip().splitlines()[-1])
 
     def retrain_run(self, run_id: int) -> dict:
+        """The run's row; `activated_at`: when its version became the active one."""
         rows = self.query(
-            "SELECT r.status, r.finished_at, v.version, r.error_message "
+            "SELECT r.status, r.finished_at, v.version, r.error_message, "
+            "(SELECT min(a.activated_at) FROM mlops_modelactivation a "
+            " WHERE a.model_version_id = r.model_version_id) "
             "FROM mlops_retrainrun r LEFT JOIN mlops_modelversion v "
             "ON v.id = r.model_version_id WHERE r.id = %s",
             (run_id,),
         )
-        status, finished, version, error = rows[0]
+        status, finished, version, error, activated = rows[0]
         return {
             "status": status,
             "finished_at": finished,
+            "activated_at": activated,
             "version": version,
             "error": error,
         }

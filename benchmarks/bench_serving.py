@@ -21,7 +21,10 @@ printed with every round: the machine is shared, so absolute req/s drift; the
 ratios are what the targets are about.
 
 /metrics: --scrapes sequential GETs after the load (both workers have written
-their files); median, min and max in ms.
+their files); median, min and max in ms. Then --recycles dead workers: copies of
+one real worker's counter/histogram files under new pids (what a recycled worker
+leaves behind), the collect+render time of a scrape read as they are and after
+gunicorn's child_exit step folded them into the archive (multiproc_archive.py).
 """
 
 import argparse
@@ -39,7 +42,14 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from prometheus_client import CollectorRegistry, generate_latest  # noqa: E402
+from prometheus_client.multiprocess import MultiProcessCollector  # noqa: E402
+
 from benchmarks.bench_load import WRK_REPORT_LUA, wrk  # noqa: E402
+from mlops.observability.multiproc_archive import (  # noqa: E402
+    SUMMED_TYPES,
+    archive_dead_worker,
+)
 from tests.observability.stack import Stack  # noqa: E402
 
 ENDPOINTS = {
@@ -68,6 +78,46 @@ def scrape_times(stack: Stack, scrapes: int) -> dict:
         if status != 200:
             raise RuntimeError(f"/metrics answered {status}")
     return spread(durations)
+
+
+def collect_ms(directory: Path, runs: int) -> dict:
+    """What one /metrics scrape spends reading the files: generate_latest over a
+    MultiProcessCollector of `directory`, median [min, max] of `runs`."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(directory))
+    durations = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        generate_latest(registry)
+        durations.append((time.perf_counter() - started) * 1000)
+    return spread(durations)
+
+
+def recycled_scrape(source: Path, recycles: int, runs: int) -> dict:
+    """The files `recycles` dead workers leave (copies of a real worker's, under new
+    pids), read as they are, then after gunicorn's child_exit archive step."""
+    workdir = Path(tempfile.mkdtemp(prefix="lotto-recycles-"))
+    try:
+        files = [p for p in source.glob("*.db") if p.name.split("_")[0] in SUMMED_TYPES]
+        pid = files[0].stem.rsplit("_", 1)[1] if files else None
+        templates = [p for p in files if p.stem.endswith(f"_{pid}")]
+        for fake in range(1, recycles + 1):
+            for template in templates:
+                kind = template.name.split("_")[0]
+                shutil.copy(template, workdir / f"{kind}_{10_000_000 + fake}.db")
+        before = collect_ms(workdir, runs)
+        files_before = len(list(workdir.glob("*.db")))
+        for fake in range(1, recycles + 1):
+            archive_dead_worker(str(workdir), 10_000_000 + fake)
+        after = collect_ms(workdir, runs)
+        return {
+            "recycles": recycles,
+            "without_archive": {"scrape_ms": before, "db_files": files_before},
+            "scrape_ms": after,
+            "db_files": len(list(workdir.glob("*.db"))),
+        }
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def run_rounds(stack: Stack, args, script: Path) -> dict:
@@ -132,6 +182,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--scrapes", type=int, default=50)
+    parser.add_argument("--recycles", type=int, default=200)
     parser.add_argument("--save", type=Path)
     parser.add_argument("--keep", action="store_true", help="keep logs (workdir)")
     args = parser.parse_args()
@@ -194,6 +245,9 @@ def main() -> int:
         report["rounds"] = rounds
         report["summary"] = summary = summarise(rounds)
         report["metrics_scrape_ms"] = scrape_times(stack, args.scrapes)
+        report["metrics_after_recycles"] = recycled_scrape(
+            stack.multiproc_dir, args.recycles, max(5, args.scrapes // 5)
+        )
     finally:
         report["exit_codes"] = stack.stop()
         stack.destroy()
@@ -221,6 +275,14 @@ def main() -> int:
     print(
         f"/metrics scrape: {scrape['median']:.1f} ms [{scrape['min']:.1f}, "
         f"{scrape['max']:.1f}] over {args.scrapes} (target < {METRICS_TARGET_MS} ms)"
+    )
+    recycled = report["metrics_after_recycles"]
+    print(
+        f"/metrics files after {recycled['recycles']} recycles: "
+        f"{recycled['without_archive']['db_files']} files, collect "
+        f"{recycled['without_archive']['scrape_ms']['median']:.1f} ms without the "
+        f"archive; {recycled['db_files']} files, "
+        f"{recycled['scrape_ms']['median']:.1f} ms with it"
     )
     print(
         f"load average: start {report['machine']['load_average_at_start'][0]:.2f}, "

@@ -66,8 +66,12 @@ def serving_lines(data: dict) -> list[str]:
     recycles = data.get("metrics_after_recycles")
     if recycles:
         lines.append(
-            f"After {recycles['recycles']} worker recycles: "
-            f"{span(recycles['scrape_ms'], 1, ' ms')}, {recycles['db_files']} .db files."
+            f"After {recycles['recycles']} worker recycles (simulated: copies of a "
+            f"real worker's files), collecting a scrape takes "
+            f"{span(recycles['scrape_ms'], 1, ' ms')} over {recycles['db_files']} .db "
+            f"files with the archive step, "
+            f"{span(recycles['without_archive']['scrape_ms'], 1, ' ms')} over "
+            f"{recycles['without_archive']['db_files']} files without it."
         )
     return lines
 
@@ -152,7 +156,11 @@ def render(results: Path, doc: Path = DOC) -> Path:
         body.append("")
     body.append(END)
     text = doc.read_text() if doc.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)
+    # The markers on lines of their own (the prose above may quote them).
+    pattern = re.compile(
+        "^" + re.escape(BEGIN) + "$.*?^" + re.escape(END) + "$",
+        re.DOTALL | re.MULTILINE,
+    )
     doc.write_text(pattern.sub(lambda _: "\n".join(body), text))
     return doc
 

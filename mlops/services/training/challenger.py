@@ -13,7 +13,7 @@ import sklearn
 from django.conf import settings
 
 from draws.models import LottoDraw
-from mlops.messages import message
+from mlops.messages import message, render_english
 from mlops.ml import features, incremental, tuning
 from mlops.models import ModelVersion, RetrainRun
 from mlops.services.registry.audit import Actor
@@ -49,9 +49,9 @@ def _train_and_gate(run: RetrainRun, *, reason: str) -> dict:
         ensure_enough_draws(len(draw_nos))
         unchanged = retrain_unchanged_reason(run, model_version_active(), data_hash)
         if unchanged:
-            logger.info("Retrain run %s: %s", run.pk, unchanged)
+            logger.info("Retrain run %s: %s", run.pk, render_english(unchanged))
             outcome.update(
-                status=RetrainRun.Status.UNCHANGED, promotion_reason=unchanged
+                status=RetrainRun.Status.UNCHANGED, promotion_reason_message=unchanged
             )
             return outcome
         actor = Actor("system", f"retrain run {run.pk}")
@@ -100,8 +100,8 @@ def _train_and_gate(run: RetrainRun, *, reason: str) -> dict:
 
 def retrain_unchanged_reason(
     run: RetrainRun, champion: ModelVersion | None, data_hash: str
-) -> str:
-    """Why this run would only repeat the active model, or "" when it would not.
+) -> dict | None:
+    """Why this run would only repeat the active model (a stored message), or None.
 
     Nothing new to learn: the stored draws hash the same, the parameters and the
     feature set and scikit-learn version are the ones the active model was
@@ -110,7 +110,7 @@ def retrain_unchanged_reason(
     always train.
     """
     if champion is None or run.options.get("force") or run.options.get("tune"):
-        return ""
+        return None
     same = (
         champion.training_data_hash == data_hash
         and champion.feature_set_version == features.FEATURE_SET_VERSION
@@ -118,16 +118,17 @@ def retrain_unchanged_reason(
         and (champion.training_info or {}).get("sklearn_version") == sklearn.__version__
     )
     if not same:
-        return ""
+        return None
     try:
         model_version_read_verified(champion)
     except ModelIntegrityError:
-        return ""
-    return (
-        f"unchanged: the active model {champion.version} was trained on the same "
-        f"{champion.draw_count} draws (data hash {data_hash[:12]}…), parameters "
-        f"and feature set {champion.feature_set_version}, and its file verifies; "
-        "nothing was registered (force a retrain to fit again anyway)"
+        return None
+    return message(
+        "retrain.unchanged",
+        version=champion.version,
+        count=champion.draw_count,
+        hash=data_hash[:12],
+        feature_set=champion.feature_set_version,
     )
 
 

@@ -6,4 +6,11 @@ class RecommendationsConfig(AppConfig):
     name = "recommendations"
 
     def ready(self):
+        from mlops.serving_state import serving_state_provider_register
+
         from . import receivers  # noqa: F401  (connects signal handlers)
+        from .services.forecast_cache import forecast_cache_serving_state
+
+        # mlops reads what this process serves (/readyz, /metrics, the
+        # operations page) through this provider; it never imports serving.
+        serving_state_provider_register(forecast_cache_serving_state)

@@ -6,7 +6,7 @@ from django.contrib import admin
 
 from mlops.models import AuditEvent
 
-from .base import ReadOnlyAdmin, _pretty_json
+from .base import ReadOnlyAdmin, pretty_json
 
 
 def audit_summary(event: AuditEvent) -> str:
@@ -58,4 +58,4 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Details")
     def details_pretty(self, obj):
-        return _pretty_json(obj.details)
+        return pretty_json(obj.details)

@@ -32,7 +32,7 @@ from mlops.services.registry.registry import (
     model_version_read_verified,
 )
 
-from .base import ActionPermissionMixin, ReadOnlyAdmin, _errors, _pretty_json
+from .base import ActionPermissionMixin, ReadOnlyAdmin, error_text, pretty_json
 
 
 def _metric(version: ModelVersion, name: str, percent: bool) -> str:
@@ -234,7 +234,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
 
     @admin.display(description="Metadata")
     def metadata_pretty(self, obj):
-        return _pretty_json(model_version_metadata(obj))
+        return pretty_json(model_version_metadata(obj))
 
     # --- actions ---
     def _one(self, request, queryset, verb: str) -> ModelVersion | None:
@@ -257,7 +257,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
                 reason="activated in the admin",
             )
         except (ValidationError, ModelIntegrityError) as exc:
-            text = _errors(exc) if isinstance(exc, ValidationError) else str(exc)
+            text = error_text(exc) if isinstance(exc, ValidationError) else str(exc)
             self.message_user(request, f"Not activated: {text}", messages.ERROR)
             return None
         self.message_user(request, f"{version.version} is now the active model.")
@@ -271,7 +271,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
                     version=version, actor=Actor.for_user(request.user)
                 )
             except ValidationError as exc:
-                self.message_user(request, _errors(exc), messages.ERROR)
+                self.message_user(request, error_text(exc), messages.ERROR)
                 continue
             self.message_user(
                 request,
@@ -292,7 +292,9 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
                 reason=request.POST.get("reason", "").strip()[:500],
             )
         except ValidationError as exc:
-            self.message_user(request, f"Not restored: {_errors(exc)}", messages.ERROR)
+            self.message_user(
+                request, f"Not restored: {error_text(exc)}", messages.ERROR
+            )
             return None
         self.message_user(
             request, f"Restored {restored.version}; it is now the active model."
@@ -357,7 +359,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
                 )
             except ValidationError as exc:
                 self.message_user(
-                    request, f"Not rolled back: {_errors(exc)}", messages.ERROR
+                    request, f"Not rolled back: {error_text(exc)}", messages.ERROR
                 )
             else:
                 self.message_user(

@@ -12,7 +12,7 @@ from mlops.services.training.retrain_requests import (
     retrain_request,
 )
 
-from .base import ReadOnlyAdmin, _errors
+from .base import ReadOnlyAdmin, error_text
 
 
 @admin.register(RetrainRun)
@@ -60,7 +60,7 @@ class RetrainRunAdmin(ReadOnlyAdmin):
         except RetrainAlreadyRunning as exc:
             self.message_user(request, f"Refused: {exc}", messages.WARNING)
         except ValidationError as exc:
-            self.message_user(request, f"Refused: {_errors(exc)}", messages.ERROR)
+            self.message_user(request, f"Refused: {error_text(exc)}", messages.ERROR)
         else:
             self.message_user(request, f"Retrain run {run.pk} queued.")
         return HttpResponseRedirect(reverse("admin:mlops_retrainrun_changelist"))

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mlops.models import ModelVersion
+from mlops.selectors import activation_history
 from mlops.services.operations.backups import (
     model_version_backup,
     model_version_restore,
@@ -158,11 +159,7 @@ class ModelActivationsApi(OperationsApi):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, version: str):
-        periods = (
-            self.version(version)
-            .activations.select_related("user")
-            .order_by("activated_at", "id")
-        )
+        periods = activation_history(version=self.version(version))
         return Response(
             [
                 {

@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from mlops.fallback_reasons import FallbackReason
 from recommendations.services.inference import ML, STATISTICAL
 from recommendations.services.recommendation import Recommendation, number_list_errors
 
@@ -91,7 +92,8 @@ class RecommendationOutputSerializer(serializers.Serializer):
     model_version = serializers.CharField(allow_null=True)
     feature_set_version = serializers.CharField(allow_null=True)
     target_draw = TargetDrawSerializer()
-    fallback_reason = serializers.CharField(
+    fallback_reason = serializers.ChoiceField(
+        choices=FallbackReason.choices,
         allow_null=True,
         help_text="Why statistical mode served this instead of the model, or null.",
     )

@@ -19,6 +19,7 @@ import numpy as np
 from django.conf import settings
 
 from draws.models import LottoDraw, expected_draw_date
+from mlops.fallback_reasons import FallbackReason
 from mlops.ml import features, pipeline
 from mlops.ml.sampling import OFFICIAL_SLIP_GAMES, sample_games
 from mlops.ml.statistical import statistical_probabilities
@@ -33,20 +34,13 @@ from mlops.services.registry.registry import (
     model_version_load,
     model_version_read_verified,
 )
-
-# The cache is read through its module: forecast_cache_clear replaces it.
-from recommendations.services import forecast_cache
-from recommendations.services.fallback import (
-    RETRYABLE_FALLBACKS,
-    _Fallback,
-    _note_outcome,
-)
+from recommendations.services.fallback import FallbackError, fallback_note_outcome
 from recommendations.services.forecast_cache import (
     Forecast,
-    _current_state,
-    _Entry,
-    _fresh,
-    _State,
+    ForecastState,
+    forecast_cache_get,
+    forecast_cache_hold_model,
+    forecast_cache_model,
 )
 
 logger = logging.getLogger(__name__)
@@ -71,19 +65,9 @@ def forecast_current(*, use_ml_model: bool = True) -> Forecast:
     Raises NoDrawsError when no draws are stored.
     """
     want_ml = ml_enabled(use_ml_model)
-    cache = forecast_cache._cache
-    entry = cache.entries.get(want_ml)
-    if _fresh(entry, _current_state()):
-        return entry.forecast
-    with cache.lock:
-        state = _current_state()
-        entry = cache.entries.get(want_ml)
-        if _fresh(entry, state):
-            return entry.forecast
-        forecast, retry = _compute(want_ml=want_ml, state=state)
-        entry = _Entry(state, forecast, time.monotonic(), retry)
-        cache.entries = {**cache.entries, want_ml: entry}
-        return forecast
+    return forecast_cache_get(
+        want_ml=want_ml, compute=lambda state: _compute(want_ml=want_ml, state=state)
+    )
 
 
 def _history() -> tuple[list[int], np.ndarray]:
@@ -96,33 +80,34 @@ def _history() -> tuple[list[int], np.ndarray]:
     return [row[0] for row in rows], numbers
 
 
-def _compute(*, want_ml: bool, state: _State) -> tuple[Forecast, bool]:
+def _compute(*, want_ml: bool, state: ForecastState) -> tuple[Forecast, bool]:
     """Compute the forecast; returns it and whether to retry the model later."""
     draw_nos, numbers = _history()
     if not draw_nos:
         raise NoDrawsError("No draws are stored yet: import the draw history first.")
     target = draw_nos[-1] + 1
     if not want_ml:
-        fallback = _Fallback(
-            "forced", "ML disabled (use_ml_model=False or RECOMMENDATIONS_USE_ML=0)"
+        fallback = FallbackError(
+            FallbackReason.FORCED,
+            "ML disabled (use_ml_model=False or RECOMMENDATIONS_USE_ML=0)",
         )
         return _statistical(numbers, target, fallback), False
     try:
         if len(draw_nos) < settings.ML_MIN_DRAWS:
-            raise _Fallback(
-                "insufficient_draws",
+            raise FallbackError(
+                FallbackReason.INSUFFICIENT_DRAWS,
                 f"{len(draw_nos)} draws stored, ML_MIN_DRAWS is "
                 f"{settings.ML_MIN_DRAWS}",
             )
         version = ModelVersion.objects.filter(pk=state.active_id).first()
         if version is None or not version.is_active:
-            raise _Fallback("no_model", "no model version is active")
+            raise FallbackError(FallbackReason.NO_MODEL, "no model version is active")
         model, loaded = _load(version)
         probabilities = _predict(model, loaded, numbers)
-    except _Fallback as fallback:
+    except FallbackError as fallback:
         forecast = _statistical(numbers, target, fallback)
-        _note_outcome(fallback.reason, fallback.detail, fallback.version)
-        return forecast, fallback.reason in RETRYABLE_FALLBACKS
+        fallback_note_outcome(fallback.reason.value, fallback.detail, fallback.version)
+        return forecast, fallback.reason.retryable
     forecast = _record(
         Forecast(
             probabilities=_read_only(probabilities),
@@ -139,7 +124,7 @@ def _compute(*, want_ml: bool, state: _State) -> tuple[Forecast, bool]:
         ),
         loaded,
     )
-    _note_outcome(None, "", loaded)
+    fallback_note_outcome(None, "", loaded)
     # If self-heal switched versions, the next state check sees a new active
     # version and computes again (with the restored model already in memory).
     return forecast, False
@@ -158,29 +143,29 @@ def _load(version: ModelVersion) -> tuple[object, ModelVersion]:
         except ModelIntegrityError as error:
             healed = _self_heal(version, error)
             if healed is None:
-                raise _Fallback(error.reason, str(error), version) from error
+                raise FallbackError(error.reason, str(error), version) from error
             try:
                 return _load_verified(healed), healed
             except ModelIntegrityError as second:
-                raise _Fallback(
+                raise FallbackError(
                     error.reason,
                     f"{error}; the self-healed {healed.version} failed too: {second}",
                     version,
                 ) from second
     except MemoryError as error:
         detail = "MemoryError while loading the model"
-        raise _Fallback("memory_error", detail, version) from error
+        raise FallbackError(FallbackReason.MEMORY_ERROR, detail, version) from error
 
 
 def _load_verified(version: ModelVersion):
     key = (version.pk, version.sha256)
-    cached = forecast_cache._cache.model
-    if cached is not None and cached[0] == key:
+    held = forecast_cache_model(key)
+    if held is not None:
         model_version_read_verified(version)  # still there and unchanged?
-        return cached[1]
-    forecast_cache._cache.model = None  # one model in memory at a time
+        return held
+    forecast_cache_hold_model(None)  # one model in memory at a time
     model = model_version_load(version)
-    forecast_cache._cache.model = (key, model)
+    forecast_cache_hold_model(key, model)
     return model
 
 
@@ -197,8 +182,8 @@ def _self_heal(version: ModelVersion, error: ModelIntegrityError):
 
 def _predict(model, version: ModelVersion, numbers: np.ndarray) -> np.ndarray:
     if version.feature_set_version != features.FEATURE_SET_VERSION:
-        raise _Fallback(
-            "inference_error",
+        raise FallbackError(
+            FallbackReason.INFERENCE_ERROR,
             f"model {version.version} was trained on feature set "
             f"{version.feature_set_version}, this code builds "
             f"{features.FEATURE_SET_VERSION}",
@@ -210,24 +195,24 @@ def _predict(model, version: ModelVersion, numbers: np.ndarray) -> np.ndarray:
         probabilities = np.asarray(pipeline.predict_probabilities(model, row), float)
     except MemoryError as exc:
         detail = "MemoryError during inference"
-        raise _Fallback("memory_error", detail, version) from exc
+        raise FallbackError(FallbackReason.MEMORY_ERROR, detail, version) from exc
     except Exception as exc:
-        raise _Fallback("inference_error", repr(exc), version) from exc
+        raise FallbackError(FallbackReason.INFERENCE_ERROR, repr(exc), version) from exc
     observe_inference(time.perf_counter() - started)
     valid = probabilities.shape == (POOL_SIZE,) and np.all(np.isfinite(probabilities))
     if not valid or probabilities.min() < 0 or probabilities.max() > 1:
-        raise _Fallback(
-            "inference_error",
+        raise FallbackError(
+            FallbackReason.INFERENCE_ERROR,
             f"model returned invalid probabilities (shape {probabilities.shape})",
             version,
         )
     return probabilities
 
 
-def _statistical(numbers: np.ndarray, target: int, fallback: _Fallback) -> Forecast:
+def _statistical(numbers: np.ndarray, target: int, fallback: FallbackError) -> Forecast:
     logger.warning(
         "Falling back to statistical mode (reason: %s): %s",
-        fallback.reason,
+        fallback.reason.value,
         fallback.detail,
     )
     started = time.perf_counter()
@@ -243,7 +228,7 @@ def _statistical(numbers: np.ndarray, target: int, fallback: _Fallback) -> Forec
             validation_metrics=None,
             target_draw_no=target,
             target_draw_date=expected_draw_date(target),
-            fallback_reason=fallback.reason,
+            fallback_reason=fallback.reason.value,
             fallback_detail=fallback.detail,
             prediction_id=None,
         ),

@@ -202,15 +202,6 @@ def forecast_note_served(prediction_id: int, count: int = 1) -> int:
     )
 
 
-def forecast_for_draw(*, target_draw_no: int) -> list[Prediction]:
-    """Every forecast recorded for a draw, oldest first."""
-    return list(
-        Prediction.objects.filter(target_draw_no=target_draw_no)
-        .select_related("model_version")
-        .order_by("created_at", "id")
-    )
-
-
 def forecast_record_next() -> None:
     """Ask serving to compute (and so record) the forecast for the next draw.
 

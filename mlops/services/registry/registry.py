@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from mlops.fallback_reasons import FallbackReason
 from mlops.ml import pipeline
 from mlops.models import ModelActivation, ModelVersion
 from mlops.services.registry.audit import SYSTEM, Actor, audit_record
@@ -39,9 +40,12 @@ ACTIVATE_ATTEMPTS = 3
 class ModelIntegrityError(Exception):
     """A version's file is missing, differs from its checksum, or won't load."""
 
-    def __init__(self, version: ModelVersion, reason: str, detail: str = ""):
+    def __init__(
+        self, version: ModelVersion, reason: FallbackReason | str, detail: str = ""
+    ):
+        # file_missing | checksum_mismatch | load_failed; ValueError if not listed
+        self.reason = FallbackReason(reason).value
         self.version = version
-        self.reason = reason  # file_missing | checksum_mismatch | load_failed
         self.detail = detail
         super().__init__(f"Model {version.version}: {reason}. {detail}".strip())
 
@@ -167,14 +171,18 @@ def model_version_read_verified(version: ModelVersion) -> bytes:
     try:
         data = storage.read_bytes(version.file_path)
     except (FileNotFoundError, IsADirectoryError) as exc:
-        raise ModelIntegrityError(version, "file_missing", str(exc)) from exc
+        raise ModelIntegrityError(
+            version, FallbackReason.FILE_MISSING, str(exc)
+        ) from exc
     except UnsafePathError as exc:
-        raise ModelIntegrityError(version, "file_missing", str(exc)) from exc
+        raise ModelIntegrityError(
+            version, FallbackReason.FILE_MISSING, str(exc)
+        ) from exc
     actual = sha256_bytes(data)
     if actual != version.sha256:
         raise ModelIntegrityError(
             version,
-            "checksum_mismatch",
+            FallbackReason.CHECKSUM_MISMATCH,
             f"recorded {version.sha256[:12]}…, file has {actual[:12]}…",
         )
     return data
@@ -188,7 +196,9 @@ def model_version_load(version: ModelVersion):
     except MemoryError:
         raise
     except Exception as exc:  # any unpickling failure means corrupt
-        raise ModelIntegrityError(version, "load_failed", repr(exc)) from exc
+        raise ModelIntegrityError(
+            version, FallbackReason.LOAD_FAILED, repr(exc)
+        ) from exc
 
 
 def _refuse_unusable(version: ModelVersion, state: str) -> None:

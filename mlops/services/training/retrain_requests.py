@@ -23,7 +23,11 @@ from mlops.services.training.retraining import (
 
 logger = logging.getLogger(__name__)
 
-OPTION_NAMES = ("force", "tune", "warm_start", "reason")
+OPTION_NAMES = ("force", "tune", "warm_start", "reason", "params")
+# Training parameters a request may set, with their allowed range (inclusive).
+# seed: scikit-learn's random_state range; n_estimators: bounded so that one
+# request can't occupy the worker for hours.
+PARAM_RANGES = {"seed": (0, 2**32 - 1), "n_estimators": (1, 2000)}
 
 
 class RetrainAlreadyRunning(Exception):
@@ -57,6 +61,39 @@ def _clean_options(options: dict | None) -> dict:
             "model with its own parameters."
         )
     cleaned["reason"] = str(options.get("reason") or "")[:500]
+    params = _clean_params(options.get("params"))
+    if params and cleaned["warm_start"]:
+        raise ValidationError(
+            "Choose params or warm_start, not both: warm start grows the active "
+            "model with its own parameters."
+        )
+    if params:
+        cleaned["params"] = params
+    return cleaned
+
+
+def _clean_params(params) -> dict:
+    """Training parameters (seed, n_estimators) checked against PARAM_RANGES."""
+    if params in (None, {}):
+        return {}
+    if not isinstance(params, dict):
+        raise ValidationError('params must be an object, e.g. {"seed": 7}.')
+    unknown = set(params) - set(PARAM_RANGES)
+    if unknown:
+        raise ValidationError(
+            f"Unknown training parameter(s) {sorted(unknown)}; "
+            f"known: {list(PARAM_RANGES)}."
+        )
+    cleaned = {}
+    for name, value in params.items():
+        low, high = PARAM_RANGES[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(f"params.{name} must be a whole number.")
+        if not low <= value <= high:
+            raise ValidationError(
+                f"params.{name} must be between {low} and {high}, got {value}."
+            )
+        cleaned[name] = value
     return cleaned
 
 
@@ -66,10 +103,13 @@ def retrain_request(
     actor: Actor,
     options: dict | None = None,
     run_async: bool = True,
+    activated_by: str = "retrain",
 ) -> RetrainRun:
     """Record a queued retrain and run it on the cluster (or here, if not async).
 
-    Raises RetrainAlreadyRunning when one is queued or running.
+    Raises RetrainAlreadyRunning when one is queued or running. `activated_by`
+    names the door in the activation record when a run in this process
+    promotes its model (a queued run always says "retrain").
     """
     if trigger not in RetrainRun.Trigger.values:
         raise ValidationError(
@@ -108,7 +148,7 @@ def retrain_request(
         "Retraining requested: run %s (trigger %s, by %s)", run.pk, trigger, actor.label
     )
     if not run_async:
-        return retrain_execute(run_id=run.pk)
+        return retrain_execute(run_id=run.pk, activated_by=activated_by)
     transaction.on_commit(lambda: _enqueue(run.pk))
     return run
 
@@ -154,9 +194,21 @@ def retrain_run_now(
     tune: bool = False,
     warm_start: bool = False,
     reason: str = "",
+    params: dict | None = None,
+    activated_by: str = "retrain",
 ) -> RetrainRun:
     """Request a retrain and run it in this process; return the finished run."""
-    options = {"force": force, "tune": tune, "warm_start": warm_start, "reason": reason}
+    options = {
+        "force": force,
+        "tune": tune,
+        "warm_start": warm_start,
+        "reason": reason,
+        "params": params,
+    }
     return retrain_request(
-        trigger=trigger, actor=actor, options=options, run_async=False
+        trigger=trigger,
+        actor=actor,
+        options=options,
+        run_async=False,
+        activated_by=activated_by,
     )

@@ -10,6 +10,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("mlops.observability.urls")),  # /metrics, /readyz
     path("api/draws/", include("draws.api.urls")),
+    path("api/statistics/", include("draws.api.statistics_urls")),
     path("api/tickets/", include("draws.api.ticket_urls")),
     path("api/recommendations/", include("recommendations.api.urls")),
     path("api/admin/", include("mlops.api.urls")),

@@ -154,8 +154,18 @@ def operations_dashboard(request):
         "good": settings.MONITOR_GOOD_THRESHOLD,
         "critical": settings.MONITOR_CRITICAL_THRESHOLD,
     }
+    # A section shows only what the admin list of its rows would: a staff user
+    # refused the audit trail (403) must not read it here either.
+    can = {
+        "audit": request.user.has_perm("mlops.view_auditevent"),
+        "runs": request.user.has_perm("mlops.view_retrainrun"),
+        "activations": request.user.has_perm("mlops.view_modelactivation"),
+    }
+    if not can["runs"]:
+        scheduler, scheduler_problem = None, ""
     context = {
         **admin.site.each_context(request),
+        "can": can,
         "title": "ML operations",
         "status": status,
         "status_rows": _rows(status) if status is not None else [],
@@ -169,12 +179,14 @@ def operations_dashboard(request):
         "scheduler_problem": scheduler_problem,
         "active": active,
         "active_backups": model_version_backup_count(version=active),
-        "current_activation": activation_current(),
-        "retrain_in_flight": retrain_in_flight(),
-        "last_verify": audit_event_last(action="verify"),
+        "current_activation": activation_current() if can["activations"] else None,
+        "retrain_in_flight": retrain_in_flight() if can["runs"] else None,
+        "last_verify": audit_event_last(action="verify") if can["audit"] else None,
         "recent_events": [
             (event, audit_summary(event)) for event in audit_events_recent(limit=10)
-        ],
+        ]
+        if can["audit"]
+        else [],
         # What this web process serves (the serving app's state provider).
         "serving": serving_state(),
     }

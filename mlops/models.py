@@ -337,3 +337,80 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"
+
+
+class DrawFairnessCheck(models.Model):
+    """The fairness tests of one window of the history, as it stood at `draw_no`.
+
+    Computed after each import (docs/STATISTICS.md): windows "all", "52", "260".
+    """
+
+    class Window(models.TextChoices):
+        ALL = "all"
+        LAST_52 = "52"
+        LAST_260 = "260"
+
+    draw_no = models.PositiveIntegerField(help_text="Newest draw of the history")
+    window = models.CharField(max_length=8, choices=Window.choices)
+    draws = models.PositiveIntegerField(help_text="Draws in the window")
+    first_draw = models.PositiveIntegerField()
+    p_value = models.FloatField(help_text="Holm-combined p-value of the four tests")
+    main_p_value = models.FloatField(help_text="Main-number uniformity (44/39 X^2)")
+    bonus_p_value = models.FloatField(help_text="Bonus uniformity (X^2)")
+    per_number_p_value = models.FloatField(help_text="Smallest Holm-adjusted p")
+    overlap_p_value = models.FloatField(help_text="Consecutive-draw overlap")
+    verdict_code = models.CharField(max_length=16)  # consistent / bias
+    result = models.JSONField(help_text="Every test and figure of the window")
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-draw_no", "window"]
+        constraints = [
+            UniqueConstraint(
+                fields=["draw_no", "window"], name="one_fairness_check_per_window"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Fairness at draw {self.draw_no}, window {self.window}: {self.verdict_code}"
+
+
+class ReplayRun(models.Model):
+    """A walk-forward replay of recent draws: the monitor's *replayed* series.
+
+    Filled from the backtest machinery at first deploy and on demand. Kept apart
+    from live accuracy: it never counts in the health status nor triggers a
+    retrain; it gives operators a baseline from day one.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCESS = "success"
+        FAILED = "failed"
+
+    class Trigger(models.TextChoices):
+        DEPLOY = "deploy"  # the first deploy (or first monitor check) found none
+        MANUAL = "manual"  # command or staff API
+
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    actor = models.CharField(max_length=150, blank=True)
+    draws = models.PositiveIntegerField(help_text="Draws replayed (requested)")
+    first_draw = models.PositiveIntegerField(null=True, blank=True)
+    last_draw = models.PositiveIntegerField(null=True, blank=True)
+    seed = models.PositiveIntegerField(default=0)
+    per_draw = models.JSONField(default=list, blank=True)
+    figures = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Replay {self.pk} ({self.trigger}, {self.status})"

@@ -11,7 +11,6 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,19 +25,7 @@ from mlops.services.operations.cleanup import MAX_OLDER_THAN_DAYS, models_cleanu
 from mlops.services.operations.integrity import models_verify
 from mlops.services.registry.audit import Actor
 
-from .permissions import StaffApiMixin
-
-
-def needs(codename: str) -> type[BasePermission]:
-    """A DRF permission: the user holds `mlops.<codename>`."""
-
-    class HasModelPermission(BasePermission):
-        message = f"This needs the mlops.{codename} permission."
-
-        def has_permission(self, request, view):
-            return request.user.has_perm(f"mlops.{codename}")
-
-    return HasModelPermission
+from .permissions import StaffApiMixin, needs
 
 
 class OperationsApi(StaffApiMixin, APIView):

@@ -2,7 +2,7 @@
 
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import SAFE_METHODS, IsAdminUser
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAdminUser
 from rest_framework.settings import api_settings
 
 
@@ -10,6 +10,22 @@ class IsStaff(IsAdminUser):
     """Staff users only (DRF IsAdminUser: `is_staff`); others get 401/403."""
 
     message = "Staff only: log in as a staff user or send a staff user's token."
+
+
+def needs(codename: str) -> type[BasePermission]:
+    """A DRF permission: the user holds `mlops.<codename>`.
+
+    The same permission the admin asks for the same thing: a staff user who
+    gets 403 on an admin list must not read its rows through the API.
+    """
+
+    class HasModelPermission(BasePermission):
+        message = f"This needs the mlops.{codename} permission."
+
+        def has_permission(self, request, view):
+            return request.user.has_perm(f"mlops.{codename}")
+
+    return HasModelPermission
 
 
 class StaffApiMixin:

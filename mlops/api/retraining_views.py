@@ -17,7 +17,7 @@ from mlops.services.training.retrain_requests import (
 )
 from mlops.services.training.scheduling import scheduler_status
 
-from .permissions import IsStaff, StaffApiMixin
+from .permissions import IsStaff, StaffApiMixin, needs
 from .serializers import (
     RetrainAcceptedSerializer,
     RetrainConflictSerializer,
@@ -31,7 +31,14 @@ RETRAIN_SCHEMA = extend_schema(
 )
 
 
+# Runs carry error messages and tracebacks: the admin's view permission, not
+# just staff status, opens them (and the scheduler status, which quotes them).
+CanViewRuns = needs("view_retrainrun")
+
+
 class SchedulerStatusApi(StaffApiMixin, APIView):
+    permission_classes = [IsStaff, CanViewRuns]
+
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response(scheduler_status())
@@ -80,6 +87,7 @@ class RetrainRunListApi(StaffApiMixin, generics.ListAPIView):
     """Retrain runs, newest first; filter with ?trigger= and ?status=."""
 
     serializer_class = RetrainRunOutputSerializer
+    permission_classes = [IsStaff, CanViewRuns]
 
     def get_queryset(self):
         query = self.request.query_params
@@ -90,6 +98,7 @@ class RetrainRunListApi(StaffApiMixin, generics.ListAPIView):
 
 class RetrainRunDetailApi(StaffApiMixin, generics.RetrieveAPIView):
     serializer_class = RetrainRunOutputSerializer
+    permission_classes = [IsStaff, CanViewRuns]
 
     def get_queryset(self):
         return retrain_run_list()

@@ -5,25 +5,52 @@ picked), never typed in, so the product can show it next to a measured figure.
 A draw is independent of every earlier draw, so a pick made from past draws is
 as good as a random pick: the number of hits of any such pick follows the
 hypergeometric law below. The verdicts only ask whether a measured figure is
-distinguishable from that law.
+distinguishable from that law, with exact tests (docs/STATISTICS.md):
+
+* one level ALPHA = 0.05 and one rule for every figure: "better than chance" when
+  the exact one-sided p-value for "better" is below ALPHA / 2, "worse than chance"
+  when the one for "worse" is, "no evidence of skill" otherwise, and "insufficient
+  data" below MIN_VERDICT_SAMPLE forecasts. The 95 % interval shown beside it is
+  the inversion of the same two one-sided tests, so the two never disagree;
+* rates: scipy.stats.binomtest and the Clopper-Pearson interval;
+* mean hits: the exact law of a sum of n hypergeometric(45, 6, 6) counts (an
+  n-fold convolution), and the interval of its exponential tilting;
+* Brier score: a seeded Monte Carlo null (the same forecasts scored on draws that
+  are independent of them).
 """
 
 import math
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
+
+from draws import fairness
 
 POOL_SIZE = 45
 NUMBERS_PER_DRAW = 6
 PICKS = 6
 PRIZE_MIN_MATCHES = 3  # 5th prize
-CONFIDENCE = 0.95
+ALPHA = 0.05  # two-sided: each direction is tested at ALPHA / 2
+CONFIDENCE = 1 - ALPHA
 Z_95 = float(stats.norm.ppf(0.5 + CONFIDENCE / 2))
+# Below this many forecasts no verdict is given: the any-hit test can't call
+# "worse" before 5 forecasts nor "better" before 8 (0.5994^8 < 0.025 < 0.5994^7).
+MIN_VERDICT_SAMPLE = 10
+BRIER_REPLICATIONS = 1000
+BRIER_SEED = 20261201
 
-BETTER = "better than chance"
-NO_EVIDENCE = "no evidence of skill"
-WORSE = "worse than chance"
+# verdict codes (machine values, never translated) and their English words
+BETTER = "better"
+NO_EVIDENCE = "no_evidence"
+WORSE = "worse"
+INSUFFICIENT_DATA = "insufficient_data"
+VERDICT_WORDS = {
+    BETTER: "better than chance",
+    NO_EVIDENCE: "no evidence of skill",
+    WORSE: "worse than chance",
+    INSUFFICIENT_DATA: "insufficient data",
+}
 
 
 def _as_number_set(numbers: Iterable[int], size: int, what: str) -> set[int]:
@@ -63,12 +90,7 @@ def prize_tier(
 
 def hypergeometric_hits_pmf() -> list[float]:
     """Return P(k hits) for k = 0..6 when 6 picks meet 6 winning numbers of 45."""
-    total = math.comb(POOL_SIZE, NUMBERS_PER_DRAW)
-    losing = POOL_SIZE - NUMBERS_PER_DRAW
-    return [
-        math.comb(NUMBERS_PER_DRAW, k) * math.comb(losing, PICKS - k) / total
-        for k in range(PICKS + 1)
-    ]
+    return fairness.overlap_pmf().tolist()
 
 
 def random_mean_hits() -> float:
@@ -139,8 +161,10 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
     half_width = (
         z * math.sqrt(share * (1 - share) / n + z2 / (4 * n * n)) / (1 + z2 / n)
     )
-    # Clamp the rounding noise at 0/n and n/n, where the exact bound is 0 or 1.
-    return max(0.0, centre - half_width), min(1.0, centre + half_width)
+    # At 0/n and n/n the exact bound is 0 or 1: don't print rounding noise.
+    low = 0.0 if successes == 0 else max(0.0, centre - half_width)
+    high = 1.0 if successes == n else min(1.0, centre + half_width)
+    return low, high
 
 
 def mean_interval(
@@ -148,8 +172,8 @@ def mean_interval(
 ) -> tuple[float, float]:
     """Return the Student-t interval of a mean; infinite with fewer than 2 values.
 
-    The t interval keeps its coverage for the small samples of a fresh backtest
-    and equals the normal interval once n is in the hundreds.
+    Used only for the paired model - statistical differences of the backtest;
+    every figure compared with chance has an exact interval below.
     """
     sample = np.asarray(values, dtype=np.float64)
     if sample.size == 0:
@@ -165,15 +189,48 @@ def mean_interval(
 def verdict(
     interval: Sequence[float], baseline: float, higher_is_better: bool = True
 ) -> str:
-    """Say whether an interval lies above, around or below the chance baseline."""
+    """Deprecated interval-position words; kept until every service moves to
+    `exact_verdict` (the monitoring and backtest services, after the move)."""
     low, high = interval
-    # A forecast equal to the baseline gives a zero-width interval that float
-    # rounding can move off the baseline by a few ulps: that is not skill.
     tolerance = 1e-9 * max(1.0, abs(baseline))
     if low - tolerance <= baseline <= high + tolerance:
-        return NO_EVIDENCE
+        return VERDICT_WORDS[NO_EVIDENCE]
     above = low > baseline
-    return BETTER if above == higher_is_better else WORSE
+    return VERDICT_WORDS[BETTER if above == higher_is_better else WORSE]
+
+
+# --- the one verdict rule ----------------------------------------------------------
+
+
+def exact_verdict(
+    p_better: float | None, p_worse: float | None, n: int, alpha: float = ALPHA
+) -> str:
+    """The verdict code from the two exact one-sided p-values.
+
+    Each direction is tested at alpha / 2 (a two-sided test at alpha), which is
+    the test the (1 - alpha) interval inverts. Below MIN_VERDICT_SAMPLE forecasts:
+    insufficient_data, whatever the p-values.
+    """
+    if n < MIN_VERDICT_SAMPLE or p_better is None or p_worse is None:
+        return INSUFFICIENT_DATA
+    if p_better < alpha / 2:
+        return BETTER
+    if p_worse < alpha / 2:
+        return WORSE
+    return NO_EVIDENCE
+
+
+def _verdict_fields(p_better, p_worse, n: int) -> dict:
+    code = exact_verdict(p_better, p_worse, n)
+    return {
+        "p_value": p_better,
+        "p_value_worse": p_worse,
+        "verdict_code": code,
+        "verdict": VERDICT_WORDS[code],
+    }
+
+
+# --- rates: exact binomial ---------------------------------------------------------
 
 
 def binomial_p_value(
@@ -183,16 +240,62 @@ def binomial_p_value(
     return float(stats.binomtest(successes, n, probability, alternative).pvalue)
 
 
+def clopper_pearson_interval(
+    successes: int, n: int, confidence: float = CONFIDENCE
+) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) interval: never zero-width, exactly 0 at 0/n."""
+    if n <= 0 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n and n > 0, got {successes}/{n}")
+    ci = stats.binomtest(successes, n).proportion_ci(confidence, method="exact")
+    return float(ci.low), float(ci.high)
+
+
+def rate_figure(successes: int, n: int, baseline: float) -> dict:
+    """A rate (a share, 0-1) with its exact baseline, interval, p-values and verdict."""
+    if n == 0:
+        return {
+            "value": None,
+            "successes": 0,
+            "sample_size": 0,
+            "baseline": baseline,
+            "interval": None,
+            "interval_method": "clopper-pearson",
+            **_verdict_fields(None, None, 0),
+        }
+    return {
+        "value": successes / n,
+        "successes": successes,
+        "sample_size": n,
+        "baseline": baseline,
+        "interval": list(clopper_pearson_interval(successes, n)),
+        "interval_method": "clopper-pearson",
+        **_verdict_fields(
+            binomial_p_value(successes, n, baseline, "greater"),
+            binomial_p_value(successes, n, baseline, "less"),
+            n,
+        ),
+    }
+
+
+# --- mean hits: the exact law of a sum of hypergeometric counts --------------------
+
+
 def total_hits_pmf(n_draws: int) -> np.ndarray:
     """Return the exact pmf of the total hits of ``n_draws`` independent random picks.
 
     The n-fold convolution of the hypergeometric pmf: support 0..6n.
     """
-    single = np.asarray(hypergeometric_hits_pmf())
-    total = np.ones(1)
-    for _ in range(n_draws):
-        total = np.convolve(total, single)
-    return total
+    return np.exp(fairness.sum_log_pmf(n_draws))
+
+
+def total_hits_tails(total: int, n_draws: int) -> tuple[float, float]:
+    """Exact P(total >= observed) and P(total <= observed) under chance."""
+    log_pmf = fairness.sum_log_pmf(n_draws)
+    if not 0 <= total <= PICKS * n_draws:
+        raise ValueError(f"{total} hits are impossible in {n_draws} forecasts")
+    upper = float(np.exp(min(0.0, fairness.log_sum_exp(log_pmf[total:]))))
+    lower = float(np.exp(min(0.0, fairness.log_sum_exp(log_pmf[: total + 1]))))
+    return upper, lower
 
 
 def mean_hits_p_value(total: int, n_draws: int, alternative: str = "greater") -> float:
@@ -202,13 +305,182 @@ def mean_hits_p_value(total: int, n_draws: int, alternative: str = "greater") ->
     follows ``total_hits_pmf``; "greater" is P(total >= observed), "less" is
     P(total <= observed) and "two-sided" doubles the smaller tail.
     """
-    pmf = total_hits_pmf(n_draws)
-    upper = float(pmf[total:].sum())
-    lower = float(pmf[: total + 1].sum())
+    upper, lower = total_hits_tails(total, n_draws)
     tails = {"greater": upper, "less": lower, "two-sided": 2 * min(upper, lower)}
     if alternative not in tails:
         raise ValueError(f"alternative must be one of {sorted(tails)}")
     return min(1.0, tails[alternative])
+
+
+def _tilted_mean(theta: float) -> float:
+    """Mean hits of one forecast under the hypergeometric law tilted by e^(theta k)."""
+    k = np.arange(PICKS + 1)
+    log_weights = np.log(hypergeometric_hits_pmf()) + theta * k
+    weights = np.exp(log_weights - log_weights.max())
+    return float(weights @ k / weights.sum())
+
+
+def mean_hits_interval(
+    total: int, n_draws: int, confidence: float = CONFIDENCE
+) -> tuple[float, float]:
+    """The exact interval of the mean hits: the inverted one-sided exact tests.
+
+    The family P_theta(k) ∝ P(k) e^(theta k) holds chance (theta = 0) and every
+    mean between 0 and 6. The lower bound is the mean at which P(total >= seen)
+    = (1 - confidence) / 2, the upper one the mean at which P(total <= seen) is,
+    like Clopper-Pearson for a proportion: 0 hits give [0, u] with u > 0.
+    """
+    log_pmf = fairness.sum_log_pmf(n_draws)
+    support = np.arange(len(log_pmf))
+    tail = (1 - confidence) / 2
+
+    def upper_tail(theta: float) -> float:
+        tilted = log_pmf + theta * support
+        return fairness.log_sum_exp(tilted[total:]) - fairness.log_sum_exp(tilted)
+
+    def lower_tail(theta: float) -> float:
+        tilted = log_pmf + theta * support
+        return fairness.log_sum_exp(tilted[: total + 1]) - fairness.log_sum_exp(tilted)
+
+    def solve(function) -> float:
+        # Both tails are monotone in theta: widen the bracket until it holds the root.
+        goal = math.log(tail)
+        low, high = -1.0, 1.0
+        while (function(low) - goal) * (function(high) - goal) > 0:
+            low, high = 2 * low, 2 * high
+        return optimize.brentq(lambda t: function(t) - goal, low, high, xtol=1e-12)
+
+    lower = 0.0 if total == 0 else _tilted_mean(solve(upper_tail))
+    upper = (
+        float(PICKS) if total == PICKS * n_draws else _tilted_mean(solve(lower_tail))
+    )
+    return lower, upper
+
+
+def mean_hits_figure(hit_counts: Sequence[int]) -> dict:
+    """Mean hits with the baseline 0.8, the exact interval, p-values and verdict."""
+    baseline = random_mean_hits()
+    n = len(hit_counts)
+    if n == 0:
+        return {
+            "value": None,
+            "sample_size": 0,
+            "baseline": baseline,
+            "interval": None,
+            "interval_method": "exact-convolution",
+            **_verdict_fields(None, None, 0),
+        }
+    total = int(sum(hit_counts))
+    upper, lower = total_hits_tails(total, n)
+    return {
+        "value": total / n,
+        "sample_size": n,
+        "baseline": baseline,
+        "interval": list(mean_hits_interval(total, n)),
+        "interval_method": "exact-convolution",
+        **_verdict_fields(upper, lower, n),
+    }
+
+
+# --- Brier score: a seeded Monte Carlo null ----------------------------------------
+
+
+def brier_null(
+    prob_rows, replications: int = BRIER_REPLICATIONS, seed: int = BRIER_SEED
+) -> np.ndarray:
+    """Mean Brier scores of the same forecasts on `replications` fair, independent draws.
+
+    For a forecast p and a draw W, Brier = (sum p^2 - 2 sum_{i in W} p_i + 6) / 45,
+    so only the sum of p over a uniform random 6-subset varies. Seeded: the same
+    forecasts always get the same null.
+    """
+    forecasts = np.asarray(prob_rows, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    keys = rng.random((replications, len(forecasts), POOL_SIZE), dtype=np.float32)
+    drawn = np.argpartition(keys, NUMBERS_PER_DRAW, axis=2)[:, :, :NUMBERS_PER_DRAW]
+    picked = np.take_along_axis(
+        np.broadcast_to(forecasts, keys.shape), drawn, axis=2
+    ).sum(axis=2)
+    squares = (forecasts**2).sum(axis=1)
+    return ((squares - 2 * picked + NUMBERS_PER_DRAW) / POOL_SIZE).mean(axis=1)
+
+
+def brier_figure(prob_rows, scores: Sequence[float]) -> dict:
+    """The mean Brier score against its uniform reference and its chance null.
+
+    `chance_value` is the exact expected score of these forecasts on draws they
+    know nothing about (above the uniform reference unless they are uniform);
+    `chance_band` holds 95 % of the simulated null; the interval is the observed
+    score shifted by the null's spread. p-values count the null at or beyond the
+    observed score, (1 + count) / (1 + replications): never zero.
+    """
+    reference = uniform_brier_score()
+    n = len(scores)
+    if n == 0:
+        return {
+            "value": None,
+            "sample_size": 0,
+            "baseline": reference,
+            "chance_value": None,
+            "chance_band": None,
+            "interval": None,
+            "skill_score": None,
+            "interval_method": "monte-carlo",
+            "replications": BRIER_REPLICATIONS,
+            **_verdict_fields(None, None, 0),
+        }
+    forecasts = np.asarray(prob_rows, dtype=np.float64)
+    value = float(np.mean(scores))
+    squares = (forecasts**2).sum(axis=1)
+    expected_picked = forecasts.sum(axis=1) * NUMBERS_PER_DRAW / POOL_SIZE
+    chance = float(
+        ((squares - 2 * expected_picked + NUMBERS_PER_DRAW) / POOL_SIZE).mean()
+    )
+    null = brier_null(forecasts)
+    tolerance = 1e-12
+    p_better = (1 + int((null <= value + tolerance).sum())) / (1 + len(null))
+    p_worse = (1 + int((null >= value - tolerance).sum())) / (1 + len(null))
+    tail = 100 * ALPHA / 2
+    band = np.percentile(null, [tail, 100 - tail])
+    interval = [value - (band[1] - chance), value - (band[0] - chance)]
+    return {
+        "value": value,
+        "sample_size": n,
+        "baseline": reference,
+        "chance_value": chance,
+        "chance_band": [float(bound) for bound in band],
+        "interval": [float(bound) for bound in interval],
+        "skill_score": brier_skill_score(value, reference),
+        "interval_method": "monte-carlo",
+        "replications": len(null),
+        **_verdict_fields(p_better, p_worse, n),
+    }
+
+
+def brier_skill_figure(brier: dict) -> dict:
+    """The Brier skill score 1 - score / reference, mapped from the Brier figure."""
+    reference = brier["baseline"]
+
+    def skill(score):
+        return None if score is None else brier_skill_score(score, reference)
+
+    def mapped(bounds):
+        # A lower Brier score is a higher skill: the bounds swap.
+        return None if bounds is None else [skill(bounds[1]), skill(bounds[0])]
+
+    return {
+        "value": skill(brier["value"]),
+        "sample_size": brier["sample_size"],
+        "baseline": 0.0,
+        "chance_value": skill(brier["chance_value"]),
+        "chance_band": mapped(brier["chance_band"]),
+        "interval": mapped(brier["interval"]),
+        "interval_method": brier["interval_method"],
+        "p_value": brier["p_value"],
+        "p_value_worse": brier["p_value_worse"],
+        "verdict_code": brier["verdict_code"],
+        "verdict": brier["verdict"],
+    }
 
 
 def top_numbers(probs: Sequence[float], count: int = PICKS) -> list[int]:
@@ -217,45 +489,13 @@ def top_numbers(probs: Sequence[float], count: int = PICKS) -> list[int]:
     return sorted(int(index) + 1 for index in order[:count])
 
 
-def _mean_below_p_value(values: Sequence[float], reference: float) -> float:
-    """One-sided one-sample t-test p-value for "the mean is below the reference"."""
-    tolerance = 1e-9 * max(1.0, abs(reference))
-    if len(values) < 2 or np.ptp(values) <= tolerance:
-        # No spread (e.g. the uniform forecast, up to rounding), no t-test: only
-        # a mean clearly below the reference counts.
-        return 0.0 if np.mean(values) < reference - tolerance else 1.0
-    return float(stats.ttest_1samp(values, reference, alternative="less").pvalue)
-
-
-def _stored_interval(interval: Sequence[float]) -> list[float | None]:
-    """The interval as stored JSON: an unbounded side (one sample) becomes None.
-
-    PostgreSQL's jsonb, like strict JSON, has no Infinity.
-    """
-    return [float(bound) if math.isfinite(bound) else None for bound in interval]
-
-
-def _proportion_metric(successes: int, n: int, baseline: float) -> dict:
-    interval = wilson_interval(successes, n)
-    return {
-        "value": successes / n,
-        "successes": successes,
-        "baseline": baseline,
-        "interval": list(interval),
-        "p_value": binomial_p_value(successes, n, baseline),
-        "verdict": verdict(interval, baseline),
-    }
-
-
 def evaluate_forecasts(prob_rows, actual_rows) -> dict:
     """Score m forecasts (m, 45) against the m draws (m, 6) that followed them.
 
     The top-6 of each forecast is scored on hits, on "at least one hit" and on
     "at least 3 hits" (any prize); the 45 probabilities on the Brier score. Each
-    metric comes with its closed-form random baseline, a 95% interval, a
-    one-sided p-value (alternative: better than chance) and a verdict. The
-    result is plain JSON: an interval side that does not exist (a single
-    forecast) is None.
+    metric comes with its exact random baseline, an exact 95 % interval, the two
+    one-sided p-values and the verdict of `exact_verdict`. Plain JSON.
     """
     forecasts = np.asarray(prob_rows, dtype=np.float64)
     actual = np.asarray(actual_rows)
@@ -270,51 +510,23 @@ def evaluate_forecasts(prob_rows, actual_rows) -> dict:
     pairs = list(zip(forecasts, actual, strict=True))
     row_hits = [hits(top_numbers(probs), drawn) for probs, drawn in pairs]
     row_briers = [brier_score(probs, drawn) for probs, drawn in pairs]
-
-    hit_interval = mean_interval(row_hits)
-    mean_hits_baseline = random_mean_hits()
-
-    brier_reference = uniform_brier_score()
-    brier_interval = mean_interval(row_briers)
-    mean_brier = float(np.mean(row_briers))
-    brier_p_value = _mean_below_p_value(row_briers, brier_reference)
+    brier = brier_figure(forecasts, row_briers)
     return {
         "sample_size": n,
         "confidence": CONFIDENCE,
-        "mean_hits": {
-            "value": float(np.mean(row_hits)),
-            "baseline": mean_hits_baseline,
-            "interval": _stored_interval(hit_interval),
-            "p_value": mean_hits_p_value(int(sum(row_hits)), n),
-            "verdict": verdict(hit_interval, mean_hits_baseline),
-        },
-        "any_hit_rate": _proportion_metric(
+        "alpha": ALPHA,
+        "min_verdict_sample": MIN_VERDICT_SAMPLE,
+        "mean_hits": mean_hits_figure(row_hits),
+        "any_hit_rate": rate_figure(
             sum(1 for count in row_hits if count >= 1), n, random_any_hit_probability()
         ),
-        "prize_rate": _proportion_metric(
+        "prize_rate": rate_figure(
             sum(1 for count in row_hits if count >= PRIZE_MIN_MATCHES),
             n,
             random_prize_probability(),
         ),
-        "brier_score": {
-            "value": mean_brier,
-            "baseline": brier_reference,
-            "interval": _stored_interval(brier_interval),
-            "p_value": brier_p_value,
-            "verdict": verdict(brier_interval, brier_reference, higher_is_better=False),
-        },
-        "brier_skill_score": {
-            "value": brier_skill_score(mean_brier, brier_reference),
-            "baseline": 0.0,
-            # A lower Brier score is a higher skill: the bounds swap.
-            "interval": _stored_interval(
-                [
-                    brier_skill_score(brier_interval[1], brier_reference),
-                    brier_skill_score(brier_interval[0], brier_reference),
-                ]
-            ),
-            "verdict": verdict(brier_interval, brier_reference, higher_is_better=False),
-        },
+        "brier_score": brier,
+        "brier_skill_score": brier_skill_figure(brier),
         "hits_distribution": {
             "observed": [row_hits.count(k) for k in range(PICKS + 1)],
             "expected": [n * share for share in hypergeometric_hits_pmf()],

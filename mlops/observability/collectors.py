@@ -32,6 +32,7 @@ from prometheus_client.core import (
 from draws.freshness import draw_freshness
 from draws.models import LottoDraw
 from mlops.models import ModelVersion, Prediction, RetrainRun
+from mlops.services.monitoring.fairness import draw_fairness_latest
 from mlops.services.monitoring.monitoring import get_monitor_status
 from mlops.serving_state import serving_state
 
@@ -240,12 +241,40 @@ def draw_metrics() -> Iterable[Metric]:
         )
 
 
+def fairness_metrics() -> Iterable[Metric]:
+    """The newest fairness tests of the draw process per window (all, 52, 260)."""
+    uniformity = GaugeMetricFamily(
+        "lotto_draw_uniformity_p_value",
+        "p-value of the main-number uniformity test (44/39-scaled X^2) per window.",
+        labels=["window"],
+    )
+    tests = GaugeMetricFamily(
+        "lotto_draw_fairness_p_value",
+        "p-value of each fairness test of the draws per window "
+        "(combined = Holm over main, bonus, per_number, overlap).",
+        labels=["window", "test"],
+    )
+    for check in draw_fairness_latest():
+        uniformity.add_metric([check.window], check.main_p_value)
+        for test, value in (
+            ("combined", check.p_value),
+            ("main", check.main_p_value),
+            ("bonus", check.bonus_p_value),
+            ("per_number", check.per_number_p_value),
+            ("overlap", check.overlap_p_value),
+        ):
+            tests.add_metric([check.window, test], value)
+    yield uniformity
+    yield tests
+
+
 SECTIONS: tuple[tuple[str, Callable[[], Iterable[Metric]]], ...] = (
     ("retrains", retrain_metrics),
     ("models", model_metrics),
     ("predictions", prediction_metrics),
     ("monitoring", monitoring_metrics),
     ("draws", draw_metrics),
+    ("fairness", fairness_metrics),
 )
 
 

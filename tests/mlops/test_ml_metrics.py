@@ -181,29 +181,6 @@ def test_the_mean_interval_of_one_value_is_unbounded():
     assert metrics.mean_interval([0.8]) == (-math.inf, math.inf)
 
 
-@pytest.mark.parametrize(
-    ("interval", "higher_is_better", "expected"),
-    [
-        ((0.85, 0.95), True, metrics.BETTER),
-        ((0.70, 0.90), True, metrics.NO_EVIDENCE),
-        ((0.60, 0.75), True, metrics.WORSE),
-        ((0.60, 0.75), False, metrics.BETTER),
-        ((0.85, 0.95), False, metrics.WORSE),
-        ((0.80, 0.90), True, metrics.NO_EVIDENCE),
-    ],
-)
-def test_the_verdict_depends_on_where_the_baseline_falls(
-    interval, higher_is_better, expected
-):
-    assert metrics.verdict(interval, 0.8, higher_is_better) == expected
-
-
-def test_the_verdict_strings_read_as_promised():
-    assert metrics.BETTER == "better than chance"
-    assert metrics.NO_EVIDENCE == "no evidence of skill"
-    assert metrics.WORSE == "worse than chance"
-
-
 def test_the_total_hits_pmf_is_the_convolution_of_independent_draws():
     pmf = metrics.hypergeometric_hits_pmf()
     two_draws = metrics.total_hits_pmf(2)
@@ -241,7 +218,7 @@ def test_a_uniform_forecast_shows_no_evidence_of_skill():
     assert report["brier_score"]["value"] == pytest.approx(
         metrics.uniform_brier_score()
     )
-    assert report["brier_score"]["verdict"] == metrics.NO_EVIDENCE
+    assert report["brier_score"]["verdict_code"] == metrics.NO_EVIDENCE
     assert report["brier_skill_score"]["value"] == pytest.approx(0, abs=1e-12)
 
 
@@ -252,7 +229,8 @@ def test_an_oracle_forecast_is_better_than_chance_on_every_metric():
     report = metrics.evaluate_forecasts(oracle, draws)
     assert report["mean_hits"]["value"] == 6
     for name in ("any_hit_rate", "prize_rate", "brier_score", "brier_skill_score"):
-        assert report[name]["verdict"] == metrics.BETTER, name
+        assert report[name]["verdict_code"] == metrics.BETTER, name
+        assert report[name]["verdict"] == "better than chance"
     assert report["mean_hits"]["p_value"] < 1e-100
 
 
@@ -262,9 +240,9 @@ def test_a_forecast_that_avoids_the_winners_is_worse_than_chance():
     avoid[np.arange(100)[:, None], draws - 1] = 0
     report = metrics.evaluate_forecasts(avoid, draws)
     assert report["mean_hits"]["value"] == 0
-    assert report["mean_hits"]["verdict"] == metrics.WORSE
-    assert report["any_hit_rate"]["verdict"] == metrics.WORSE
-    assert report["brier_score"]["verdict"] == metrics.WORSE
+    assert report["mean_hits"]["verdict_code"] == metrics.WORSE
+    assert report["any_hit_rate"]["verdict_code"] == metrics.WORSE
+    assert report["brier_score"]["verdict_code"] == metrics.WORSE
 
 
 def test_the_report_carries_baselines_sample_size_and_is_json_ready():
@@ -279,10 +257,12 @@ def test_the_report_carries_baselines_sample_size_and_is_json_ready():
     assert json.loads(json.dumps(report, allow_nan=False)) == report
 
 
-def test_a_single_forecast_gives_unbounded_intervals_as_none():
+def test_a_single_forecast_gets_a_bounded_interval_and_no_verdict():
     report = metrics.evaluate_forecasts(np.full((1, 45), 6 / 45), random_draws(1, 6))
-    assert report["mean_hits"]["interval"] == [None, None]
-    assert report["mean_hits"]["verdict"] == metrics.NO_EVIDENCE
+    low, high = report["mean_hits"]["interval"]
+    assert 0 <= low < high <= 6
+    assert report["mean_hits"]["verdict_code"] == metrics.INSUFFICIENT_DATA
+    assert report["any_hit_rate"]["verdict"] == "insufficient data"
     json.dumps(report, allow_nan=False)
 
 

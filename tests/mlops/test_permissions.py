@@ -218,3 +218,48 @@ def test_the_api_refuses_staff_without_the_operations_permission(
     client.force_login(user_with(django_user_model, "staff"))
     response = call_api_refused(client, method, url, versions, status=403)
     assert codename in response.json()["detail"]
+
+
+# --- The operations page shows what the user's permissions show elsewhere -----------
+
+
+def test_the_operations_page_hides_audit_details_from_staff_who_cannot_view_them(
+    client, django_user_model, model_root
+):
+    AuditEvent.objects.create(
+        actor_type="user",
+        actor="ops-lead",
+        action="backup",
+        object_repr="v-secret",
+        details={"summary": "copied to backups/v-secret/file-path-xyz.pkl"},
+    )
+    RetrainRun.objects.create(
+        trigger="manual", status="failed", error_message="boom at /srv/secret-path"
+    )
+    client.force_login(user_with(django_user_model, "bare"))
+
+    assert client.get(reverse("admin:mlops_auditevent_changelist")).status_code == 403
+    page = client.get(reverse("operations_dashboard"))
+
+    assert page.status_code == 200
+    for secret in (b"ops-lead", b"file-path-xyz", b"v-secret", b"secret-path"):
+        assert secret not in page.content
+    assert b"needs the permission to view audit events" in page.content
+
+
+def test_the_operations_page_shows_audit_details_to_those_who_may_view_them(
+    client, django_user_model, model_root
+):
+    AuditEvent.objects.create(
+        actor_type="user",
+        actor="ops-lead",
+        action="backup",
+        object_repr="v-visible",
+        details={"summary": "copied"},
+    )
+    client.force_login(
+        user_with(django_user_model, "auditor", "view_auditevent", "view_retrainrun")
+    )
+    page = client.get(reverse("operations_dashboard"))
+    assert b"ops-lead" in page.content
+    assert b"v-visible" in page.content

@@ -28,7 +28,9 @@ def staff(django_user_model):
     user = django_user_model.objects.create_user(
         "ops", password="pw-ops-123", is_staff=True
     )
-    user.user_permissions.add(Permission.objects.get(codename="retrain_model"))
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["retrain_model", "view_retrainrun"])
+    )
     return user
 
 
@@ -203,3 +205,31 @@ def test_a_retrain_run_detail_shows_the_record(staff_client, model_root, shipped
     )
     assert body["peak_memory_bytes"] == run.peak_memory_bytes
     assert staff_client.get("/api/admin/retrain-runs/999999/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/admin/scheduler-status",
+        "/api/admin/retrain-runs/",
+        "/api/admin/retrain-runs/{pk}/",
+    ],
+)
+def test_staff_without_the_view_permission_read_no_runs_or_tracebacks(
+    django_user_model, model_root, url
+):
+    run = RetrainRun.objects.create(
+        trigger="manual",
+        status="failed",
+        error_message="boom",
+        traceback='Traceback (most recent call last):\n  File "/srv/secret.py"',
+    )
+    bare = django_user_model.objects.create_user("bare", is_staff=True)
+    client = APIClient()
+    client.force_authenticate(bare)
+
+    response = client.get(url.format(pk=run.pk))
+
+    assert response.status_code == 403
+    assert "view_retrainrun" in response.json()["detail"]
+    assert b"secret.py" not in response.content

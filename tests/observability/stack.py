@@ -2,7 +2,8 @@
 
 `deploy/entrypoint.sh web` and `deploy/entrypoint.sh worker` are what the
 containers run; here they run against the local PostgreSQL (a fresh database,
-dropped afterwards) and Redis (an empty database number, claimed, flushed after).
+dropped afterwards) and Redis (keys under a claimed cluster name, deleted after;
+the database is never flushed: other test runs may be using it).
 Used by tests/observability/test_processes.py and benchmarks/bench_load.py.
 
 Every wait is bounded, and `stop()` ends only the process groups started here.
@@ -46,27 +47,40 @@ def http_get(url: str, *, timeout: float = 10.0, headers: dict | None = None):
         return exc.code, exc.read()
 
 
-def redis_client(db: int) -> redis.Redis:
-    host, port = REDIS_HOST.split(":")
-    return redis.Redis(host=host, port=int(port), db=db)
+def redis_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)
 
 
-# Redis db numbers a stack may use: not 0 (the usual default) and not 15 (CI's
-# Q_REDIS_TEST_URL). Concurrent test runs and benchmarks each claim their own.
-REDIS_DBS = range(1, 15)
-CLAIM_KEY = "lotto-stack:claimed-by"
+# The Redis database a stack uses: never flushed, shared with whoever else uses
+# it. The stack's queue, stats and claim all live under its own unique name, and
+# destroy() deletes exactly those keys (CI's Q_REDIS_TEST_URL, db 15, by default).
+STACK_REDIS_URL = os.environ.get(
+    "STACK_REDIS_URL",
+    os.environ.get("Q_REDIS_TEST_URL", f"redis://{REDIS_HOST}/15"),
+)
+CLAIM_PREFIX = "lotto-stack:claimed:"
 
 
-def claim_redis_db() -> int:
-    """An empty Redis db, claimed with a key so that a concurrent stack skips it."""
-    token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-    for db in REDIS_DBS:
-        client = redis_client(db)
-        if client.set(CLAIM_KEY, token, nx=True, ex=3600):
-            if client.dbsize() == 1:  # only our claim: nobody else's data here
-                return db
-            client.delete(CLAIM_KEY)
-    raise RuntimeError(f"no empty Redis database among {list(REDIS_DBS)}")
+def claim_redis_namespace(url: str) -> str:
+    """A Q2 cluster name no other stack uses, claimed with a marker key."""
+    for _ in range(10):
+        name = f"lotto_stack_{os.getpid()}_{secrets.token_hex(4)}"
+        owner = f"{socket.gethostname()}:{os.getpid()}"
+        if redis_client(url).set(CLAIM_PREFIX + name, owner, nx=True, ex=6 * 3600):
+            return name
+    raise RuntimeError(f"could not claim a stack name in {url}")
+
+
+def release_redis_namespace(url: str, name: str) -> int:
+    """Delete the keys the stack's processes created, and its claim; nothing else.
+
+    Django-Q2 keeps everything of a cluster under `django_q:<cluster name>:`
+    (the queue, the stats of each cluster process).
+    """
+    client = redis_client(url)
+    keys = list(client.scan_iter(match=f"django_q:{name}:*", count=500))
+    keys.append(CLAIM_PREFIX + name)
+    return client.delete(*keys)
 
 
 class Stack:
@@ -75,7 +89,8 @@ class Stack:
     def __init__(self, workdir: Path, *, workers: int = 2, env=None):
         self.workdir = Path(workdir)
         self.database = f"lotto_stack_{os.getpid()}_{secrets.token_hex(3)}"
-        self.redis_db = claim_redis_db()
+        self.redis_url = STACK_REDIS_URL
+        self.redis_namespace = claim_redis_namespace(self.redis_url)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.multiproc_dir = self.workdir / "prometheus"
@@ -88,7 +103,8 @@ class Stack:
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{self.database}",
-            "Q_REDIS_URL": f"redis://{REDIS_HOST}/{self.redis_db}",
+            "Q_REDIS_URL": self.redis_url,
+            "Q_CLUSTER_NAME": self.redis_namespace,
             "VAR_DIR": str(self.workdir / "var"),
             "MODEL_ROOT": str(self.workdir / "models"),
             "METRICS_BEARER_TOKEN": "",
@@ -130,7 +146,8 @@ class Stack:
 
     def destroy(self) -> None:
         self._admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-        redis_client(self.redis_db).flushdb()  # the queue, and our claim
+        # Our queue, stats and claim only: the database may be someone else's too.
+        release_redis_namespace(self.redis_url, self.redis_namespace)
 
     # --- processes ---------------------------------------------------------------
 

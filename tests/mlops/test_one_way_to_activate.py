@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from mlops.models import ModelVersion, RetrainRun
@@ -20,7 +21,8 @@ pytestmark = pytest.mark.django_db
 
 def run_train_model(**options) -> str:
     out = io.StringIO()
-    call_command("train_model", stdout=out, **options)
+    with translation.override("en"):
+        call_command("train_model", stdout=out, **options)
     return out.getvalue()
 
 

@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor
@@ -68,7 +69,10 @@ class Command(BaseCommand):
         if run.status != RetrainRun.Status.SUCCESS or not run.promoted:
             raise CommandError(run.error_message or run.promotion_reason)
         self._report(run.model_version)
-        self.stdout.write(f"Retrain run {run.pk} (forced): {run.promotion_reason}")
+        self.stdout.write(
+            _("Retrain run %(run)s (forced): %(decision)s")
+            % {"run": run.pk, "decision": run.promotion_reason}
+        )
 
     def _active_model_is_fine(self) -> bool:
         active = model_version_active()

@@ -11,6 +11,7 @@ import logging
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
 from mlops.models import RetrainRun
@@ -64,8 +65,11 @@ def _clean_options(options: dict | None) -> dict:
     params = _clean_params(options.get("params"))
     if params and cleaned["warm_start"]:
         raise ValidationError(
-            "Choose params or warm_start, not both: warm start grows the active "
-            "model with its own parameters."
+            _(
+                "Choose params or warm_start, not both: warm start grows the active "
+                "model with its own parameters."
+            ),
+            code="params_with_warm_start",
         )
     if params:
         cleaned["params"] = params
@@ -77,21 +81,31 @@ def _clean_params(params) -> dict:
     if params in (None, {}):
         return {}
     if not isinstance(params, dict):
-        raise ValidationError('params must be an object, e.g. {"seed": 7}.')
+        raise ValidationError(
+            _('params must be an object, e.g. {"seed": 7}.'), code="invalid"
+        )
     unknown = set(params) - set(PARAM_RANGES)
     if unknown:
         raise ValidationError(
-            f"Unknown training parameter(s) {sorted(unknown)}; "
-            f"known: {list(PARAM_RANGES)}."
+            _("Unknown training parameter(s) %(unknown)s; known: %(known)s.")
+            % {"unknown": sorted(unknown), "known": list(PARAM_RANGES)},
+            code="unknown_param",
         )
     cleaned = {}
     for name, value in params.items():
         low, high = PARAM_RANGES[name]
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValidationError(f"params.{name} must be a whole number.")
+            raise ValidationError(
+                _("params.%(name)s must be a whole number.") % {"name": name},
+                code="invalid",
+            )
         if not low <= value <= high:
             raise ValidationError(
-                f"params.{name} must be between {low} and {high}, got {value}."
+                _(
+                    "params.%(name)s must be between %(low)s and %(high)s, got %(value)s."
+                )
+                % {"name": name, "low": low, "high": high, "value": value},
+                code="out_of_range",
             )
         cleaned[name] = value
     return cleaned

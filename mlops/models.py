@@ -196,6 +196,11 @@ FORECAST_FIELDS = frozenset(
         "top_numbers",
         "combinations",
         "created_at",
+        # The ledger link (see services/monitoring/ledger.py).
+        "ledger_index",
+        "commitment",
+        "previous_commitment",
+        "pre_ledger",
     }
 )
 
@@ -262,6 +267,14 @@ class Prediction(models.Model):
     bonus_hit = models.BooleanField(null=True, blank=True)
     brier_score = models.FloatField(null=True, blank=True)
     combination_results = models.JSONField(null=True, blank=True)
+    # The forecast ledger: a hash chain over every forecast recorded since it
+    # existed (services/monitoring/ledger.py). Position 1, 2, ... in the chain;
+    # sha256 of the canonical form with the previous link's commitment.
+    ledger_index = models.PositiveIntegerField(null=True, blank=True, unique=True)
+    commitment = models.CharField(max_length=64, blank=True, default="")
+    previous_commitment = models.CharField(max_length=64, blank=True, default="")
+    # Recorded before the ledger existed: not in the chain.
+    pre_ledger = models.BooleanField(default=False)
 
     objects = PredictionQuerySet.as_manager()
 
@@ -298,6 +311,23 @@ class Prediction(models.Model):
         if any(stored[name] != getattr(self, name) for name in attnames):
             targets = [stored.get("target_draw_no", self.target_draw_no)]
             _refuse_if_drawn([*targets, self.target_draw_no], "altering")
+
+
+class LedgerHead(models.Model):
+    """The forecast ledger's head: one row, locked to append a link.
+
+    Appending a forecast first updates this row (length + 1), which locks it
+    until the transaction ends on PostgreSQL and takes SQLite's write lock, so
+    concurrent recorders link one after another into one chain.
+    """
+
+    SINGLETON = 1
+
+    length = models.PositiveIntegerField(default=0)
+    commitment = models.CharField(max_length=64, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"Ledger head {self.commitment[:12] or '(empty)'} ({self.length} links)"
 
 
 class AuditEvent(models.Model):

@@ -22,6 +22,7 @@ from django.db.models import F
 from draws.models import LottoDraw
 from mlops.ml import metrics
 from mlops.models import FrozenForecastError, ModelVersion, Prediction
+from mlops.services.monitoring.ledger import ledger_append
 from mlops.services.registry.storage import METADATA_DIR, get_storage
 from mlops.signals import forecast_due
 
@@ -180,6 +181,9 @@ def forecast_record(
                 top_numbers=metrics.top_numbers(values),
                 combinations=cleaned_combinations,
             )
+            # Linked in the same transaction: a forecast is never recorded
+            # without its place in the ledger.
+            ledger_append(prediction)
     except IntegrityError:
         # Another process recorded it between our read and our insert: theirs wins.
         existing = Prediction.objects.filter(

@@ -7,10 +7,13 @@ No DATABASE_URL -> SQLite under var/ (the quickstart). Production sets DATABASE_
 import datetime as dt
 import ipaddress
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from lotto_site.api.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -91,15 +94,20 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by us: no CDN
+    "corsheaders",
     "django_q",
     "axes",  # login throttling (AXES_* below)
     "draws",
     "mlops",
     "recommendations",
+    "lotto_site.api",  # error format, throttling, landing page, cache table
 ]
 
 MIDDLEWARE = [
     "mlops.observability.middleware.HttpMetricsMiddleware",  # outermost: times all
+    # Before anything that can answer (WhiteNoise, CommonMiddleware's redirects).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # 400 for a NUL character or an out-of-range number (lotto_site/middleware.py).
     "lotto_site.middleware.RefuseBadInputMiddleware",
@@ -207,11 +215,29 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF rate string (120/min); anything else stops start-up in one line."""
+    value = os.environ.get(name, "").strip() or default
+    try:
+        parse_rate(value)
+    except ValueError as exc:
+        sys.exit(f"{name}: {exc}")
+    return value
+
+
+# One URL for every Redis use: the default cache (rate-limit counters) and
+# Django-Q2's broker and stats. Q_REDIS_URL is the older name of the same thing.
+REDIS_URL = os.environ.get("REDIS_URL", "") or os.environ.get("Q_REDIS_URL", "")
+REDIS_TIMEOUT_SECONDS = env_float("REDIS_TIMEOUT_SECONDS", 0.5)
+
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "lotto_site.api.schema.ApiAutoSchema",
+    # Token first: a bogus token, or none where one is needed, answers 401 with
+    # `WWW-Authenticate: Token` (with the session first DRF would answer 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     # JSON nested too deeply is a 400, not a RecursionError (lotto_site/parsers.py).
     # The staff API accepts JSON only (mlops/api/permissions.py).
@@ -226,23 +252,66 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "lotto_site.api.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "lotto_site.api.throttling.AnonRateThrottle",
+        "lotto_site.api.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("API_THROTTLE_ANON", "120/min"),
+        "user": env_rate("API_THROTTLE_USER", "1200/min"),
+    },
+    # Proxies in front of gunicorn that append to X-Forwarded-For. 0: the
+    # client is REMOTE_ADDR, and a forged X-Forwarded-For changes nothing.
+    "NUM_PROXIES": env_int("API_NUM_PROXIES", 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "lotto-mlops API",
     "DESCRIPTION": (
         "Korean Lotto 6/45 draw history and number recommendations. Lottery draws "
-        "are random: no recommendation improves the odds."
+        "are random: no recommendation improves the odds.\n\n"
+        "Public endpoints need no credentials; with a token (`Authorization: "
+        "Token <key>`, issued by staff) the rate limit is higher. Every error "
+        "answers one JSON shape, `ErrorResponse`."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar's static files: works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "lotto-site",
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            # Django's RedisCache plus the throttle's one-round-trip increment.
+            "BACKEND": "lotto_site.api.throttling.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "lotto"),
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            },
+        }
     }
-}
+else:
+    # Shared by every process on the database; `migrate` creates the table
+    # (lotto_site/api/migrations/0001_cache_table.py).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "lotto_cache",
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "lotto"),
+        }
+    }
+
+# CORS for browser apps on other origins: none allowed unless listed
+# (https://app.example.com,https://other.example.com), and only under /api/.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_EXPOSE_HEADERS = ["Retry-After", "Content-Language"]
+CORS_PREFLIGHT_MAX_AGE = env_int("CORS_PREFLIGHT_MAX_AGE", 86400)
 
 # --- Draw history -----------------------------------------------------------
 DRAWS_SHIPPED_CSV = BASE_DIR / "draws" / "data" / "lotto645_draws.csv"
@@ -346,9 +415,9 @@ CACHES["django_q"] = {
     "LOCATION": os.environ.get("Q_STAT_CACHE_DIR", str(VAR_DIR / "cache" / "django_q")),
 }
 Q_CLUSTER["cache"] = "django_q"
-if os.environ.get("Q_REDIS_URL"):
+if REDIS_URL:
     Q_CLUSTER.pop("orm")
-    Q_CLUSTER["redis"] = os.environ["Q_REDIS_URL"]
+    Q_CLUSTER["redis"] = REDIS_URL
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {

@@ -18,6 +18,17 @@ ML_N_ESTIMATORS = 10
 ML_N_JOBS = 1
 DRAWS_SYNC_BACKOFF_SECONDS = 0.01
 DEBUG = False
+# Rate limits: the API tests make many requests from one address; the
+# throttling tests set their own rates. A per-process cache keeps tests apart
+# (tests/api covers the database cache and Redis).
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min"},
+}
+CACHES = {
+    **CACHES,  # noqa: F405
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+}
 # English in tests, so assertions on English text stand; each Korean surface has a
 # test of its own that asks for Korean (Accept-Language: ko or translation.override).
 LANGUAGE_CODE = "en"

@@ -1,14 +1,19 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from .api.errors import api_not_found
+from .api.views import ApiIndexApi, PingApi, landing
 from .views import healthz
 
 urlpatterns = [
+    path("", landing, name="landing"),
     path("admin/operations/", include("mlops.admin_views")),  # staff dashboard
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("", include("mlops.observability.urls")),  # /metrics, /readyz
+    path("api/", ApiIndexApi.as_view(), name="api-index"),
+    path("api/ping/", PingApi.as_view(), name="api-ping"),
     path("api/draws/", include("draws.api.urls")),
     path("api/statistics/", include("draws.api.statistics_urls")),
     path("api/tickets/", include("draws.api.ticket_urls")),
@@ -17,4 +22,12 @@ urlpatterns = [
     path("api/admin/", include("mlops.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Last: any other address under /api/ answers the JSON 404 (DEBUG on too).
+    re_path(r"^api/", api_not_found, name="api-not-found"),
 ]
+
+# Outside the views (an unknown path, a crash): JSON under /api/, pages elsewhere.
+handler400 = "lotto_site.api.errors.bad_request"
+handler403 = "lotto_site.api.errors.permission_denied"
+handler404 = "lotto_site.api.errors.page_not_found"
+handler500 = "lotto_site.api.errors.server_error"

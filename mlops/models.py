@@ -2,6 +2,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, UniqueConstraint
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from draws.models import LottoDraw
 
@@ -10,35 +12,61 @@ class ModelVersion(models.Model):
     """One trained model artefact in the registry; at most one is active."""
 
     class State(models.TextChoices):
-        ACTIVE = "active"
-        ARCHIVED = "archived"
-        CORRUPT = "corrupt"
-        DELETED = "deleted"
+        ACTIVE = "active", _("Active")
+        ARCHIVED = "archived", _("Archived")
+        CORRUPT = "corrupt", _("Corrupt")
+        DELETED = "deleted", _("Deleted")
 
-    version = models.CharField(max_length=64, unique=True)
-    file_path = models.CharField(max_length=255, help_text="Relative to MODEL_ROOT")
-    metadata_path = models.CharField(max_length=255, blank=True)
-    sha256 = models.CharField(max_length=64)
-    size_bytes = models.BigIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    state = models.CharField(
-        max_length=16, choices=State.choices, default=State.ARCHIVED, db_index=True
+    version = models.CharField(verbose_name=_("version"), max_length=64, unique=True)
+    file_path = models.CharField(
+        verbose_name=_("file path"),
+        max_length=255,
+        help_text=_("Relative to MODEL_ROOT"),
     )
-    draw_from = models.PositiveIntegerField()
-    draw_to = models.PositiveIntegerField()
-    draw_count = models.PositiveIntegerField()
-    training_data_hash = models.CharField(max_length=64)
-    feature_set_version = models.CharField(max_length=64)
-    hyperparameters = models.JSONField(default=dict)
-    seed = models.IntegerField(default=0)
-    library_versions = models.JSONField(default=dict)
-    training_seconds = models.FloatField(default=0.0)
-    validation_metrics = models.JSONField(default=dict)
-    training_info = models.JSONField(default=dict, blank=True)
-    state_changed_at = models.DateTimeField(null=True, blank=True)
+    metadata_path = models.CharField(
+        verbose_name=_("metadata path"), max_length=255, blank=True
+    )
+    sha256 = models.CharField(verbose_name=_("sha256"), max_length=64)
+    size_bytes = models.BigIntegerField(verbose_name=_("size bytes"))
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    state = models.CharField(
+        verbose_name=_("state"),
+        max_length=16,
+        choices=State.choices,
+        default=State.ARCHIVED,
+        db_index=True,
+    )
+    draw_from = models.PositiveIntegerField(verbose_name=_("draw from"))
+    draw_to = models.PositiveIntegerField(verbose_name=_("draw to"))
+    draw_count = models.PositiveIntegerField(verbose_name=_("draw count"))
+    training_data_hash = models.CharField(
+        verbose_name=_("training data hash"), max_length=64
+    )
+    feature_set_version = models.CharField(
+        verbose_name=_("feature set version"), max_length=64
+    )
+    hyperparameters = models.JSONField(verbose_name=_("hyperparameters"), default=dict)
+    seed = models.IntegerField(verbose_name=_("seed"), default=0)
+    library_versions = models.JSONField(
+        verbose_name=_("library versions"), default=dict
+    )
+    training_seconds = models.FloatField(
+        verbose_name=_("training seconds"), default=0.0
+    )
+    validation_metrics = models.JSONField(
+        verbose_name=_("validation metrics"), default=dict
+    )
+    training_info = models.JSONField(
+        verbose_name=_("training info"), default=dict, blank=True
+    )
+    state_changed_at = models.DateTimeField(
+        verbose_name=_("state changed at"), null=True, blank=True
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("model version")
+        verbose_name_plural = _("model versions")
         constraints = [
             UniqueConstraint(
                 fields=["state"],
@@ -64,26 +92,50 @@ class ModelActivation(models.Model):
     """One period during which a version was the active one, and why."""
 
     model_version = models.ForeignKey(
-        ModelVersion, on_delete=models.PROTECT, related_name="activations"
+        ModelVersion,
+        verbose_name=_("model version"),
+        on_delete=models.PROTECT,
+        related_name="activations",
     )
-    activated_at = models.DateTimeField()
-    deactivated_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(verbose_name=_("activated at"))
+    deactivated_at = models.DateTimeField(
+        verbose_name=_("deactivated at"), null=True, blank=True
+    )
     # Who or what: a user, "retrain", "self-heal", "restore", "rollback", "cli", ...
-    activated_by = models.CharField(max_length=64)
+    activated_by = models.CharField(verbose_name=_("activated by"), max_length=64)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
     )
     retrain_run = models.ForeignKey(
-        "RetrainRun", null=True, blank=True, on_delete=models.SET_NULL
+        "RetrainRun",
+        verbose_name=_("retrain run"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
     )
-    reason = models.TextField(blank=True)
-    deactivation_reason = models.TextField(blank=True)
+    reason = models.TextField(verbose_name=_("reason"), blank=True)
+    deactivation_reason = models.TextField(
+        verbose_name=_("deactivation reason"), blank=True
+    )
+    # The service's own reasons as a code and parameters (mlops.messages), shown in
+    # the reader's language; the text columns keep the English (and a person's
+    # typed reason, which has no code).
+    reason_message = models.JSONField(null=True, blank=True, editable=False)
+    deactivation_reason_message = models.JSONField(
+        null=True, blank=True, editable=False
+    )
     # True for the period still running. A partial unique index on a NULL
     # deactivated_at would not work: NULLs never collide in a unique index.
-    is_current = models.BooleanField(default=True)
+    is_current = models.BooleanField(verbose_name=_("is current"), default=True)
 
     class Meta:
         ordering = ["-activated_at", "-id"]
+        verbose_name = _("model activation")
+        verbose_name_plural = _("model activations")
         constraints = [
             UniqueConstraint(
                 fields=["is_current"],
@@ -100,19 +152,36 @@ class ModelBackup(models.Model):
     """A verified copy of a version's file (and metadata) under MODEL_ROOT/backups/."""
 
     model_version = models.ForeignKey(
-        ModelVersion, on_delete=models.PROTECT, related_name="backups"
+        ModelVersion,
+        verbose_name=_("model version"),
+        on_delete=models.PROTECT,
+        related_name="backups",
     )
-    file_path = models.CharField(max_length=255, help_text="Relative to MODEL_ROOT")
-    metadata_path = models.CharField(max_length=255, blank=True)
-    sha256 = models.CharField(max_length=64)
-    size_bytes = models.BigIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.CharField(max_length=64, default="system")
-    verified_at = models.DateTimeField(null=True, blank=True)
-    deleted_at = models.DateTimeField(null=True, blank=True)
+    file_path = models.CharField(
+        verbose_name=_("file path"),
+        max_length=255,
+        help_text=_("Relative to MODEL_ROOT"),
+    )
+    metadata_path = models.CharField(
+        verbose_name=_("metadata path"), max_length=255, blank=True
+    )
+    sha256 = models.CharField(verbose_name=_("sha256"), max_length=64)
+    size_bytes = models.BigIntegerField(verbose_name=_("size bytes"))
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    created_by = models.CharField(
+        verbose_name=_("created by"), max_length=64, default="system"
+    )
+    verified_at = models.DateTimeField(
+        verbose_name=_("verified at"), null=True, blank=True
+    )
+    deleted_at = models.DateTimeField(
+        verbose_name=_("deleted at"), null=True, blank=True
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("model backup")
+        verbose_name_plural = _("model backups")
 
     def __str__(self) -> str:
         return f"Backup of {self.model_version.version} at {self.created_at}"
@@ -122,57 +191,94 @@ class RetrainRun(models.Model):
     """One retraining attempt, from request to result: the audit of retraining."""
 
     class Trigger(models.TextChoices):
-        SCHEDULED = "scheduled"
-        MANUAL = "manual"
-        EMERGENCY = "emergency"
-        CLI = "cli"
+        SCHEDULED = "scheduled", _("Scheduled")
+        MANUAL = "manual", _("Manual")
+        EMERGENCY = "emergency", _("Emergency")
+        CLI = "cli", _("Cli")
 
     class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCESS = "success"
-        FAILED = "failed"
-        SKIPPED = "skipped"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCESS = "success", _("Success")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
 
     IN_FLIGHT = "retrain"
 
-    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    trigger = models.CharField(
+        verbose_name=_("trigger"), max_length=16, choices=Trigger.choices
+    )
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
     )
     status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+        verbose_name=_("status"),
+        max_length=16,
+        choices=Status.choices,
+        default=Status.QUEUED,
+        db_index=True,
     )
     # Single flight across processes and machines: "retrain" while queued or
     # running, NULL otherwise; the unique index admits one non-NULL row.
-    in_flight = models.CharField(max_length=16, null=True, blank=True, unique=True)
-    options = models.JSONField(default=dict, blank=True)  # force, tune, warm_start
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    duration_seconds = models.FloatField(null=True, blank=True)
-    draw_count = models.PositiveIntegerField(null=True, blank=True)
-    draw_from = models.PositiveIntegerField(null=True, blank=True)
-    draw_to = models.PositiveIntegerField(null=True, blank=True)
+    in_flight = models.CharField(
+        verbose_name=_("in flight"), max_length=16, null=True, blank=True, unique=True
+    )
+    options = models.JSONField(
+        verbose_name=_("options"), default=dict, blank=True
+    )  # force, tune, warm_start
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(
+        verbose_name=_("started at"), null=True, blank=True
+    )
+    finished_at = models.DateTimeField(
+        verbose_name=_("finished at"), null=True, blank=True
+    )
+    heartbeat_at = models.DateTimeField(
+        verbose_name=_("heartbeat at"), null=True, blank=True
+    )
+    duration_seconds = models.FloatField(
+        verbose_name=_("duration seconds"), null=True, blank=True
+    )
+    draw_count = models.PositiveIntegerField(
+        verbose_name=_("draw count"), null=True, blank=True
+    )
+    draw_from = models.PositiveIntegerField(
+        verbose_name=_("draw from"), null=True, blank=True
+    )
+    draw_to = models.PositiveIntegerField(
+        verbose_name=_("draw to"), null=True, blank=True
+    )
     model_version = models.ForeignKey(
         ModelVersion,
+        verbose_name=_("model version"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="retrain_runs",
     )
-    promoted = models.BooleanField(default=False)
-    promotion_reason = models.TextField(blank=True)
-    validation_metrics = models.JSONField(default=dict, blank=True)
-    tuning = models.JSONField(default=dict, blank=True)
-    peak_memory_bytes = models.BigIntegerField(null=True, blank=True)
-    error_message = models.TextField(blank=True)
-    traceback = models.TextField(blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
+    promoted = models.BooleanField(verbose_name=_("promoted"), default=False)
+    promotion_reason = models.TextField(verbose_name=_("promotion reason"), blank=True)
+    # The gate's reason as a code and parameters (mlops.messages).
+    promotion_reason_message = models.JSONField(null=True, blank=True, editable=False)
+    validation_metrics = models.JSONField(
+        verbose_name=_("validation metrics"), default=dict, blank=True
+    )
+    tuning = models.JSONField(verbose_name=_("tuning"), default=dict, blank=True)
+    peak_memory_bytes = models.BigIntegerField(
+        verbose_name=_("peak memory bytes"), null=True, blank=True
+    )
+    error_message = models.TextField(verbose_name=_("error message"), blank=True)
+    traceback = models.TextField(verbose_name=_("traceback"), blank=True)
+    task_id = models.CharField(verbose_name=_("task id"), max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("retrain run")
+        verbose_name_plural = _("retrain runs")
         permissions = [("retrain_model", "Can request a retrain")]
 
     def __str__(self) -> str:
@@ -212,10 +318,17 @@ def _refuse_if_drawn(draw_nos, what: str) -> None:
         )
     )
     if drawn:
-        raise FrozenForecastError(
-            f"Draw {drawn[0]} is already drawn: {what} a forecast for it is refused "
-            "(a forecast made after the fact is not a forecast)."
-        )
+        if what == "altering":
+            text = gettext(
+                "Draw %(draw)d is already drawn: altering a forecast for it is "
+                "refused (a forecast made after the fact is not a forecast)."
+            )
+        else:
+            text = gettext(
+                "Draw %(draw)d is already drawn: recording a forecast for it is "
+                "refused (a forecast made after the fact is not a forecast)."
+            )
+        raise FrozenForecastError(text % {"draw": drawn[0]})
 
 
 class PredictionQuerySet(models.QuerySet):
@@ -239,16 +352,19 @@ class Prediction(models.Model):
     """The official forecast for one target draw by one model version or mode."""
 
     class Mode(models.TextChoices):
-        ML = "ml"
-        STATISTICAL = "statistical"
+        ML = "ml", _("Ml")
+        STATISTICAL = "statistical", _("Statistical")
 
     STATISTICAL_FORECASTER = "statistical"
 
-    target_draw_no = models.PositiveIntegerField(db_index=True)
-    target_draw_date = models.DateField()
-    mode = models.CharField(max_length=16, choices=Mode.choices)
+    target_draw_no = models.PositiveIntegerField(
+        verbose_name=_("target draw no"), db_index=True
+    )
+    target_draw_date = models.DateField(verbose_name=_("target draw date"))
+    mode = models.CharField(verbose_name=_("mode"), max_length=16, choices=Mode.choices)
     model_version = models.ForeignKey(
         ModelVersion,
+        verbose_name=_("model version"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -256,30 +372,50 @@ class Prediction(models.Model):
     )
     # The version label, or "statistical": one official forecast per draw and
     # forecaster (a NULL foreign key could not carry that unique constraint).
-    forecaster = models.CharField(max_length=64)
-    probabilities = models.JSONField()
-    top_numbers = models.JSONField()
-    combinations = models.JSONField(default=list, blank=True)
-    served_count = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    scored_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    hits = models.PositiveSmallIntegerField(null=True, blank=True)
-    bonus_hit = models.BooleanField(null=True, blank=True)
-    brier_score = models.FloatField(null=True, blank=True)
-    combination_results = models.JSONField(null=True, blank=True)
+    forecaster = models.CharField(verbose_name=_("forecaster"), max_length=64)
+    probabilities = models.JSONField(verbose_name=_("probabilities"))
+    top_numbers = models.JSONField(verbose_name=_("top numbers"))
+    combinations = models.JSONField(
+        verbose_name=_("combinations"), default=list, blank=True
+    )
+    served_count = models.PositiveIntegerField(
+        verbose_name=_("served count"), default=0
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    scored_at = models.DateTimeField(
+        verbose_name=_("scored at"), null=True, blank=True, db_index=True
+    )
+    hits = models.PositiveSmallIntegerField(
+        verbose_name=_("hits"), null=True, blank=True
+    )
+    bonus_hit = models.BooleanField(verbose_name=_("bonus hit"), null=True, blank=True)
+    brier_score = models.FloatField(
+        verbose_name=_("brier score"), null=True, blank=True
+    )
+    combination_results = models.JSONField(
+        verbose_name=_("combination results"), null=True, blank=True
+    )
     # The forecast ledger: a hash chain over every forecast recorded since it
     # existed (services/monitoring/ledger.py). Position 1, 2, ... in the chain;
     # sha256 of the canonical form with the previous link's commitment.
-    ledger_index = models.PositiveIntegerField(null=True, blank=True, unique=True)
-    commitment = models.CharField(max_length=64, blank=True, default="")
-    previous_commitment = models.CharField(max_length=64, blank=True, default="")
+    ledger_index = models.PositiveIntegerField(
+        verbose_name=_("ledger index"), null=True, blank=True, unique=True
+    )
+    commitment = models.CharField(
+        verbose_name=_("commitment"), max_length=64, blank=True, default=""
+    )
+    previous_commitment = models.CharField(
+        verbose_name=_("previous commitment"), max_length=64, blank=True, default=""
+    )
     # Recorded before the ledger existed: not in the chain.
-    pre_ledger = models.BooleanField(default=False)
+    pre_ledger = models.BooleanField(verbose_name=_("before the ledger"), default=False)
 
     objects = PredictionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-target_draw_no", "-created_at"]
+        verbose_name = _("prediction record")
+        verbose_name_plural = _("prediction records")
         constraints = [
             UniqueConstraint(
                 fields=["target_draw_no", "forecaster"],
@@ -323,8 +459,14 @@ class LedgerHead(models.Model):
 
     SINGLETON = 1
 
-    length = models.PositiveIntegerField(default=0)
-    commitment = models.CharField(max_length=64, blank=True, default="")
+    length = models.PositiveIntegerField(verbose_name=_("length"), default=0)
+    commitment = models.CharField(
+        verbose_name=_("commitment"), max_length=64, blank=True, default=""
+    )
+
+    class Meta:
+        verbose_name = _("ledger head")
+        verbose_name_plural = _("ledger head")
 
     def __str__(self) -> str:
         return f"Ledger head {self.commitment[:12] or '(empty)'} ({self.length} links)"
@@ -334,36 +476,52 @@ class AuditEvent(models.Model):
     """An append-only record of who did what to which object, from any door."""
 
     class Action(models.TextChoices):
-        ACTIVATE = "activate"
-        BACKUP = "backup"
-        RESTORE = "restore"
-        ROLLBACK = "rollback"
-        CLEANUP = "cleanup"
-        VERIFY = "verify"
-        RETRAIN_REQUESTED = "retrain_requested"
-        RETRAIN_FINISHED = "retrain_finished"
-        MODEL_TRAINED = "model_trained"
-        DRAW_IMPORTED = "draw_imported"
-        DRAW_EDITED = "draw_edited"
-        FALLBACK = "fallback"
-        SELF_HEAL = "self_heal"
-        MARK_CORRUPT = "mark_corrupt"
+        ACTIVATE = "activate", _("Activate")
+        BACKUP = "backup", _("Backup")
+        RESTORE = "restore", _("Restore")
+        ROLLBACK = "rollback", _("Rollback")
+        CLEANUP = "cleanup", _("Cleanup")
+        VERIFY = "verify", _("Verify")
+        RETRAIN_REQUESTED = "retrain_requested", _("Retrain Requested")
+        RETRAIN_FINISHED = "retrain_finished", _("Retrain Finished")
+        MODEL_TRAINED = "model_trained", _("Model Trained")
+        DRAW_IMPORTED = "draw_imported", _("Draw Imported")
+        DRAW_EDITED = "draw_edited", _("Draw Edited")
+        FALLBACK = "fallback", _("Fallback")
+        SELF_HEAL = "self_heal", _("Self Heal")
+        MARK_CORRUPT = "mark_corrupt", _("Mark Corrupt")
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    # "user", "system", "cli", "scheduler", "api"
-    actor_type = models.CharField(max_length=16)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    created_at = models.DateTimeField(
+        verbose_name=_("created at"), auto_now_add=True, db_index=True
     )
-    actor = models.CharField(max_length=150, help_text="Username or system actor")
-    action = models.CharField(max_length=32, choices=Action.choices, db_index=True)
-    object_type = models.CharField(max_length=64, blank=True)
-    object_id = models.CharField(max_length=64, blank=True)
-    object_repr = models.CharField(max_length=200, blank=True)
-    details = models.JSONField(default=dict, blank=True)
+    # "user", "system", "cli", "scheduler", "api"
+    actor_type = models.CharField(verbose_name=_("actor type"), max_length=16)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    actor = models.CharField(
+        verbose_name=_("actor"), max_length=150, help_text=_("Username or system actor")
+    )
+    action = models.CharField(
+        verbose_name=_("action"), max_length=32, choices=Action.choices, db_index=True
+    )
+    object_type = models.CharField(
+        verbose_name=_("object type"), max_length=64, blank=True
+    )
+    object_id = models.CharField(verbose_name=_("object id"), max_length=64, blank=True)
+    object_repr = models.CharField(
+        verbose_name=_("object repr"), max_length=200, blank=True
+    )
+    details = models.JSONField(verbose_name=_("details"), default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"

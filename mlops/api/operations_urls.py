@@ -5,7 +5,6 @@ credentials, 403 for non-staff), plus the model permission of each operation.
 """
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
@@ -40,25 +39,20 @@ class OperationsApi(StaffApiMixin, APIView):
             raise Http404(f"Unknown model version {label!r}.")
         return found
 
-    def refuse(self, exc: ValidationError) -> Response:
-        return Response({"detail": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
-
     def activate_with_reason(self, request, operation, *, label: str | None = None):
         """Run a restore or rollback as the user, with the reason from the body.
 
-        200 with the version it activated; 400 for a bad reason or a refusal.
+        200 with the version it activated; 400 for a bad reason or a refusal
+        (the service's ValidationError, in the API's error format).
         """
         params = ReasonInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         target = {} if label is None else {"version": self.version(label)}
-        try:
-            activated = operation(
-                **target,
-                actor=Actor.for_user(request.user),
-                reason=params.validated_data["reason"],
-            )
-        except ValidationError as exc:
-            return self.refuse(exc)
+        activated = operation(
+            **target,
+            actor=Actor.for_user(request.user),
+            reason=params.validated_data["reason"],
+        )
         return Response(version_output(activated))
 
 
@@ -77,12 +71,9 @@ class ModelBackupApi(OperationsApi):
 
     @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, version: str):
-        try:
-            backup = model_version_backup(
-                version=self.version(version), actor=Actor.for_user(request.user)
-            )
-        except ValidationError as exc:
-            return self.refuse(exc)
+        backup = model_version_backup(
+            version=self.version(version), actor=Actor.for_user(request.user)
+        )
         body = {
             "backup_id": backup.pk,
             "version": version,

@@ -1,9 +1,9 @@
 """Staff API: scheduler status, manual and emergency retrains, retrain runs."""
 
-from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, serializers, status
+from rest_framework import generics, status
+from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,6 +29,17 @@ RETRAIN_SCHEMA = extend_schema(
     request=RetrainRequestInputSerializer,
     responses={202: RetrainAcceptedSerializer, 409: RetrainConflictSerializer},
 )
+
+
+class RetrainConflict(APIException):
+    """409 in the API's error format, plus the run that is in the way."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "retrain_running"
+
+    def __init__(self, run: RetrainRun, detail: str):
+        super().__init__(detail)
+        self.extra_fields = {"run_id": run.pk, "status": run.status}
 
 
 # Runs carry error messages and tracebacks: the admin's view permission, not
@@ -70,10 +81,7 @@ class ManualRetrainApi(StaffApiMixin, APIView):
                 options=params.validated_data,
             )
         except RetrainAlreadyRunning as exc:
-            body = {"detail": str(exc), "run_id": exc.run.pk, "status": exc.run.status}
-            return Response(body, status=status.HTTP_409_CONFLICT)
-        except ValidationError as exc:
-            raise serializers.ValidationError({"detail": exc.messages}) from exc
+            raise RetrainConflict(exc.run, str(exc)) from exc
         run.refresh_from_db()
         body = {"run_id": run.pk, "status": run.status, "trigger": run.trigger}
         return Response(body, status=status.HTTP_202_ACCEPTED)

@@ -82,6 +82,9 @@ class RetrainAcceptedSerializer(serializers.Serializer):
 
 
 class RetrainConflictSerializer(serializers.Serializer):
+    """The API's ErrorResponse (code retrain_running) plus the run in the way."""
+
     detail = serializers.CharField()
+    code = serializers.CharField(help_text="retrain_running")
     run_id = serializers.IntegerField(help_text="The retrain queued or running.")
     status = serializers.CharField()

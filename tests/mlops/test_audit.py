@@ -197,11 +197,12 @@ def test_the_api_says_what_is_wrong(client, admin_user, model_root, db):
     )
     refused = client.post("/api/admin/models/rollback", content_type=JSON)
     assert refused.status_code == 400
-    assert "no earlier version" in refused.json()["detail"][0]
+    assert "no earlier version" in refused.json()["detail"]
+    assert refused.json()["code"] == "invalid"
     negative = client.post(
         "/api/admin/models/cleanup",
         {"older_than_days": -1},
         content_type="application/json",
     )
     assert negative.status_code == 400
-    assert "older_than_days" in negative.json()
+    assert "older_than_days" in negative.json()["errors"]

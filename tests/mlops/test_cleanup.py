@@ -224,7 +224,7 @@ def test_the_cleanup_api_refuses_an_absurd_age_with_400(
     )
 
     assert response.status_code == 400
-    assert "older_than_days" in response.json()
+    assert "older_than_days" in response.json()["errors"]
 
 
 def test_cleanup_models_dry_run_prints_the_plan_and_removes_nothing(

@@ -85,7 +85,7 @@ def test_the_trend_lists_the_scored_draws_of_the_period(staff_client, model_root
 def test_a_bad_number_of_days_is_refused_with_400(staff_client, days):
     response = staff_client.get(TREND_URL, {"days": days})
     assert response.status_code == 400
-    assert "days" in response.json()
+    assert "days" in response.json()["errors"]
 
 
 @pytest.mark.parametrize("days", ["1", "3650"])

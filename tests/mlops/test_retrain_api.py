@@ -143,6 +143,8 @@ def test_a_retrain_request_while_one_runs_gets_409_with_that_run(
         assert response.status_code == 409
         assert response.json()["run_id"] == running.pk
         assert response.json()["status"] == "queued"
+        assert response.json()["code"] == "retrain_running"
+        assert f"Retrain run {running.pk}" in response.json()["detail"]
     assert RetrainRun.objects.count() == 1
 
 

@@ -79,6 +79,8 @@ def release_redis_namespace(url: str, name: str) -> int:
     """
     client = redis_client(url)
     keys = list(client.scan_iter(match=f"django_q:{name}:*", count=500))
+    # The default cache (rate-limit counters, kept bodies) shares REDIS_URL.
+    keys += client.scan_iter(match=f"{name}:*", count=500)
     keys.append(CLAIM_PREFIX + name)
     return client.delete(*keys)
 
@@ -105,6 +107,11 @@ class Stack:
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{self.database}",
             "Q_REDIS_URL": self.redis_url,
             "Q_CLUSTER_NAME": self.redis_namespace,
+            "CACHE_KEY_PREFIX": self.redis_namespace,
+            # The stack measures and tests the service, not the rate limit
+            # (tests/api does); the counting still runs on every request.
+            "API_THROTTLE_ANON": "1000000/min",
+            "API_THROTTLE_USER": "1000000/min",
             "VAR_DIR": str(self.workdir / "var"),
             "MODEL_ROOT": str(self.workdir / "models"),
             "METRICS_BEARER_TOKEN": "",

@@ -96,7 +96,7 @@ restore_0003_triggers = _install(FROZEN[:9])  # before the ledger columns
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("mlops", "0004_fairness_checks_and_replays"),
+        ("mlops", "0005_labels_and_stored_messages"),
     ]
 
     operations = [
@@ -112,29 +112,41 @@ class Migration(migrations.Migration):
                         verbose_name="ID",
                     ),
                 ),
-                ("length", models.PositiveIntegerField(default=0)),
-                ("commitment", models.CharField(blank=True, default="", max_length=64)),
+                ("length", models.PositiveIntegerField(default=0, verbose_name="length")),
+                (
+                    "commitment",
+                    models.CharField(
+                        blank=True, default="", max_length=64, verbose_name="commitment"
+                    ),
+                ),
             ],
+            options={"verbose_name": "ledger head", "verbose_name_plural": "ledger head"},
         ),
         migrations.AddField(
             model_name="prediction",
             name="commitment",
-            field=models.CharField(blank=True, default="", max_length=64),
+            field=models.CharField(
+                blank=True, default="", max_length=64, verbose_name="commitment"
+            ),
         ),
         migrations.AddField(
             model_name="prediction",
             name="ledger_index",
-            field=models.PositiveIntegerField(blank=True, null=True, unique=True),
+            field=models.PositiveIntegerField(
+                blank=True, null=True, unique=True, verbose_name="ledger index"
+            ),
         ),
         migrations.AddField(
             model_name="prediction",
             name="pre_ledger",
-            field=models.BooleanField(default=False),
+            field=models.BooleanField(default=False, verbose_name="before the ledger"),
         ),
         migrations.AddField(
             model_name="prediction",
             name="previous_commitment",
-            field=models.CharField(blank=True, default="", max_length=64),
+            field=models.CharField(
+                blank=True, default="", max_length=64, verbose_name="previous commitment"
+            ),
         ),
         migrations.RunPython(mark_pre_ledger, unmark),
         migrations.RunPython(recreate_triggers, restore_0003_triggers),

@@ -1,0 +1,182 @@
+"""Rate limits for the API: a fixed window, one atomic increment per request.
+
+DRF's SimpleRateThrottle keeps every timestamp of the window in one cache
+entry (read, rewrite; ~0.7 ms a request on Redis). Here each client has one
+counter per window: `cache.add(key, 0)` then `cache.incr(key)`; on Redis both
+go in one pipelined round trip (SET NX EX + INCR), see `RedisCache` below.
+
+The counters live in the default cache, which every process shares (Redis with
+REDIS_URL, else Django's database cache), so two gunicorn workers enforce one
+limit. When that cache cannot be reached the request is let through unthrottled
+and `api_throttle_cache_errors_total` counts it: a Redis outage must not take
+the public API down with it.
+
+Staff users are never throttled. Rates are DRF rate strings (`120/min`) from
+API_THROTTLE_ANON and API_THROTTLE_USER; `rates.parse_rate` refuses anything else at
+start-up (see settings.py).
+"""
+
+import logging
+import math
+import time
+
+from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from prometheus_client import Counter
+from redis.exceptions import RedisError
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
+
+from .rates import parse_rate
+
+logger = logging.getLogger(__name__)
+
+
+THROTTLE_CACHE_ERRORS_TOTAL = Counter(
+    "api_throttle_cache_errors_total",
+    "API requests let through unthrottled because the rate-limit cache failed.",
+    ["scope"],
+)
+THROTTLED_TOTAL = Counter(
+    "api_throttled_total",
+    "API requests refused with 429 by a rate limit, by scope.",
+    ["scope"],
+)
+for _scope in ("anon", "user"):
+    THROTTLE_CACHE_ERRORS_TOTAL.labels(scope=_scope)
+    THROTTLED_TOTAL.labels(scope=_scope)
+
+
+CACHE_ERRORS_TOTAL = Counter(
+    "cache_errors_total",
+    "Cache reads and writes that failed because Redis was unreachable; a read "
+    "counts as a miss, a write is skipped.",
+    ["operation"],
+)
+TOLERATED = ("get", "get_many", "set", "set_many", "add", "delete", "touch")
+for _operation in TOLERATED:
+    CACHE_ERRORS_TOTAL.labels(operation=_operation)
+
+
+def tolerant(operation: str, fallback):
+    """Wrap a cache method: a Redis error is logged, counted and `fallback`."""
+
+    def method(self, *args, **kwargs):
+        try:
+            return getattr(super(RedisCache, self), operation)(*args, **kwargs)
+        except RedisError:
+            CACHE_ERRORS_TOTAL.labels(operation=operation).inc()
+            logger.warning("Cache %s failed: Redis unreachable", operation)
+            return fallback(*args, **kwargs) if callable(fallback) else fallback
+
+    method.__name__ = operation
+    return method
+
+
+class RedisCache(DjangoRedisCache):
+    """Django's Redis cache that survives a Redis outage, plus `incr_window`.
+
+    What the views keep in the cache (rendered bodies) is an optimisation: with
+    Redis unreachable a read is a miss and a write is skipped (counted in
+    `cache_errors_total`), as django-redis's IGNORE_EXCEPTIONS does. The rate
+    limiter's `incr_window` still raises, so that the throttle can count its
+    own failure and let the request through.
+    """
+
+    get = tolerant("get", lambda key, default=None, version=None: default)
+    get_many = tolerant("get_many", {})
+    set = tolerant("set", None)
+    set_many = tolerant("set_many", lambda data, *a, **k: list(data))
+    add = tolerant("add", False)
+    delete = tolerant("delete", False)
+    touch = tolerant("touch", False)
+
+    def incr_window(self, key: str, timeout: int) -> int:
+        """Add 1 to the counter `key`, created with this timeout; the new count.
+
+        SET NX EX creates the window's counter with its expiry, INCR counts:
+        one pipelined round trip, atomic across every process.
+        """
+        key = self.make_and_validate_key(key)
+        client = self._cache.get_client(key, write=True)
+        with client.pipeline(transaction=False) as pipe:
+            pipe.set(key, 0, ex=timeout, nx=True)
+            pipe.incr(key)
+            return pipe.execute()[1]
+
+
+def incr_window(key: str, timeout: int) -> int:
+    """One atomic increment of a window counter in the default cache."""
+    if hasattr(cache, "incr_window"):  # RedisCache below
+        return cache.incr_window(key, timeout)
+    cache.add(key, 0, timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr: start the window again
+        cache.add(key, 1, timeout)
+        return 1
+
+
+class FixedWindowThrottle(BaseThrottle):
+    """A counter per client and window; subclasses say who the client is."""
+
+    scope = ""
+
+    def get_rate(self) -> str | None:
+        # Read per request, so a test's settings override takes effect.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def client_key(self, request) -> str | None:
+        raise NotImplementedError
+
+    def allow_request(self, request, view) -> bool:
+        self.wait_seconds = None
+        rate = self.get_rate()
+        user = getattr(request, "user", None)
+        if not rate or getattr(user, "is_staff", False):
+            return True  # staff are never throttled
+        client = self.client_key(request)
+        if client is None:
+            return True
+        allowed, period = parse_rate(rate)
+        now = time.time()
+        window = int(now // period)
+        key = f"throttle:{self.scope}:{period}:{window}:{client}"
+        try:
+            count = incr_window(key, period + 1)
+        except Exception:  # noqa: BLE001 - any cache failure: serve, and count it
+            THROTTLE_CACHE_ERRORS_TOTAL.labels(scope=self.scope).inc()
+            logger.warning(
+                "Rate-limit cache unavailable; request not throttled", exc_info=True
+            )
+            return True
+        if count <= allowed:
+            return True
+        THROTTLED_TOTAL.labels(scope=self.scope).inc()
+        self.wait_seconds = max(1, math.ceil((window + 1) * period - now))
+        return False
+
+    def wait(self) -> float | None:
+        return self.wait_seconds
+
+
+class AnonRateThrottle(FixedWindowThrottle):
+    """Anonymous clients, per IP address (API_NUM_PROXIES says whose)."""
+
+    scope = "anon"
+
+    def client_key(self, request) -> str | None:
+        if request.user and request.user.is_authenticated:
+            return None  # the user throttle counts them
+        return self.get_ident(request)
+
+
+class UserRateThrottle(FixedWindowThrottle):
+    """Authenticated clients (a token or a session), per user."""
+
+    scope = "user"
+
+    def client_key(self, request) -> str | None:
+        if request.user and request.user.is_authenticated:
+            return str(request.user.pk)
+        return None

@@ -1,0 +1,59 @@
+"""Texts the service stores for people are codes with parameters, read in any language."""
+
+import pytest
+from django.utils import translation
+
+from mlops.messages import code_of, message, render, render_english
+
+
+def test_a_stored_message_reads_in_the_readers_language():
+    stored = message("activation.replaced_by", version="v20261208")
+
+    with translation.override("ko"):
+        korean = render(stored)
+    with translation.override("en"):
+        english = render(stored)
+
+    assert korean == "v20261208(으)로 교체됨"
+    assert english == "replaced by v20261208"
+    assert code_of(stored) == "activation.replaced_by"
+
+
+def test_a_message_inside_a_message_is_rendered_in_the_same_language():
+    facts = message(
+        "gate.facts",
+        comparisons="any_hit_rate 0.5000 vs 0.4000",
+        champion="v1",
+        tolerance=0.05,
+    )
+    stored = message("gate.not_worse", facts=facts)
+
+    with translation.override("ko"):
+        assert render(stored) == (
+            "승격: 현재 모델보다 나쁘지 않음: any_hit_rate 0.5000 vs 0.4000 "
+            "(현재 모델 v1, 허용 범위 0.05)"
+        )
+    assert render_english(stored) == (
+        "promoted: not worse than the champion: any_hit_rate 0.5000 vs 0.4000 "
+        "(champion v1, tolerance 0.05)"
+    )
+
+
+def test_an_old_free_text_row_reads_as_it_was_stored():
+    with translation.override("ko"):
+        assert render(None, fallback="replaced by v1") == "replaced by v1"
+        assert render("typed by a person") == "typed by a person"
+        assert render({"code": "no.such.code"}, fallback="old text") == "old text"
+    assert code_of(None) is None
+    assert code_of("free text") is None
+
+
+def test_a_row_whose_parameters_no_longer_fit_never_breaks_a_page():
+    stored = {"code": "activation.replaced_by", "params": {"other": 1}}
+
+    assert render(stored, fallback="replaced by v1") == "replaced by v1"
+
+
+def test_an_unknown_code_is_refused_when_written():
+    with pytest.raises(KeyError, match="unknown message code"):
+        message("no.such.code")

@@ -100,6 +100,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Reversed last too: should removing the columns rebuild the table (which
+        # drops its triggers on SQLite), 0003's triggers come back.
+        migrations.RunPython(migrations.RunPython.noop, restore_0003_triggers),
         migrations.CreateModel(
             name="LedgerHead",
             fields=[

@@ -124,6 +124,8 @@ def test_a_forecast_altered_by_raw_sql_is_named_by_verify_ledger(chain):
 def disable_freeze_trigger(cursor) -> None:
     """Switch the database's freeze trigger off (the test's transaction restores it)."""
     if connection.vendor == "postgresql":
+        # Deferred foreign-key checks pending in this transaction block ALTER TABLE.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(
             "ALTER TABLE mlops_prediction DISABLE TRIGGER mlops_prediction_frozen"
         )

@@ -13,6 +13,40 @@ def model_root(tmp_path, settings):
     return root
 
 
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server on 127.0.0.1 (real HTTP), one per test session."""
+    from tests.s3 import S3Server
+
+    server = S3Server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def model_store(request, model_root, tmp_path, settings):
+    """Run the test on each model storage backend; the stored files, seen raw.
+
+    local: MODEL_ROOT on disk. s3: models under a prefix of one bucket, backups
+    in another bucket (MODEL_BACKUP_STORAGE_URL), on moto's server.
+    """
+    from tests.s3 import LocalRawStore, S3RawStore
+
+    settings.MODEL_CACHE_DIR = tmp_path / "model-cache"
+    if request.param == "local":
+        return LocalRawStore(model_root)
+    server = request.getfixturevalue("s3_server")
+    models, backups = server.create_bucket("models"), server.create_bucket("backups")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "models": server.storage_config(models, "lotto/models"),
+        "model_backups": server.storage_config(backups, "lotto"),
+    }
+    return S3RawStore(
+        server, {"": (models, "lotto/models"), "backups": (backups, "lotto")}
+    )
+
+
 @pytest.fixture
 def shipped_draws(db):
     """The real 1,220-draw history, loaded through the import service."""

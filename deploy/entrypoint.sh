@@ -1,7 +1,8 @@
 #!/bin/sh
 # The container's (and the process test's) way to start a role:
 #   entrypoint.sh web     migrate, load the shipped draws, upsert the Q2
-#                         schedules, then exec gunicorn (deploy/gunicorn.conf.py)
+#                         schedules, queue the first warm-up replay, then exec
+#                         gunicorn (deploy/gunicorn.conf.py)
 #   entrypoint.sh worker  train a first model if none exists, then exec qcluster
 #   entrypoint.sh <cmd>   run anything else (manage.py shell, ...)
 # PYTHON picks the interpreter (default: python on PATH).
@@ -14,6 +15,8 @@ case "${1:-web}" in
     "$PY" manage.py migrate --noinput
     "$PY" manage.py import_draws
     "$PY" manage.py setup_schedules
+    # First deploy: queue the monitor's warm-up replay (the worker runs it).
+    "$PY" manage.py replay_forecasts --if-missing || echo "entrypoint: could not queue the warm-up replay" >&2
     exec "$PY" -m gunicorn -c deploy/gunicorn.conf.py lotto_site.wsgi:application
     ;;
   worker)

@@ -3,7 +3,7 @@ import re
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import LottoDraw
+from .models import ALL_PRIZE_FIELDS, NUMBER_FIELDS, LottoDraw
 
 # The largest value a PostgreSQL integer column holds: a bigger number matches
 # nothing, it must not reach the database (DataError, a 500).
@@ -38,13 +38,40 @@ class DrawYearFilter(admin.SimpleListFilter):
 
 @admin.register(LottoDraw)
 class LottoDrawAdmin(admin.ModelAdmin):
-    list_display = ("draw_no", "draw_date", "numbers_display", "bonus", "total_sales")
+    list_display = (
+        "draw_no",
+        "draw_date",
+        "numbers_display",
+        "bonus",
+        "total_sales",
+        "first_prize_winners",
+        "first_prize_amount",
+        "prizes_known",
+    )
     search_fields = ("draw_no",)
     list_filter = (DrawYearFilter,)
     date_hierarchy = "draw_date"
     ordering = ("-draw_no",)
     # The history is written by imports and syncs, which validate and score.
     readonly_fields = [f.name for f in LottoDraw._meta.fields]
+    fieldsets = (
+        (None, {"fields": ("draw_no", "draw_date", NUMBER_FIELDS, "bonus")}),
+        (
+            _("Prizes"),
+            {
+                "fields": (
+                    "total_sales",
+                    *[ALL_PRIZE_FIELDS[i : i + 2] for i in range(0, 10, 2)],
+                )
+            },
+        ),
+        (_("Record"), {"fields": ("source", "created_at", "updated_at")}),
+    )
+
+    @admin.display(description=_("prize figures"), boolean=True)
+    def prizes_known(self, obj):
+        """Every rank's winners and prize known (else a sync asks again)."""
+        return not obj.missing_prize_fields
 
     @admin.display(description=_("winning numbers"))
     def numbers_display(self, obj):

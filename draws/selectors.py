@@ -1,4 +1,5 @@
 import datetime as dt
+import threading
 from collections.abc import Iterable
 from functools import reduce
 from operator import or_
@@ -6,6 +7,7 @@ from operator import or_
 from django.db.models import Q, QuerySet
 
 from .models import ALL_PRIZE_FIELDS, LottoDraw
+from .versioning import draw_history_version
 
 
 def draw_latest() -> LottoDraw | None:
@@ -16,6 +18,34 @@ def draw_latest() -> LottoDraw | None:
 def draw_get(*, draw_no: int) -> LottoDraw | None:
     """The stored draw with this number, or None."""
     return LottoDraw.objects.filter(draw_no=draw_no).first()
+
+
+_known: dict = {"version": None, "draws": {}}
+_known_lock = threading.Lock()
+KNOWN_DRAWS_MAX = 5000
+
+
+def draw_get_known(*, draw_no: int) -> LottoDraw | None:
+    """draw_get, remembered in this process while the history version holds.
+
+    The ticket check asks for the same few draws all day; the version (read at
+    most every DRAWS_VERSION_CHECK_SECONDS) says when the answers may be stale.
+    Callers must not change the returned draw.
+    """
+    version = draw_history_version()
+    with _known_lock:
+        if _known["version"] != version:
+            _known.update(version=version, draws={})
+        draws = _known["draws"]
+        if draw_no in draws:
+            return draws[draw_no]
+    draw = draw_get(draw_no=draw_no)
+    with _known_lock:
+        if _known["version"] == version:
+            if len(draws) >= KNOWN_DRAWS_MAX:
+                draws.clear()
+            draws[draw_no] = draw
+    return draw
 
 
 def draw_search(
@@ -50,3 +80,23 @@ def draws_missing_prizes(*, limit: int, exclude: Iterable[int] = ()) -> list[int
         .order_by("-draw_no")
         .values_list("draw_no", flat=True)[:limit]
     )
+
+
+_counts: dict = {"version": None, "counts": {}}
+
+
+def draw_count_known(*, key, count) -> int:
+    """`count()` of a filter set named `key`, remembered while the version holds."""
+    version = draw_history_version()
+    with _known_lock:
+        if _counts["version"] != version:
+            _counts.update(version=version, counts={})
+        if key in _counts["counts"]:
+            return _counts["counts"][key]
+    value = count()
+    with _known_lock:
+        if _counts["version"] == version:
+            if len(_counts["counts"]) >= KNOWN_DRAWS_MAX:
+                _counts["counts"].clear()
+            _counts["counts"][key] = value
+    return value

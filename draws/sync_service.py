@@ -108,7 +108,8 @@ def _refill_prizes(source: DrawSource, *, skip: set[int]) -> tuple[list[int], st
 
     Secondary to storing new draws: a failure here stops the refill (no more
     requests this run), is reported in the summary and logged, and undoes nothing.
-    A draw that comes back with other numbers than the stored ones is refused.
+    A draw that comes back with other numbers than the stored ones is refused;
+    the others are still filled in.
     The draws stored by this very run are not asked again (they were just asked).
     """
     rows = []
@@ -122,14 +123,22 @@ def _refill_prizes(source: DrawSource, *, skip: set[int]) -> tuple[list[int], st
         problem = f"Could not fill in missing prize figures: {exc}"
         logger.warning("%s", problem)
         return [], problem
-    records, errors = validate_draws(rows, require_cadence=True)
+    # Each draw on its own: one that disagrees with the stored history is refused
+    # (and said), the others are still filled in.
+    records, errors = [], []
+    for row in rows:
+        row_records, row_errors = validate_draws([row], require_cadence=True)
+        records += [] if row_errors else row_records
+        errors += row_errors
+    problem = ""
     if errors:
         refused = DrawImportError(
             errors, source="the stored draws asked for again", row_label="draw"
         )
         logger.warning("%s", refused.summary())
-        return [], refused.summary()
-    return draw_import_records(records, source="sync").filled, ""
+        problem = refused.summary()
+    filled = draw_import_records(records, source="sync").filled if records else []
+    return filled, problem
 
 
 def _fetch_after(

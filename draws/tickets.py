@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import LottoDraw
 from .schedule import next_scheduled_draw, scheduled_draw
-from .selectors import draw_get
+from .selectors import draw_get_known
 
 MAX_GAMES = 5
 QR_HOSTS = ("qr.dhlottery.co.kr", "m.dhlottery.co.kr")
@@ -205,7 +205,7 @@ def ticket_check(
             % {"draw_no": draw_no, "next": upcoming.draw_no},
         )
     calendar = scheduled_draw(draw_no)
-    draw = draw_get(draw_no=draw_no)
+    draw = draw_get_known(draw_no=draw_no)
     if draw is not None:
         status = STATUS_DRAWN
     elif draw_no < upcoming.draw_no:

@@ -4,8 +4,10 @@ import logging
 
 from django.core.exceptions import SuspiciousOperation
 from django.db import DataError
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponseBadRequest
 from django.utils.translation import gettext as _
+
+from lotto_site.api.errors import is_api_request, json_error
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +36,8 @@ def _has_nul(request) -> bool:
 
 
 def _bad_request(request, detail: str, code: str):
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": detail, "code": code}, status=400)
+    if is_api_request(request):
+        return json_error(400, detail, code)  # the API's one error format
     return HttpResponseBadRequest(f"{detail}\n", content_type="text/plain")
 
 
@@ -56,7 +58,7 @@ class RefuseBadInputMiddleware:
 
     def __call__(self, request):
         if _has_nul(request):
-            if request.path.startswith("/api/"):
+            if is_api_request(request):
                 return _bad_request(
                     request,
                     _("The request contains a NUL character."),

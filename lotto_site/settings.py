@@ -9,6 +9,7 @@ import ipaddress
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -338,6 +339,57 @@ DRAWS_STALE_GRACE_HOURS = env_float("DRAWS_STALE_GRACE_HOURS", 24.0)
 
 # --- Model registry and training ----------------------------------------------
 MODEL_ROOT = Path(os.environ.get("MODEL_ROOT", VAR_DIR / "models"))
+# Where model files live (Django's storage API, alias "models"). Empty: the local
+# disk under MODEL_ROOT. s3://bucket/prefix: S3 or any S3-compatible store (MinIO)
+# through django-storages; AWS_S3_ENDPOINT_URL names a non-AWS endpoint, and the
+# credentials are boto3's usual ones (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
+MODEL_STORAGE_URL = os.environ.get("MODEL_STORAGE_URL", "").strip()
+# Backups in a separate prefix or bucket (alias "model_backups"); empty: next to
+# the models, under backups/ of MODEL_STORAGE_URL.
+MODEL_BACKUP_STORAGE_URL = os.environ.get("MODEL_BACKUP_STORAGE_URL", "").strip()
+AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL", "").strip() or None
+AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME", "").strip() or None
+# Each process keeps the model bytes it downloaded here, named by sha256, so a
+# request never downloads a model the host already holds (remote storage only).
+MODEL_CACHE_DIR = Path(os.environ.get("MODEL_CACHE_DIR", VAR_DIR / "model-cache"))
+
+
+def model_storage_config(url: str) -> dict:
+    """A STORAGES entry for a model storage URL ('' = the local MODEL_ROOT)."""
+    if not url:
+        # No location: the backend follows settings.MODEL_ROOT (tests move it).
+        return {"BACKEND": "mlops.storage_backends.ModelFileSystemStorage"}
+    parts = urlsplit(url)
+    if parts.scheme == "file" and parts.path:
+        return {
+            "BACKEND": "mlops.storage_backends.ModelFileSystemStorage",
+            "OPTIONS": {"location": parts.path},
+        }
+    if parts.scheme == "s3" and parts.netloc:
+        return {
+            "BACKEND": "mlops.storage_backends.ModelS3Storage",
+            "OPTIONS": {
+                "bucket_name": parts.netloc,
+                "location": parts.path.strip("/"),
+                "endpoint_url": AWS_S3_ENDPOINT_URL,
+                "region_name": AWS_S3_REGION_NAME,
+                # MinIO and moto answer on one host name: path-style addressing.
+                "addressing_style": "path" if AWS_S3_ENDPOINT_URL else None,
+            },
+        }
+    raise ImproperlyConfigured(
+        f"MODEL_STORAGE_URL/MODEL_BACKUP_STORAGE_URL {url!r}: expected "
+        "s3://bucket/prefix or file:///absolute/path"
+    )
+
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "models": model_storage_config(MODEL_STORAGE_URL),
+}
+if MODEL_BACKUP_STORAGE_URL:
+    STORAGES["model_backups"] = model_storage_config(MODEL_BACKUP_STORAGE_URL)
 ML_MIN_DRAWS = env_int("ML_MIN_DRAWS", 500)
 ML_N_ESTIMATORS = env_int("ML_N_ESTIMATORS", 100)
 ML_MAX_DEPTH = env_int("ML_MAX_DEPTH", 0) or None
@@ -359,7 +411,14 @@ ML_SERVED_FLUSH_SECONDS = env_float("ML_SERVED_FLUSH_SECONDS", 5.0)
 
 # --- Retraining ----------------------------------------------------------------
 RETRAIN_PROMOTION_TOLERANCE = env_float("RETRAIN_PROMOTION_TOLERANCE", 0.05)
+# A running retrain beats a heartbeat every RETRAIN_HEARTBEAT_TIMEOUT_SECONDS / 6;
+# silent for the whole timeout, its worker is taken for dead: the run is failed,
+# its lock released and the abandonment audited by the watchdog schedule
+# (RETRAIN_WATCHDOG_CRON). A queued run may wait for a busy worker: it counts as
+# never picked up after RETRAIN_ABANDON_AFTER_SECONDS.
+RETRAIN_HEARTBEAT_TIMEOUT_SECONDS = env_int("RETRAIN_HEARTBEAT_TIMEOUT_SECONDS", 180)
 RETRAIN_ABANDON_AFTER_SECONDS = env_int("RETRAIN_ABANDON_AFTER_SECONDS", 1800)
+RETRAIN_WATCHDOG_CRON = os.environ.get("RETRAIN_WATCHDOG_CRON", "*/2 * * * *")
 RETRAIN_CRON = os.environ.get("RETRAIN_CRON", "0 0 * * 2")  # Tuesday 00:00 KST
 DRAW_SYNC_CRON = os.environ.get("DRAW_SYNC_CRON", "30 21 * * 6")  # Saturday 21:30
 # A second try for a result the official site published late (Sunday 09:00 KST).
@@ -375,6 +434,8 @@ MONITOR_CRITICAL_THRESHOLD = env_float("MONITOR_CRITICAL_THRESHOLD", 50.0)
 MONITOR_WINDOW = env_int("MONITOR_WINDOW", 52)
 MONITOR_MIN_SAMPLES = env_int("MONITOR_MIN_SAMPLES", 20)
 MONITOR_EMERGENCY_COOLDOWN_DAYS = env_int("MONITOR_EMERGENCY_COOLDOWN_DAYS", 7)
+# Warm-up: draws the walk-forward replay covers at first deploy (0 turns it off).
+MONITOR_REPLAY_DRAWS = env_int("MONITOR_REPLAY_DRAWS", 52)
 
 # --- Operations -----------------------------------------------------------------
 CLEANUP_OLDER_THAN_DAYS = env_int("CLEANUP_OLDER_THAN_DAYS", 30)

@@ -22,7 +22,7 @@ from mlops.selectors import (
     audit_events_recent,
     model_version_backup_count,
 )
-from mlops.services.monitoring import monitoring
+from mlops.services.monitoring import fairness, monitoring, replay
 from mlops.services.registry.registry import model_version_active
 from mlops.services.training import scheduling
 from mlops.services.training.retrain_requests import retrain_in_flight
@@ -149,6 +149,8 @@ def operations_dashboard(request):
     status, status_problem = _call(monitoring.get_monitor_status)
     trend, trend_problem = _call(monitoring.get_accuracy_trend, days=days)
     scheduler, scheduler_problem = _call(scheduling.scheduler_status)
+    replayed, replayed_problem = _call(replay.replayed_status)
+    fairness_rows, fairness_problem = _call(fairness.draw_fairness_summary)
     active = model_version_active()
     thresholds = (status or {}).get("thresholds") or {
         "good": settings.MONITOR_GOOD_THRESHOLD,
@@ -170,6 +172,14 @@ def operations_dashboard(request):
         "status": status,
         "status_rows": _rows(status) if status is not None else [],
         "status_problem": status_problem,
+        # docs/STATISTICS.md: templates/admin/mlops/includes/honest_statistics.html
+        "honest_statistics": {
+            "live": status,
+            "replayed": replayed,
+            "replayed_problem": replayed_problem,
+            "fairness": fairness_rows or [],
+            "fairness_problem": fairness_problem,
+        },
         "trend": trend or [],
         "trend_svg": trend_svg(trend or [], thresholds),
         "trend_problem": trend_problem,

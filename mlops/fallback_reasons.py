@@ -32,6 +32,12 @@ class FallbackReason(models.TextChoices):
         _("The model failed to predict or returned invalid probabilities."),
     )
     MEMORY_ERROR = "memory_error", _("Out of memory while loading or predicting.")
+    STORAGE_UNAVAILABLE = (
+        "storage_unavailable",
+        _(
+            "The model store did not answer; nothing is known to be wrong with the file."
+        ),
+    )
 
     @property
     def retryable(self) -> bool:
@@ -48,5 +54,6 @@ RETRYABLE_REASONS = frozenset(
         FallbackReason.LOAD_FAILED,
         FallbackReason.INFERENCE_ERROR,
         FallbackReason.MEMORY_ERROR,
+        FallbackReason.STORAGE_UNAVAILABLE,
     }
 )

@@ -15,6 +15,8 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
+from mlops.ml import metrics
+
 MESSAGES = {
     # The promotion gate (mlops.services.training.promotion).
     "gate.no_champion": _("promoted: no model was active"),
@@ -41,6 +43,11 @@ MESSAGES = {
         "self-heal after %(reason)s: restored from backup %(backup)s"
     ),
     "activation.retrain": _("%(reason)s; %(gate)s"),
+    # The integrity check's summary (audit trail, verify_models, the admin).
+    "verify.summary": _(
+        "%(checked)d file(s) checked: %(ok)d ok, %(missing)d missing, "
+        "%(corrupt)d corrupt; %(orphans)d orphan file(s)"
+    ),
     # Why a retrain was requested (RetrainRun, audit trail).
     "retrain.admin": _("requested in the admin"),
 }
@@ -86,3 +93,22 @@ def render_english(stored: Any, *, fallback: str = "") -> str:
 def code_of(stored: Any) -> str | None:
     """The machine code beside a translated text (None for an old free-text row)."""
     return stored["code"] if is_message(stored) else None
+
+
+# The verdict beside every figure, in the reader's language (codes: mlops.ml.metrics).
+VERDICTS = {
+    metrics.BETTER: _("better than chance"),
+    metrics.NO_EVIDENCE: _("no evidence of skill"),
+    metrics.WORSE: _("worse than chance"),
+    metrics.INSUFFICIENT_DATA: _("insufficient data"),
+}
+# Figures stored before verdict codes existed carry the English words only.
+_CODES_BY_WORDS = {words: code for code, words in metrics.VERDICT_WORDS.items()}
+
+
+def verdict_fields(figure: dict) -> dict:
+    """`verdict` in the reader's language and the untranslated `verdict_code`."""
+    code = figure.get("verdict_code") or _CODES_BY_WORDS.get(figure.get("verdict"))
+    if code in VERDICTS:
+        return {"verdict": str(VERDICTS[code]), "verdict_code": code}
+    return {"verdict": figure.get("verdict") or "", "verdict_code": code}

@@ -4,12 +4,16 @@ import logging
 
 from draws.sync_service import draw_sync_latest
 from mlops.services.monitoring.monitoring import monitor_check
+from mlops.services.monitoring.replay import replay_ensure, replay_execute
 from mlops.services.registry.audit import Actor
 from mlops.services.training.retrain_requests import (
     RetrainAlreadyRunning,
     retrain_request,
 )
-from mlops.services.training.retraining import retrain_execute
+from mlops.services.training.retraining import (
+    retrain_execute,
+    retrain_recover_abandoned,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +21,11 @@ logger = logging.getLogger(__name__)
 def retrain_task(run_id: int) -> str:
     """Run one queued retrain; a repeated delivery is harmless (single flight)."""
     return retrain_execute(run_id=run_id).status
+
+
+def retrain_recover_abandoned_task() -> list[int]:
+    """The watchdog: fail, release and audit retrains whose worker died."""
+    return [run.pk for run in retrain_recover_abandoned()]
 
 
 def scheduled_retrain_task() -> int | None:
@@ -45,6 +54,14 @@ def draw_sync_and_monitor_task() -> dict:
     logger.info(
         "Accuracy check: %s (action: %s)", monitor.get("status"), monitor.get("action")
     )
+    # A fresh deploy has no replayed series yet: the first check queues it.
+    queued = replay_ensure(actor=Actor.scheduler())
+    result["replay_queued"] = None if queued is None else queued.pk
     if sync_error is not None:
         raise sync_error
     return result
+
+
+def replay_task(run_id: int) -> str:
+    """Run one queued warm-up replay (the monitor's replayed series)."""
+    return replay_execute(run_id=run_id).status

@@ -195,3 +195,64 @@ def test_every_grafana_panel_title_is_korean():
     assert titles
     untranslated = [t for t in titles if t != "HTTP" and not HANGUL.search(t)]
     assert not untranslated
+
+
+def test_the_draws_etag_includes_the_language(client, db):
+    korean = client.get(reverse("draw-list"), HTTP_ACCEPT_LANGUAGE="ko")
+    korean_again = client.get(reverse("draw-list"), HTTP_ACCEPT_LANGUAGE="ko")
+    english = client.get(reverse("draw-list"), HTTP_ACCEPT_LANGUAGE="en")
+
+    assert korean["ETag"] == korean_again["ETag"]
+    assert korean["ETag"] != english["ETag"]
+    assert "Accept-Language" in english["Vary"]
+
+
+ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(.*)$")
+
+
+def timestamps_in(value) -> list[str]:
+    """Every ISO 8601 datetime string anywhere in a JSON answer."""
+    if isinstance(value, dict):
+        # "utc" is the one field that is UTC by name (the scheduler shows both).
+        return [
+            t
+            for key, item in value.items()
+            if key != "utc"
+            for t in timestamps_in(item)
+        ]
+    if isinstance(value, list):
+        return [t for item in value for t in timestamps_in(item)]
+    if isinstance(value, str) and ISO_DATETIME.match(value):
+        return [value]
+    return []
+
+
+def test_every_api_timestamp_carries_the_korean_offset(admin_user, model_root):
+    from rest_framework.test import APIClient
+
+    from mlops.models import RetrainRun
+    from tests.factories import store_draws, train
+
+    store_draws(520)
+    version = train(0, activate=True)
+    RetrainRun.objects.create(trigger="manual", status="success", model_version=version)
+    client = APIClient()
+    client.force_authenticate(admin_user)
+    found = []
+    for url in (
+        "/api/admin/scheduler-status",
+        "/api/admin/retrain-runs/",
+        "/api/admin/monitor-status",
+        f"/api/admin/models/{version.version}/activations",
+        "/api/recommendations/?count=1",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.content[:300])
+        found += [(url, t) for t in timestamps_in(response.json())]
+
+    assert found, "the answers hold no timestamp: the test proves nothing"
+    assert {url for url, _t in found} >= {
+        "/api/admin/scheduler-status",
+        "/api/admin/retrain-runs/",
+    }
+    assert not [(url, t) for url, t in found if not t.endswith("+09:00")]

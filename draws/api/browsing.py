@@ -1,5 +1,10 @@
 """Draw browsing: the list with filters, the latest draw, one draw by number."""
 
+import datetime as dt
+
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -7,16 +12,48 @@ from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.pagination import PageNumberPagination
 
-from draws.selectors import draw_get, draw_latest, draw_search
+from draws.models import LottoDraw
+from draws.selectors import (
+    draw_count_known,
+    draw_get_known,
+    draw_latest,
+    draw_search,
+)
 
 from .caching import HttpCachedMixin
 from .serializers import DrawOutputSerializer
+
+
+class KeysFirstPaginator(Paginator):
+    """Finds a page's draw numbers on the index alone, then reads those rows.
+
+    OFFSET over whole rows reads every skipped row; over the draw_no index it
+    does not, so a deep page of 20,000 draws costs about what the first does.
+    """
+
+    @cached_property
+    def count(self) -> int:
+        # The count of a filter set changes only with the history: remember it.
+        key = getattr(self.object_list, "count_key", None)
+        if key is None:
+            return Paginator.count.func(self)
+        return draw_count_known(key=key, count=lambda: Paginator.count.func(self))
+
+    def _get_page(self, object_list, number, paginator):
+        if isinstance(object_list, QuerySet) and object_list.query.low_mark:
+            ordering = object_list.query.order_by
+            page_keys = object_list.values("draw_no")  # one query: a subquery
+            object_list = LottoDraw.objects.filter(draw_no__in=page_keys).order_by(
+                *ordering
+            )
+        return super()._get_page(object_list, number, paginator)
 
 
 class DrawPagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+    django_paginator_class = KeysFirstPaginator
 
 
 class DrawListApi(HttpCachedMixin, ListAPIView):
@@ -61,14 +98,22 @@ class DrawListApi(HttpCachedMixin, ListAPIView):
     keep_rendered = True
 
     def get_queryset(self):
-        params = self.FilterSerializer(data=self.request.query_params)
-        params.is_valid(raise_exception=True)
-        filters = dict(params.validated_data)
+        filters = read_draw_filters(self.request.query_params)
         filters.pop("page_size", None)
         filters.pop("page", None)
-        return draw_search(**filters)
+        draws = draw_search(**filters)
+        draws.count_key = tuple(sorted(filters.items()))  # see KeysFirstPaginator
+        return draws
 
     @extend_schema(
+        summary=_("Draws"),
+        description=_(
+            "Stored Lotto 6/45 draws, newest first (ordering=draw_no for oldest "
+            "first), 20 to a page, narrowed by date or draw number. A bad filter "
+            "answers 400 naming it; a page past the end, 404. "
+            "Answers carry an ETag: send it back in If-None-Match and get 304 "
+            "while nothing changed."
+        ),
         parameters=[FilterSerializer],
         responses={
             200: DrawOutputSerializer(many=True),
@@ -92,7 +137,15 @@ class DrawLatestApi(HttpCachedMixin, RetrieveAPIView):
         return draw
 
     @extend_schema(
-        responses={200: DrawOutputSerializer, 404: OpenApiResponse(description="")}
+        summary=_("The latest draw"),
+        description=_(
+            "The most recent stored draw: its six numbers, bonus number, date and "
+            "prizes. 404 (`no_draws`) until a draw is stored."
+        ),
+        responses={
+            200: DrawOutputSerializer,
+            404: OpenApiResponse(description=_("No draw is stored yet.")),
+        },
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -104,7 +157,7 @@ class DrawDetailApi(HttpCachedMixin, RetrieveAPIView):
     serializer_class = DrawOutputSerializer
 
     def get_object(self):
-        draw = draw_get(draw_no=self.kwargs["draw_no"])
+        draw = draw_get_known(draw_no=self.kwargs["draw_no"])
         if draw is None:
             raise NotFound(
                 _("Draw %(draw_no)s is not stored.")
@@ -114,7 +167,76 @@ class DrawDetailApi(HttpCachedMixin, RetrieveAPIView):
         return draw
 
     @extend_schema(
-        responses={200: DrawOutputSerializer, 404: OpenApiResponse(description="")}
+        summary=_("One draw"),
+        description=_(
+            "A draw by its number (draw 1 took place on 2002-12-07). 404 "
+            "(`draw_not_found`) for a number that is not stored."
+        ),
+        responses={
+            200: DrawOutputSerializer,
+            404: OpenApiResponse(description=_("That draw is not stored.")),
+        },
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+INTEGER_FILTERS = {"draw_from": (1, None), "draw_to": (1, None), "page": (1, None)}
+INTEGER_FILTERS["page_size"] = (1, 100)
+
+
+def read_draw_filters(query) -> dict:
+    """The list's filters, checked as FilterSerializer describes them.
+
+    By hand: a DRF serializer costs more than the rest of a cached request. A bad
+    value is a 400 naming the field, never ignored.
+    """
+    filters = {}
+    for name, (low, high) in INTEGER_FILTERS.items():
+        if name in query:
+            filters[name] = _bounded_int(query[name], name=name, low=low, high=high)
+    for name in ("date_from", "date_to"):
+        if name in query:
+            filters[name] = _date(query[name], name=name)
+    if "ordering" in query:
+        if query["ordering"] not in ("draw_no", "-draw_no"):
+            _refuse(
+                "ordering",
+                "invalid_choice",
+                _("Use draw_no (oldest first) or -draw_no (newest first)."),
+            )
+        filters["ordering"] = query["ordering"]
+    return DrawListApi.FilterSerializer().validate(filters)
+
+
+def _refuse(name: str, code: str, message) -> None:
+    raise serializers.ValidationError(
+        {name: [serializers.ErrorDetail(str(message), code=code)]}
+    )
+
+
+def _bounded_int(text: str, *, name: str, low: int, high: int | None) -> int:
+    text = text.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 9):
+        _refuse(name, "invalid", _("A valid integer is required."))
+    value = int(text)
+    if value < low or (high is not None and value > high):
+        if high is None:
+            message = _("Must be %(low)d or more.") % {"low": low}
+        else:
+            message = _("Must be from %(low)d to %(high)d.") % {
+                "low": low,
+                "high": high,
+            }
+        _refuse(name, "out_of_range", message)
+    return value
+
+
+def _date(text: str, *, name: str) -> dt.date:
+    text = text.strip()
+    try:
+        if len(text) == 10 and text.isascii():  # fromisoformat takes 20021207 too
+            return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    _refuse(name, "invalid", _("Use a date as YYYY-MM-DD."))

@@ -2,8 +2,8 @@
 
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -39,12 +39,78 @@ def parse_window(raw: str | None, stored: int) -> int | None:
     raise ValidationError({"window": [ErrorDetail(message, code="invalid_window")]})
 
 
+class NumberFiguresOutputSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    main_count = serializers.IntegerField()
+    bonus_count = serializers.IntegerField()
+    expected_main_count = serializers.FloatField(
+        help_text=_("What a fair draw gives on average in this window.")
+    )
+    expected_bonus_count = serializers.FloatField()
+    draws_since_last_seen = serializers.IntegerField(allow_null=True)
+    longest_gap = serializers.IntegerField()
+    adjusted_p_value = serializers.FloatField(allow_null=True)
+
+
+class UniformityOutputSerializer(serializers.Serializer):
+    statistic = serializers.FloatField()
+    scale = serializers.FloatField()
+    scaled_statistic = serializers.FloatField()
+    df = serializers.IntegerField()
+    expected_count = serializers.FloatField()
+    method = serializers.CharField()
+    p_value = serializers.FloatField()
+
+
+class OverlapOutputSerializer(serializers.Serializer):
+    pairs = serializers.IntegerField()
+    mean = serializers.FloatField()
+    expected_mean = serializers.FloatField()
+    observed = serializers.ListField(child=serializers.IntegerField())
+    expected = serializers.ListField(child=serializers.FloatField())
+    p_value = serializers.FloatField()
+
+
+class FairnessOutputSerializer(serializers.Serializer):
+    verdict_code = serializers.CharField()
+    verdict = serializers.CharField()
+    min_draws = serializers.IntegerField(
+        required=False, help_text=_("Only when the window is too short to test.")
+    )
+    alpha = serializers.FloatField(required=False)
+    p_value = serializers.FloatField(required=False)
+    main_uniformity = UniformityOutputSerializer(required=False)
+    bonus_uniformity = UniformityOutputSerializer(required=False)
+    biased_numbers = serializers.ListField(
+        child=serializers.IntegerField(), required=False
+    )
+    min_adjusted_p_value = serializers.FloatField(required=False)
+    consecutive_overlap = OverlapOutputSerializer(required=False)
+
+
+class NumberStatisticsOutputSerializer(serializers.Serializer):
+    window = serializers.CharField(help_text=_("'all' or the number of draws."))
+    draws = serializers.IntegerField()
+    first_draw = serializers.IntegerField(allow_null=True)
+    last_draw = serializers.IntegerField(allow_null=True)
+    numbers = NumberFiguresOutputSerializer(many=True)
+    fairness = FairnessOutputSerializer()
+    disclaimer = serializers.CharField()
+
+
 class NumberStatisticsApi(HttpCachedMixin, APIView):
     """Per number 1-45: times drawn, the fair expectation, gaps; the fairness test."""
 
     keep_rendered = True  # the same body until the next draw is stored
 
     @extend_schema(
+        summary=_("Number statistics"),
+        description=_(
+            "For each number 1-45: how often it was drawn next to what a fair draw "
+            "would give, and the gaps between its draws; and a test of whether the "
+            "history looks fair. `window` limits it to the last N draws. Past "
+            "frequencies do not predict future draws."
+        ),
         parameters=[
             OpenApiParameter(
                 "window",
@@ -52,7 +118,7 @@ class NumberStatisticsApi(HttpCachedMixin, APIView):
                 description=str(_("'all' (default) or the last N draws, N >= 10.")),
             )
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses=NumberStatisticsOutputSerializer,
     )
     def get(self, request):
         stamp = history_stamp()

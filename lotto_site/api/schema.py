@@ -88,18 +88,21 @@ class ApiAutoSchema(AutoSchema):
         # operation states its description in extend_schema(description=...).
         return ""
 
-    def get_response_serializers(self):
-        declared = super().get_response_serializers()
-        if not isinstance(declared, dict):
-            success = "201" if self._is_create_operation() else "200"
-            declared = {success: declared}
-        responses = {int(code): value for code, value in declared.items()}
+    def _get_response_bodies(self, direction="response"):
+        # Here rather than in get_response_serializers, which extend_schema
+        # replaces on the operations that declare their responses.
+        responses = super()._get_response_bodies(direction)
+        for code, response in list(responses.items()):
+            if int(code) >= 400 and "content" not in response:
+                described = error_response(int(code), response.get("description"))
+                responses[code] = self._get_response_for_code(
+                    described, code, direction=direction
+                )
         for code in self.error_statuses():
-            responses.setdefault(code, error_response(code))
-        for code, value in list(responses.items()):
-            if code >= 400 and isinstance(value, OpenApiResponse):
-                if value.response is None:  # described, but no body given
-                    responses[code] = error_response(code, value.description)
+            if str(code) not in responses:
+                responses[str(code)] = self._get_response_for_code(
+                    error_response(code), str(code), direction=direction
+                )
         return dict(sorted(responses.items()))
 
     def is_list(self) -> bool:

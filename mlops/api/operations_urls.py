@@ -7,7 +7,7 @@ credentials, 403 for non-staff), plus the model permission of each operation.
 from django.conf import settings
 from django.http import Http404
 from django.urls import path
-from drf_spectacular.types import OpenApiTypes
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -24,6 +24,13 @@ from mlops.services.operations.cleanup import MAX_OLDER_THAN_DAYS, models_cleanu
 from mlops.services.operations.integrity import models_verify
 from mlops.services.registry.audit import Actor
 
+from .outputs import (
+    ActivationOutputSerializer,
+    ModelBackupOutputSerializer,
+    ModelCleanupOutputSerializer,
+    ModelStateOutputSerializer,
+    ModelVerifyOutputSerializer,
+)
 from .permissions import StaffApiMixin, needs
 
 
@@ -69,7 +76,17 @@ def version_output(version: ModelVersion) -> dict:
 class ModelBackupApi(OperationsApi):
     codename = "backup_modelversion"
 
-    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        summary=_("Back up a version"),
+        description=_(
+            "Copy the version's model file to the backup area and verify the copy. "
+            "201 with the backup's path, checksum and size; 400 when the file is "
+            "missing or does not match its checksum. Needs "
+            "mlops.backup_modelversion."
+        ),
+        request=None,
+        responses={201: ModelBackupOutputSerializer},
+    )
     def post(self, request, version: str):
         backup = model_version_backup(
             version=self.version(version), actor=Actor.for_user(request.user)
@@ -88,7 +105,17 @@ class ModelBackupApi(OperationsApi):
 class ModelRestoreApi(OperationsApi):
     codename = "restore_modelversion"
 
-    @extend_schema(request=ReasonInputSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary=_("Restore a version"),
+        description=_(
+            "Make the version active again, from its file or, when that is "
+            "missing or corrupt, from its backup. The reason goes to the audit "
+            "log. 400 when neither file nor backup can be used. Needs "
+            "mlops.restore_modelversion."
+        ),
+        request=ReasonInputSerializer,
+        responses=ModelStateOutputSerializer,
+    )
     def post(self, request, version: str):
         return self.activate_with_reason(request, model_version_restore, label=version)
 
@@ -96,7 +123,16 @@ class ModelRestoreApi(OperationsApi):
 class ModelRollbackApi(OperationsApi):
     codename = "activate_modelversion"
 
-    @extend_schema(request=ReasonInputSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary=_("Roll back"),
+        description=_(
+            "Activate the version that was active before the current one; the "
+            "reason goes to the audit log. 400 when there is no earlier version. "
+            "Needs mlops.activate_modelversion."
+        ),
+        request=ReasonInputSerializer,
+        responses=ModelStateOutputSerializer,
+    )
     def post(self, request):
         return self.activate_with_reason(request, model_version_rollback)
 
@@ -104,7 +140,16 @@ class ModelRollbackApi(OperationsApi):
 class ModelVerifyApi(OperationsApi):
     """Check every file; 200 with `ok` false when something is missing/corrupt."""
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary=_("Verify model files"),
+        description=_(
+            "Check every model and backup file against its recorded checksum. "
+            "200 with `ok` false and the problems listed when a file is missing "
+            "or corrupt; files nobody names are listed as orphans."
+        ),
+        request=None,
+        responses=ModelVerifyOutputSerializer,
+    )
     def post(self, request):
         report = models_verify(actor=Actor.for_user(request.user))
         return Response(report.as_dict())
@@ -122,7 +167,19 @@ class ModelCleanupApi(OperationsApi):
         # Deleting files takes an explicit "dry_run": false; anything less plans.
         dry_run = serializers.BooleanField(default=True)
 
-    @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary=_("Clean up old model files"),
+        description=_(
+            "Delete model files older than `older_than_days` that the registry no "
+            "longer needs. Never deleted: the active model, the newest good backup "
+            "of every version that was ever active, the only copy of such a "
+            "version, and files no version names (reported as orphans). `dry_run` "
+            "lists what would go and deletes nothing. Needs "
+            "mlops.delete_modelversion."
+        ),
+        request=InputSerializer,
+        responses=ModelCleanupOutputSerializer,
+    )
     def post(self, request):
         params = self.InputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -135,7 +192,14 @@ class ModelCleanupApi(OperationsApi):
 class ModelActivationsApi(OperationsApi):
     """A version's activation history, oldest first."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary=_("Activation history"),
+        description=_(
+            "When the version was active, oldest first: who or what activated it "
+            "and why, and when and why it was replaced."
+        ),
+        responses=ActivationOutputSerializer(many=True),
+    )
     def get(self, request, version: str):
         periods = activation_history(version=self.version(version))
         return Response(

@@ -1,7 +1,7 @@
 """Staff API: scheduler status, manual and emergency retrains, retrain runs."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission
@@ -13,10 +13,12 @@ from mlops.selectors import retrain_run_list
 from mlops.services.registry.audit import Actor
 from mlops.services.training.retrain_requests import (
     RetrainAlreadyRunning,
+    retrain_not_queued,
     retrain_request,
 )
-from mlops.services.training.scheduling import scheduler_status
+from mlops.services.training.scheduling import BrokerUnavailable, scheduler_status
 
+from .outputs import SchedulerStatusOutputSerializer
 from .permissions import IsStaff, StaffApiMixin, needs
 from .serializers import (
     RetrainAcceptedSerializer,
@@ -25,9 +27,20 @@ from .serializers import (
     RetrainRunOutputSerializer,
 )
 
-RETRAIN_SCHEMA = extend_schema(
-    request=RetrainRequestInputSerializer,
-    responses={202: RetrainAcceptedSerializer, 409: RetrainConflictSerializer},
+
+def retrain_schema(summary, description):
+    return extend_schema(
+        summary=summary,
+        description=description,
+        request=RetrainRequestInputSerializer,
+        responses={202: RetrainAcceptedSerializer, 409: RetrainConflictSerializer},
+    )
+
+
+RETRAIN_DOC = _(
+    "Queue a retrain on the task cluster. 202 with the run's id (follow it at "
+    "/api/admin/retrain-runs/{id}/); 409 (`retrain_running`) with the run in the "
+    "way when one is already queued or running. Needs mlops.retrain_model."
 )
 
 
@@ -47,12 +60,33 @@ class RetrainConflict(APIException):
 CanViewRuns = needs("view_retrainrun")
 
 
+class QueueUnavailable(APIException):
+    """503: the task broker (Redis) does not answer."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = _(
+        "The task queue is unavailable right now; try again when it is back."
+    )
+    default_code = "queue_unavailable"
+
+
 class SchedulerStatusApi(StaffApiMixin, APIView):
     permission_classes = [IsStaff, CanViewRuns]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        summary=_("Scheduler and task cluster"),
+        description=_(
+            "When the next retrain is scheduled (KST and UTC), the last finished "
+            "and the running retrain, whether the task cluster is alive, and every "
+            "schedule. Needs mlops.view_retrainrun."
+        ),
+        responses=SchedulerStatusOutputSerializer,
+    )
     def get(self, request):
-        return Response(scheduler_status())
+        try:
+            return Response(scheduler_status())
+        except BrokerUnavailable as exc:
+            raise QueueUnavailable() from exc
 
 
 class CanRetrain(BasePermission):
@@ -70,7 +104,7 @@ class ManualRetrainApi(StaffApiMixin, APIView):
     trigger = RetrainRun.Trigger.MANUAL
     permission_classes = [IsStaff, CanRetrain]
 
-    @RETRAIN_SCHEMA
+    @retrain_schema(_("Retrain now"), RETRAIN_DOC)
     def post(self, request):
         params = RetrainRequestInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -83,12 +117,30 @@ class ManualRetrainApi(StaffApiMixin, APIView):
         except RetrainAlreadyRunning as exc:
             raise RetrainConflict(exc.run, str(exc)) from exc
         run.refresh_from_db()
+        if retrain_not_queued(run):  # the broker (Redis) refused the task
+            raise QueueUnavailable(
+                _(
+                    "The task queue is unavailable: retrain run %(run)s was recorded "
+                    "as failed and not queued; try again when the queue is back."
+                )
+                % {"run": run.pk}
+            )
         body = {"run_id": run.pk, "status": run.status, "trigger": run.trigger}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class EmergencyRetrainApi(ManualRetrainApi):
     trigger = RetrainRun.Trigger.EMERGENCY
+
+    @retrain_schema(
+        _("Emergency retrain"),
+        _(
+            "As a manual retrain, recorded with the emergency trigger: for a model "
+            "whose health is critical."
+        ),
+    )
+    def post(self, request):
+        return super().post(request)
 
 
 class RetrainRunListApi(StaffApiMixin, generics.ListAPIView):
@@ -103,6 +155,24 @@ class RetrainRunListApi(StaffApiMixin, generics.ListAPIView):
             trigger=query.get("trigger"), status=query.get("status")
         )
 
+    @extend_schema(
+        summary=_("Retrain runs"),
+        description=_(
+            "Every retrain run, newest first, 20 to a page, with its options, "
+            "timings, validation figures and, when it failed, the error."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "trigger", str, enum=RetrainRun.Trigger.values, required=False
+            ),
+            OpenApiParameter(
+                "status", str, enum=RetrainRun.Status.values, required=False
+            ),
+        ],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
 
 class RetrainRunDetailApi(StaffApiMixin, generics.RetrieveAPIView):
     serializer_class = RetrainRunOutputSerializer
@@ -110,3 +180,13 @@ class RetrainRunDetailApi(StaffApiMixin, generics.RetrieveAPIView):
 
     def get_queryset(self):
         return retrain_run_list()
+
+    @extend_schema(
+        summary=_("One retrain run"),
+        description=_(
+            "A retrain run by its id: its options, timings, validation figures, "
+            "whether its model was promoted and why, and the error if it failed."
+        ),
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -31,9 +31,11 @@ from prometheus_client.core import (
 
 from draws.freshness import draw_freshness
 from draws.models import LottoDraw
+from mlops.ml.metrics import VERDICT_WORDS
 from mlops.models import ModelVersion, Prediction, RetrainRun
 from mlops.services.monitoring.fairness import draw_fairness_latest
 from mlops.services.monitoring.monitoring import get_monitor_status
+from mlops.services.monitoring.replay import replayed_status
 from mlops.serving_state import serving_state
 
 from .metrics import COLLECTOR_ERRORS_TOTAL, SERVING_MODES
@@ -195,6 +197,46 @@ def monitor_status_metrics(status: dict) -> Iterable[Metric]:
             "-1 insufficient data.",
             value=HEALTH_CODES[current],
         )
+    yield verdict_family("live", status.get("verdict_code"))
+
+
+def verdict_family(series: str, code: str | None) -> Metric:
+    """1 on the exact verdict of the any-hit accuracy (docs/STATISTICS.md)."""
+    family = GaugeMetricFamily(
+        "ml_accuracy_verdict",
+        "1 on the exact test's verdict of the accuracy (better, no_evidence, worse, "
+        "insufficient_data), per series (live, replayed).",
+        labels=["series", "verdict"],
+    )
+    if code is not None:
+        for verdict in VERDICT_WORDS:
+            family.add_metric([series, verdict], 1 if verdict == code else 0)
+    return family
+
+
+def replayed_metrics() -> Iterable[Metric]:
+    """The warm-up replay's series under names of its own: never the live health."""
+    status = replayed_status()
+    if status.get("accuracy") is not None:
+        yield GaugeMetricFamily(
+            "ml_replayed_accuracy",
+            "Accuracy of the walk-forward replay (percent; replayed, not live).",
+            value=float(status["accuracy"]),
+        )
+    yield GaugeMetricFamily(
+        "ml_replayed_accuracy_sample_size",
+        "Replayed forecasts the replayed accuracy is computed from.",
+        value=float(status.get("sample_size") or 0),
+    )
+    health = GaugeMetricFamily(
+        "ml_replayed_health_status",
+        "1 on the health state the replayed series would have (never acted on).",
+        labels=["status"],
+    )
+    for state in HEALTH_STATES:
+        health.add_metric([state], 1 if state == status.get("status") else 0)
+    yield health
+    yield verdict_family("replayed", status.get("verdict_code"))
 
 
 def threshold_metrics() -> Iterable[Metric]:
@@ -273,6 +315,7 @@ SECTIONS: tuple[tuple[str, Callable[[], Iterable[Metric]]], ...] = (
     ("models", model_metrics),
     ("predictions", prediction_metrics),
     ("monitoring", monitoring_metrics),
+    ("replayed", replayed_metrics),
     ("draws", draw_metrics),
     ("fairness", fairness_metrics),
 )

@@ -1,20 +1,33 @@
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
 from mlops.fallback_reasons import FallbackReason
+from mlops.messages import verdict_fields
 from recommendations.services.inference import ML, STATISTICAL
 from recommendations.services.recommendation import Recommendation, number_list_errors
 
 # The validation figures shown next to their random baselines, in this order.
 VALIDATION_METRICS = (
-    ("mean_hits", "Mean number of winning numbers among the top 6", True),
-    ("any_hit_rate", "Share of draws where the top 6 held a winning number", True),
-    ("prize_rate", "Share of draws where the top 6 would have won a prize", True),
-    ("brier_score", "Brier score of the 45 probabilities (lower is better)", False),
-    ("brier_skill_score", "Brier skill score against the uniform 6/45", True),
+    ("mean_hits", _("Mean number of winning numbers among the top 6"), True),
+    ("any_hit_rate", _("Share of draws where the top 6 held a winning number"), True),
+    ("prize_rate", _("Share of draws where the top 6 would have won a prize"), True),
+    ("brier_score", _("Brier score of the 45 probabilities (lower is better)"), False),
+    ("brier_skill_score", _("Brier skill score against the uniform 6/45"), True),
 )
+# Why statistical mode served, in the reader's language, beside the reason code:
+# the labels of the one list of reasons.
+FALLBACK_DESCRIPTIONS = {reason.value: reason.label for reason in FallbackReason}
+# What each mode means, in the reader's language, beside the `mode` code.
+MODE_DESCRIPTIONS = {
+    ML: _("Recommended from the active model's forecast."),
+    STATISTICAL: _(
+        "Statistical mode: recommended from the draw history's frequencies, "
+        "without the model."
+    ),
+}
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -22,8 +35,10 @@ class NumberListField(serializers.Field):
     """Lotto numbers as "3,7,12", or as the parameter repeated (include=3&include=7)."""
 
     default_error_messages = {
-        "invalid": "{value!r} is not a whole number; give numbers 1-45 separated by "
-        "commas, e.g. 3,7,12.",
+        "invalid": _(
+            "{value!r} is not a whole number; give numbers 1-45 separated by "
+            "commas, e.g. 3,7,12."
+        ),
     }
 
     def get_value(self, dictionary):
@@ -53,12 +68,12 @@ class NumberListField(serializers.Field):
 
 class TargetDrawSerializer(serializers.Serializer):
     draw_no = serializers.IntegerField()
-    date = serializers.DateField(help_text="The Saturday the draw takes place.")
+    date = serializers.DateField(help_text=_("The Saturday the draw takes place."))
 
 
 class NumberProbabilitySerializer(serializers.Serializer):
     number = serializers.IntegerField(min_value=1, max_value=45)
-    probability = serializers.FloatField(help_text="P(number is drawn); sum is 6.")
+    probability = serializers.FloatField(help_text=_("P(number is drawn); sum is 6."))
 
 
 class MetricSerializer(serializers.Serializer):
@@ -66,19 +81,28 @@ class MetricSerializer(serializers.Serializer):
     description = serializers.CharField()
     value = serializers.FloatField()
     random_baseline = serializers.FloatField(
-        help_text="What a random pick (or the uniform 6/45 forecast) scores."
+        help_text=_("What a random pick (or the uniform 6/45 forecast) scores.")
     )
     interval = serializers.ListField(
         child=serializers.FloatField(allow_null=True),
-        help_text="95% confidence interval of the value.",
+        # xgettext:no-python-format
+        help_text=_("95% confidence interval of the value."),
     )
     higher_is_better = serializers.BooleanField()
-    verdict = serializers.CharField(allow_blank=True)
+    verdict = serializers.CharField(
+        allow_blank=True, help_text=_("The verdict in the reader's language.")
+    )
+    verdict_code = serializers.CharField(
+        allow_null=True,
+        help_text=_(
+            "The verdict as a code: better, no_evidence, worse, insufficient_data."
+        ),
+    )
 
 
 class ValidationSerializer(serializers.Serializer):
     sample_size = serializers.IntegerField(
-        allow_null=True, help_text="Draws in the time-ordered validation period."
+        allow_null=True, help_text=_("Draws in the time-ordered validation period.")
     )
     metrics = MetricSerializer(many=True)
 
@@ -86,23 +110,32 @@ class ValidationSerializer(serializers.Serializer):
 class RecommendationOutputSerializer(serializers.Serializer):
     games = serializers.ListField(
         child=serializers.ListField(child=serializers.IntegerField()),
-        help_text="Each game: six distinct numbers, ascending.",
+        help_text=_("Each game: six distinct numbers, ascending."),
     )
     mode = serializers.ChoiceField(choices=[ML, STATISTICAL])
+    mode_description = serializers.CharField(
+        help_text=_("What the mode means, in the reader's language.")
+    )
     model_version = serializers.CharField(allow_null=True)
     feature_set_version = serializers.CharField(allow_null=True)
     target_draw = TargetDrawSerializer()
     fallback_reason = serializers.ChoiceField(
         choices=FallbackReason.choices,
         allow_null=True,
-        help_text="Why statistical mode served this instead of the model, or null.",
+        help_text=_("Why statistical mode served this instead of the model, or null."),
+    )
+    fallback_reason_description = serializers.CharField(
+        allow_null=True,
+        help_text=_("The fallback reason in the reader's language, or null."),
     )
     seed = serializers.IntegerField(allow_null=True)
     probabilities = NumberProbabilitySerializer(many=True)
     validation = ValidationSerializer(
         allow_null=True,
-        help_text="The active model's validation figures next to their random "
-        "baselines; null in statistical mode.",
+        help_text=_(
+            "The active model's validation figures next to their random "
+            "baselines; null in statistical mode."
+        ),
     )
     disclaimer = serializers.CharField()
 
@@ -119,12 +152,12 @@ def validation_output(metrics: dict | None) -> dict | None:
         rows.append(
             {
                 "name": name,
-                "description": description,
+                "description": str(description),
                 "value": metric["value"],
                 "random_baseline": metric["baseline"],
                 "interval": list(metric.get("interval") or []),
                 "higher_is_better": higher_is_better,
-                "verdict": metric.get("verdict") or "",
+                **verdict_fields(metric),
             }
         )
     return {"sample_size": metrics.get("sample_size"), "metrics": rows}
@@ -135,6 +168,7 @@ def recommendation_output(recommendation: Recommendation) -> dict:
     return {
         "games": recommendation.combinations,
         "mode": recommendation.mode,
+        "mode_description": str(MODE_DESCRIPTIONS.get(recommendation.mode, "")),
         "model_version": recommendation.model_version,
         "feature_set_version": recommendation.feature_set_version,
         "target_draw": {
@@ -142,6 +176,9 @@ def recommendation_output(recommendation: Recommendation) -> dict:
             "date": recommendation.target_draw_date.isoformat(),
         },
         "fallback_reason": recommendation.fallback_reason,
+        "fallback_reason_description": fallback_description(
+            recommendation.fallback_reason
+        ),
         "seed": recommendation.seed,
         "probabilities": [
             {"number": number, "probability": probability}
@@ -152,3 +189,10 @@ def recommendation_output(recommendation: Recommendation) -> dict:
         "validation": validation_output(recommendation.validation_metrics),
         "disclaimer": recommendation.disclaimer,
     }
+
+
+def fallback_description(reason: str | None) -> str | None:
+    """The fallback reason in the reader's language (None when the model served)."""
+    if reason is None:
+        return None
+    return str(FALLBACK_DESCRIPTIONS.get(reason, reason))

@@ -1,3 +1,5 @@
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
@@ -21,7 +23,7 @@ from .serializers import (
 
 class NoDrawsAvailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "No draws are stored yet, so there is nothing to forecast from."
+    default_detail = _("No draws are stored yet, so there is nothing to forecast from.")
     default_code = "no_draws"
 
 
@@ -33,19 +35,28 @@ class RecommendationListApi(APIView):
             min_value=1,
             max_value=MAX_GAMES,
             default=5,
-            help_text=f"Games, 1-{MAX_GAMES} (a Korean lotto slip holds 5).",
+            help_text=format_lazy(
+                _("Games, 1-{max} (a Korean lotto slip holds 5)."), max=MAX_GAMES
+            ),
         )
         include = NumberListField(
             required=False,
             default=list,
-            help_text=f"Numbers every game must contain (at most {MAX_INCLUDED}): "
-            "include=3,7 or include=3&include=7.",
+            help_text=format_lazy(
+                _(
+                    "Numbers every game must contain (at most {max}): "
+                    "include=3,7 or include=3&include=7."
+                ),
+                max=MAX_INCLUDED,
+            ),
         )
         exclude = NumberListField(
             required=False,
             default=list,
-            help_text="Numbers no game may contain (at least six must remain), "
-            "comma-separated or repeated.",
+            help_text=_(
+                "Numbers no game may contain (at least six must remain), "
+                "comma-separated or repeated."
+            ),
         )
         seed = serializers.IntegerField(
             required=False,
@@ -53,8 +64,10 @@ class RecommendationListApi(APIView):
             default=None,
             min_value=0,
             max_value=2**63 - 1,
-            help_text="Same seed, parameters and forecast give the same games; "
-            "omit it for fresh random games.",
+            help_text=_(
+                "Same seed, parameters and forecast give the same games; "
+                "omit it for fresh random games."
+            ),
         )
 
         def validate(self, attrs):
@@ -66,6 +79,14 @@ class RecommendationListApi(APIView):
             return attrs
 
     @extend_schema(
+        summary=_("Games for the next draw"),
+        description=_(
+            "Games sampled from the current forecast of the 45 numbers, with where "
+            "the forecast came from (the model, or statistical mode and why), its "
+            "validation figures next to what random picks score, and the "
+            "disclaimer. No pick improves the odds: every combination of six "
+            "numbers has the same 1 in 8,145,060 chance of the first prize."
+        ),
         parameters=[InputSerializer],
         responses={
             200: RecommendationOutputSerializer,
@@ -79,7 +100,7 @@ class RecommendationListApi(APIView):
         try:
             recommendation = recommendation_generate(**params.validated_data)
         except NoDrawsError as exc:
-            raise NoDrawsAvailable(str(exc)) from exc
+            raise NoDrawsAvailable() from exc
         # The plain dict has RecommendationOutputSerializer's shape (the schema
         # and the tests hold them together); serialising 45 nested objects
         # through DRF fields would cost more than the whole recommendation.

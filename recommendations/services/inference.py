@@ -31,8 +31,8 @@ from mlops.services.monitoring import predictions
 from mlops.services.operations.self_heal import model_self_heal
 from mlops.services.registry.registry import (
     ModelIntegrityError,
+    model_version_check_stored,
     model_version_load,
-    model_version_read_verified,
 )
 from recommendations.services.fallback import FallbackError, fallback_note_outcome
 from recommendations.services.forecast_cache import (
@@ -133,14 +133,18 @@ def _compute(*, want_ml: bool, state: ForecastState) -> tuple[Forecast, bool]:
 def _load(version: ModelVersion) -> tuple[object, ModelVersion]:
     """The model and the version it is (the self-healed one if self-heal ran).
 
-    The file is read and checked against its sha256 on every computation (a few
-    ms), so a file removed or changed since the last one is noticed; only the
-    unpickling is skipped when this process already holds that (pk, sha256).
+    The stored file is checked on every computation (local: read and hashed, a
+    few ms; S3: a HEAD request), so a file removed or changed since the last one
+    is noticed; only the unpickling is skipped when this process already holds
+    that (pk, sha256).
     """
     try:
         try:
             return _load_verified(version), version
         except ModelIntegrityError as error:
+            if error.reason == FallbackReason.STORAGE_UNAVAILABLE:
+                # The store did not answer: the file may be fine, heal nothing.
+                raise FallbackError(error.reason, str(error), version) from error
             healed = _self_heal(version, error)
             if healed is None:
                 raise FallbackError(error.reason, str(error), version) from error
@@ -161,7 +165,7 @@ def _load_verified(version: ModelVersion):
     key = (version.pk, version.sha256)
     held = forecast_cache_model(key)
     if held is not None:
-        model_version_read_verified(version)  # still there and unchanged?
+        model_version_check_stored(version)  # still there and unchanged?
         return held
     forecast_cache_hold_model(None)  # one model in memory at a time
     model = model_version_load(version)

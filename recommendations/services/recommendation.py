@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
 
 from mlops.ml import features
 from mlops.ml.sampling import sample_games
@@ -23,13 +25,20 @@ POOL_SIZE = features.POOL_SIZE
 PICKS = features.NUMBERS_PER_DRAW
 MAX_GAMES = 10
 MAX_INCLUDED = 5
-DISCLAIMER = (
-    "Lottery draws are random and independent: every combination of six numbers "
-    f"has the same 1 in {math.comb(POOL_SIZE, PICKS):,} chance of winning the first "
-    "prize, and no recommendation, model or statistic improves the odds. These "
-    "numbers describe past draws only; play for fun, with money you can afford "
-    "to lose."
-)
+
+
+def _disclaimer() -> str:
+    return _(
+        "Lottery draws are random and independent: every combination of six "
+        "numbers has the same 1 in %(combinations)s chance of winning the first "
+        "prize, and no recommendation, model or statistic improves the odds. These "
+        "numbers describe past draws only; play for fun, with money you can afford "
+        "to lose."
+    ) % {"combinations": f"{math.comb(POOL_SIZE, PICKS):,}"}
+
+
+# Lazy: each response says it in the reader's language.
+DISCLAIMER = lazy(_disclaimer, str)()
 
 
 @dataclass(frozen=True)
@@ -57,17 +66,29 @@ def number_list_errors(field: str, numbers) -> list[str]:
     wrong = sorted({n for n in numbers if not 1 <= n <= POOL_SIZE})
     repeated = sorted({n for n in numbers if numbers.count(n) > 1})
     if wrong:
-        errors.append(f"Numbers must be between 1 and {POOL_SIZE}; got {wrong}.")
+        errors.append(
+            _("Numbers must be between 1 and %(max)d; got %(wrong)s.")
+            % {"max": POOL_SIZE, "wrong": wrong}
+        )
     if repeated:
-        errors.append(f"Numbers repeated: {repeated}.")
+        errors.append(_("Numbers repeated: %s.") % repeated)
     if field == "include" and len(set(numbers)) > MAX_INCLUDED:
         errors.append(
-            f"At most {MAX_INCLUDED} numbers can be included; got {len(set(numbers))}."
+            _("At most %(max)d numbers can be included; got %(count)d.")
+            % {"max": MAX_INCLUDED, "count": len(set(numbers))}
         )
     if field == "exclude" and POOL_SIZE - len(set(numbers)) < PICKS:
         errors.append(
-            f"At most {POOL_SIZE - PICKS} numbers can be excluded: a game needs "
-            f"{PICKS} of the {POOL_SIZE}; got {len(set(numbers))}."
+            _(
+                "At most %(max)d numbers can be excluded: a game needs %(picks)d "
+                "of the %(pool)d; got %(count)d."
+            )
+            % {
+                "max": POOL_SIZE - PICKS,
+                "picks": PICKS,
+                "pool": POOL_SIZE,
+                "count": len(set(numbers)),
+            }
         )
     return errors
 
@@ -78,21 +99,24 @@ def recommendation_params_errors(
     """Field-level errors in the parameters of a recommendation ({} when valid)."""
     errors: dict[str, list[str]] = {}
     if not 1 <= count <= MAX_GAMES:
-        errors["count"] = [f"Ask for between 1 and {MAX_GAMES} games."]
+        errors["count"] = [_("Ask for between 1 and %d games.") % MAX_GAMES]
     for field, numbers in (("include", include), ("exclude", exclude)):
         if field_errors := number_list_errors(field, numbers):
             errors[field] = field_errors
     overlap = sorted(set(include) & set(exclude))
     if overlap:
         errors.setdefault("exclude", []).append(
-            f"Numbers both included and excluded: {overlap}."
+            _("Numbers both included and excluded: %s.") % overlap
         )
     if not errors:
         possible = _possible_games(include, exclude)
         if possible < count:
             errors["count"] = [
-                f"Only {possible} different game(s) are possible with these include "
-                f"and exclude numbers; ask for at most {possible}."
+                _(
+                    "Only %(possible)d different game(s) are possible with these "
+                    "include and exclude numbers; ask for at most %(possible)d."
+                )
+                % {"possible": possible}
             ]
     return errors
 

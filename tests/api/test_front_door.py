@@ -94,7 +94,8 @@ def test_without_redis_the_database_cache_and_the_orm_broker(tmp_path):
 def request_in_subprocess(tmp_path, path: str, **env) -> tuple[int, dict]:
     code = (
         "from django.test import Client; "
-        f"r = Client(raise_request_exception=False).get({path!r}); "
+        "r = Client(raise_request_exception=False)"
+        f".get({path!r}, HTTP_ACCEPT_LANGUAGE='en'); "
         "print(r.status_code); print(r.content.decode())"
     )
     done = subprocess.run(

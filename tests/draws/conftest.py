@@ -1,5 +1,6 @@
 """Fixtures for the draws tests: a draw factory and a local replay of the official site."""
 
+import os
 import socket
 import threading
 import time
@@ -9,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import factory
+import hypothesis
 import pytest
 from django.utils import timezone
 
@@ -16,6 +18,14 @@ from draws.models import LottoDraw, expected_draw_date
 from draws.sync import CURRENT_PATH, LEGACY_PATH
 
 RECORDED = Path(__file__).parent / "recorded"
+
+# Hypothesis: "ci" (the default) keeps the property tests within a few seconds;
+# HYPOTHESIS_PROFILE=thorough explores much further when there is time.
+hypothesis.settings.register_profile(
+    "ci", max_examples=30, deadline=None, derandomize=True, print_blob=True
+)
+hypothesis.settings.register_profile("thorough", max_examples=2000, deadline=None)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 class DrawFactory(factory.django.DjangoModelFactory):

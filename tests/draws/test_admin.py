@@ -63,3 +63,28 @@ def test_the_changelist_is_closed_to_anonymous_users(client):
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_a_draw_page_shows_every_prize_tier(admin_client, draw_factory):
+    draw = draw_factory(draw_no=3, rank3_winners=3120, rank3_prize_each=1509786)
+
+    response = admin_client.get(
+        reverse("admin:draws_lottodraw_change", args=[draw.pk]),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert response.status_code == 200
+    for field in ("rank2_winners", "rank3_prize_each", "rank5_winners"):
+        assert f"field-{field}".encode() in response.content
+    assert b"3120" in response.content.replace(b",", b"")
+    assert b"1509786" in response.content.replace(b",", b"")
+
+
+def test_the_list_marks_draws_lacking_prize_figures(admin_client, draw_factory):
+    draw_factory(draw_no=1)
+    draw_factory(draw_no=2, rank4_winners=None)
+
+    response = admin_client.get(reverse(CHANGELIST))
+
+    assert response.content.count(b"icon-yes") == 1
+    assert response.content.count(b"icon-no") == 1

@@ -133,7 +133,7 @@ def test_a_bad_filter_is_a_400_naming_the_field(api, draws_1_to_25, query, field
 
     assert response.status_code == 400
     body = response.json()
-    assert field in body.get("errors", body)
+    assert field in body["errors"]
 
 
 # --- HTTP caching ----------------------------------------------------------------------
@@ -215,3 +215,16 @@ def test_the_kept_page_is_the_page_itself(api, draws_1_to_25):
     assert warm.content == cold.content
     assert warm["Content-Type"] == cold["Content-Type"]
     assert warm["ETag"] == cold["ETag"]
+
+
+def test_a_later_page_keeps_the_filters_and_the_order(api, draws_1_to_25):
+    oldest_first = api.get("/api/draws/?ordering=draw_no&page_size=10&page=2")
+    newest_first = api.get("/api/draws/?draw_to=20&page_size=4&page=3")
+
+    assert draw_nos(oldest_first) == list(range(11, 21))
+    assert draw_nos(newest_first) == [12, 11, 10, 9]
+
+
+def test_a_draw_number_no_column_holds_is_a_404_not_a_crash(api, draws_1_to_25):
+    assert api.get("/api/draws/99999999999999999999/").status_code == 404
+    assert api.get("/api/draws/?draw_from=99999999999999999999").status_code == 400

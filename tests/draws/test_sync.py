@@ -534,3 +534,26 @@ def test_http_429_during_the_refill_stops_it_at_once(official_site, draw_factory
     assert "HTTP 429" in out
     assert official_site.seen("current") == [1221, 1220]
     assert official_site.seen("legacy") == []
+
+
+def test_one_disagreeing_draw_does_not_stop_the_others_being_filled(
+    official_site, draw_factory
+):
+    draw_factory(draw_no=1219, rank3_winners=None)
+    draw_factory(draw_no=1220, rank3_winners=None)
+    official_site.current(1221, "current_not_drawn_empty.json")
+    official_site.current(1220, current_answer(LottoDraw.objects.get(draw_no=1220)))
+    other = LottoDraw(**{**_fields(1219), "n1": 40})  # not what is stored
+    official_site.current(1219, current_answer(other))
+
+    out = sync()
+
+    assert "Filled in missing prize figures of draw(s) 1220." in out
+    assert "Refused the stored draws asked for again: 1 problem(s)" in out
+    assert LottoDraw.objects.get(draw_no=1219).rank3_winners is None
+    assert LottoDraw.objects.get(draw_no=1220).rank3_winners == 3120
+
+
+def _fields(draw_no: int) -> dict:
+    draw = LottoDraw.objects.get(draw_no=draw_no)
+    return {f.name: getattr(draw, f.name) for f in LottoDraw._meta.fields}

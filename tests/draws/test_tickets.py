@@ -320,6 +320,15 @@ BAD_INPUTS = [
     ({"games": [DRAW_1220]}, "draw", "required"),
     ({"draw": 1220}, "games", "required"),
     ({"draw": 1220, "games": [DRAW_1220], "qr": "x"}, "qr", "qr_or_games"),
+    ({"draw": 1220, "games": [[1, 2, 3, 4, 5, "x"]]}, "games", "not_a_number"),
+    ({"draw": 1220, "games": [[1, 2, 3, 4, 5, 6.5]]}, "games", "not_a_number"),
+    ({"draw": 1220, "games": "1,2,3,4,5,6"}, "games", "invalid"),
+    ({"draw": 1220, "games": [[1, 2, 3, 4, 5, 6]] * 1000}, "games", "too_many_games"),
+    ({"draw": True, "games": [DRAW_1220]}, "draw", "invalid"),
+    ({"draw": 1220.0, "games": [DRAW_1220]}, "draw", "invalid"),
+    ({"qr": 5}, "qr", "invalid"),
+    ({"qr": "https://m.dhlottery.co.kr/?v=" + "1" * 600}, "qr", "malformed_qr"),
+    ([1, 2, 3], "non_field_errors", "invalid"),
 ]
 
 
@@ -336,8 +345,9 @@ def test_bad_input_is_a_400_naming_the_field_and_changes_nothing(
     body = response.json()
     if "errors" in body:  # the project's error format
         assert body["errors"][field][0]["code"] == code
-    else:  # DRF's own, before the project's exception handler
-        assert response.data[field][0].code == code
+    else:  # a problem of no field: its sentence is the detail
+        assert field == "non_field_errors"
+        assert body["code"] == code
     assert list(LottoDraw.objects.values_list("draw_no", "updated_at")) == before
 
 
@@ -388,3 +398,19 @@ def test_check_ticket_reads_a_qr_code(shipped):
 def test_check_ticket_refuses_bad_input_in_one_line(shipped):
     with pytest.raises(CommandError, match="not_lotto645"):
         call_command("check_ticket", "--qr", "https://m.dhlottery.co.kr/?v=pd1")
+
+
+def test_the_labels_follow_the_language_and_the_codes_do_not(api, shipped):
+    payload = {"draw": 1220, "games": [DRAW_1220]}
+    korean = api.post(URL, payload, format="json", HTTP_ACCEPT_LANGUAGE="ko").json()
+    english = api.post(URL, payload, format="json", HTTP_ACCEPT_LANGUAGE="en").json()
+
+    assert english["status_label"] == "Drawn"
+    assert korean["status_label"] == "추첨 완료"
+    assert korean["status"] == english["status"] == "drawn"  # the code never changes
+
+
+def test_a_form_body_is_refused_not_guessed(api, shipped):
+    response = api.post(URL, {"draw": "1220", "games": "2,22,25,28,34,43"})
+
+    assert response.status_code == 415

@@ -35,6 +35,7 @@ def subprocess_env(tmp_path: Path, **overrides: str) -> dict:
         MODEL_ROOT=str(tmp_path / "models"),
         ML_N_ESTIMATORS="10",
         ML_N_JOBS="1",
+        MONITOR_REPLAY_DRAWS="0",  # no warm-up replay competing for the CPU
         PYTHONPATH=str(ROOT),
         **overrides,
     )

@@ -93,13 +93,14 @@ def test_the_same_seed_gives_the_same_report(history, model_root):
     assert a["results"] == b["results"]
 
 
-def test_it_writes_a_json_report_and_a_png_chart_under_reports(history, model_root):
+def test_it_writes_a_json_report_and_a_png_chart_under_reports(history, model_store):
     report = backtest_run(draws=4, params=SMALL_FOREST)
     files = report["files"]
     assert files["json"].startswith("reports/backtest_")
-    stored = json.loads((model_root / files["json"]).read_text())
+    assert model_store.files() == {files["json"], files["png"]}
+    stored = json.loads(model_store.read(files["json"]))
     assert stored["results"] == json.loads(json.dumps(report["results"]))
-    png = (model_root / files["png"]).read_bytes()
+    png = model_store.read(files["png"])
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(png) > 10_000
 

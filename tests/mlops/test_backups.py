@@ -24,10 +24,13 @@ from mlops.services.registry.storage import get_storage, sha256_bytes
 from tests.factories import train
 
 pytestmark = pytest.mark.django_db
+# The commands call the same services the tests above run on both backends;
+# the storage backend changes nothing in the door itself.
+DOORS_ON_LOCAL_DISK = pytest.mark.parametrize("model_store", ["local"], indirect=True)
 
 
 def test_a_backup_is_a_byte_identical_copy_verified_against_the_versions_checksum(
-    model_root, shipped_draws
+    model_store, shipped_draws
 ):
     version = train(1)
     backup = model_version_backup(version=version, actor=Actor.cli())
@@ -44,7 +47,7 @@ def test_a_backup_is_a_byte_identical_copy_verified_against_the_versions_checksu
     assert metadata["sha256"] == version.sha256
 
 
-def test_a_backup_is_recorded_in_the_audit_trail(model_root, shipped_draws):
+def test_a_backup_is_recorded_in_the_audit_trail(model_store, shipped_draws):
     version = train(1)
     backup = model_version_backup(version=version, actor=Actor.cli())
     event = AuditEvent.objects.get(action="backup")
@@ -55,7 +58,7 @@ def test_a_backup_is_recorded_in_the_audit_trail(model_root, shipped_draws):
 
 
 def test_two_backups_of_one_version_never_overwrite_each_other(
-    model_root, shipped_draws
+    model_store, shipped_draws
 ):
     version = train(1)
     first = model_version_backup(version=version, actor=Actor.cli())
@@ -66,10 +69,10 @@ def test_two_backups_of_one_version_never_overwrite_each_other(
 
 
 def test_backing_up_a_corrupt_file_is_refused_and_records_nothing(
-    model_root, shipped_draws
+    model_store, shipped_draws
 ):
     version = train(1)
-    (model_root / version.file_path).write_bytes(b"not the model")
+    model_store.write(version.file_path, b"not the model")
     with pytest.raises(ValidationError, match="checksum mismatch"):
         model_version_backup(version=version, actor=Actor.cli())
     assert not ModelBackup.objects.exists()
@@ -78,34 +81,34 @@ def test_backing_up_a_corrupt_file_is_refused_and_records_nothing(
 
 
 def test_the_backup_restore_round_trip_brings_back_the_exact_bytes_that_load(
-    model_root, shipped_draws
+    model_store, shipped_draws
 ):
     version = train(1, activate=True)
-    original = (model_root / version.file_path).read_bytes()
+    original = model_store.read(version.file_path)
     model_version_backup(version=version, actor=Actor.cli())
-    (model_root / version.file_path).write_bytes(original[:100] + b"flipped")
+    model_store.write(version.file_path, original[:100] + b"flipped")
 
     restored = model_version_restore(version=version, actor=Actor.cli())
 
-    repaired = (model_root / version.file_path).read_bytes()
+    repaired = model_store.read(version.file_path)
     assert repaired == original
     assert sha256_bytes(repaired) == restored.sha256
     assert restored.is_active
     assert model_version_load(restored) is not None
 
 
-def test_the_newest_good_backup_skips_a_corrupt_newer_one(model_root, shipped_draws):
+def test_the_newest_good_backup_skips_a_corrupt_newer_one(model_store, shipped_draws):
     version = train(1)
     older = model_version_backup(version=version, actor=Actor.cli())
     newer = model_version_backup(version=version, actor=Actor.cli())
-    (model_root / newer.file_path).write_bytes(b"bit rot")
+    model_store.write(newer.file_path, b"bit rot")
     assert model_backup_newest_good(version) == older
-    (model_root / older.file_path).unlink()
+    model_store.delete(older.file_path)
     assert model_backup_newest_good(version) is None
 
 
 def test_every_newly_activated_version_is_backed_up_automatically(
-    model_root, shipped_draws, django_capture_on_commit_callbacks
+    model_store, shipped_draws, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         version = train(1, activate=True)
@@ -118,7 +121,7 @@ def test_every_newly_activated_version_is_backed_up_automatically(
 
 
 def test_reactivating_a_version_that_has_a_verified_backup_makes_no_second_copy(
-    model_root, shipped_draws, django_capture_on_commit_callbacks
+    model_store, shipped_draws, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         first = train(1, activate=True)
@@ -129,11 +132,17 @@ def test_reactivating_a_version_that_has_a_verified_backup_makes_no_second_copy(
 
 
 def test_an_automatic_backup_that_fails_does_not_fail_the_activation(
-    model_root, shipped_draws, django_capture_on_commit_callbacks, settings
+    model_store, shipped_draws, django_capture_on_commit_callbacks, settings
 ):
     version = train(1)
-    # A file where the backups folder should be: every backup write fails.
-    (model_root / "backups").write_bytes(b"")
+    # Every backup write fails: a file where the backups folder should be, or
+    # a bucket that does not exist.
+    if model_store.backend == "local":
+        model_store.write("backups", b"")
+    else:
+        gone = dict(settings.STORAGES["model_backups"])
+        gone["OPTIONS"] = {**gone["OPTIONS"], "bucket_name": "no-such-bucket"}
+        settings.STORAGES = {**settings.STORAGES, "model_backups": gone}
     with django_capture_on_commit_callbacks(execute=True):
         model_version_activate(version=version, actor=Actor.cli())
     version.refresh_from_db()
@@ -141,7 +150,10 @@ def test_an_automatic_backup_that_fails_does_not_fail_the_activation(
     assert not ModelBackup.objects.exists()
 
 
-def test_backup_model_backs_up_the_active_version_by_default(model_root, shipped_draws):
+@DOORS_ON_LOCAL_DISK
+def test_backup_model_backs_up_the_active_version_by_default(
+    model_store, shipped_draws
+):
     train(1)
     active = train(2, activate=True)
     out = io.StringIO()
@@ -152,18 +164,21 @@ def test_backup_model_backs_up_the_active_version_by_default(model_root, shipped
     assert AuditEvent.objects.get(action="backup").actor == "cli"
 
 
-def test_backup_model_backs_up_a_named_version(model_root, shipped_draws):
+@DOORS_ON_LOCAL_DISK
+def test_backup_model_backs_up_a_named_version(model_store, shipped_draws):
     archived = train(1)
     train(2, activate=True)
     call_command("backup_model", archived.version, stdout=io.StringIO())
     assert ModelBackup.objects.get().model_version == archived
 
 
-def test_backup_model_refuses_an_unknown_version_in_one_line(model_root, db):
+@DOORS_ON_LOCAL_DISK
+def test_backup_model_refuses_an_unknown_version_in_one_line(model_store, db):
     with pytest.raises(CommandError, match="Unknown model version 'nope'"):
         call_command("backup_model", "nope")
 
 
-def test_backup_model_without_an_active_version_says_so(model_root, db):
+@DOORS_ON_LOCAL_DISK
+def test_backup_model_without_an_active_version_says_so(model_store, db):
     with pytest.raises(CommandError, match="No model version is active"):
         call_command("backup_model")

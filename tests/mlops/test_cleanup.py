@@ -1,8 +1,6 @@
 """Cleanup: old files go, protected files stay, rows stay (marked deleted)."""
 
 import io
-import os
-import time
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -16,17 +14,13 @@ from mlops.services.registry.audit import Actor
 from tests.factories import train
 
 pytestmark = pytest.mark.django_db
-
-DAY = 86_400
-
-
-def age(root, relative: str, days: float) -> None:
-    stamp = time.time() - days * DAY
-    os.utime(root / relative, (stamp, stamp))
+# The doors (command, API) call the same service the tests above run on both
+# backends; the storage backend changes nothing there.
+DOORS_ON_LOCAL_DISK = pytest.mark.parametrize("model_store", ["local"], indirect=True)
 
 
 @pytest.fixture
-def registry(model_root, shipped_draws):
+def registry(model_store, shipped_draws):
     """A registry with every case cleanup must tell apart, files 60 days old.
 
     v1: once active, replaced; two backups.     v2: once active, no backup.
@@ -44,16 +38,13 @@ def registry(model_root, shipped_draws):
     b4 = model_version_backup(version=v4, actor=Actor.cli())
     v5 = train(5)
     for stray in ("trained/stray.pkl", "backups/unknown/copy.pkl"):
-        (model_root / stray).parent.mkdir(parents=True, exist_ok=True)
-        (model_root / stray).write_bytes(b"someone put this here")
-    (model_root / "metadata/predictions").mkdir(parents=True)
-    (model_root / "metadata/predictions/1221_x.json").write_text("{}")
-    (model_root / "metadata/retrain_metadata.json").write_text("{}")
-    for path in model_root.rglob("*"):
-        if path.is_file():
-            age(model_root, str(path.relative_to(model_root)), 60)
-    age(model_root, v5.file_path, 1)
-    age(model_root, v5.metadata_path, 1)
+        model_store.write(stray, b"someone put this here")
+    model_store.write("metadata/predictions/1221_x.json", b"{}")
+    model_store.write("metadata/retrain_metadata.json", b"{}")
+    for path in model_store.files():
+        model_store.age(path, 60)
+    model_store.age(v5.file_path, 1)
+    model_store.age(v5.metadata_path, 1)
     versions = {"v1": v1, "v2": v2, "v3": v3, "v4": v4, "v5": v5}
     backups = {"b1_old": b1_old, "b1_new": b1_new, "b3": b3, "b4": b4}
     return versions, backups
@@ -86,10 +77,6 @@ def expected_sets(versions, backups):
     return removed, kept
 
 
-def files_on_disk(root) -> set[str]:
-    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
-
-
 def cleanup_as_expected(registry, *, dry_run: bool):
     """Clean up files older than 30 days; assert the report removes and keeps
     exactly the expected files. Returns the report and the removed paths."""
@@ -101,14 +88,14 @@ def cleanup_as_expected(registry, *, dry_run: bool):
 
 
 def test_a_dry_run_lists_exactly_what_would_go_and_removes_nothing(
-    model_root, registry
+    model_store, registry
 ):
-    before = files_on_disk(model_root)
+    before = model_store.files()
 
     report, _ = cleanup_as_expected(registry, dry_run=True)
 
     assert report.orphans == ["backups/unknown/copy.pkl", "trained/stray.pkl"]
-    assert files_on_disk(model_root) == before
+    assert model_store.files() == before
     assert set(ModelVersion.objects.values_list("state", flat=True)) == {
         "active",
         "archived",
@@ -117,12 +104,12 @@ def test_a_dry_run_lists_exactly_what_would_go_and_removes_nothing(
     assert not AuditEvent.objects.filter(action="cleanup").exists()
 
 
-def test_cleanup_removes_exactly_the_unprotected_old_files(model_root, registry):
-    before = files_on_disk(model_root)
+def test_cleanup_removes_exactly_the_unprotected_old_files(model_store, registry):
+    before = model_store.files()
 
     _, removed = cleanup_as_expected(registry, dry_run=False)
 
-    assert files_on_disk(model_root) == before - removed
+    assert model_store.files() == before - removed
     # Orphans and other services' files are still there.
     for path in (
         "trained/stray.pkl",
@@ -130,10 +117,10 @@ def test_cleanup_removes_exactly_the_unprotected_old_files(model_root, registry)
         "metadata/retrain_metadata.json",
         "metadata/predictions/1221_x.json",
     ):
-        assert (model_root / path).exists()
+        assert model_store.exists(path)
 
 
-def test_cleanup_keeps_the_rows_and_marks_what_went(model_root, registry):
+def test_cleanup_keeps_the_rows_and_marks_what_went(model_store, registry):
     versions, backups = registry
     report = models_cleanup(older_than_days=30, dry_run=False, actor=Actor.cli())
     states = {
@@ -157,7 +144,7 @@ def test_cleanup_keeps_the_rows_and_marks_what_went(model_root, registry):
     assert gone == {backups["b1_old"].pk, backups["b4"].pk}
 
 
-def test_cleanup_says_why_each_file_was_kept(model_root, registry):
+def test_cleanup_says_why_each_file_was_kept(model_store, registry):
     versions, backups = registry
     report = models_cleanup(older_than_days=30, dry_run=True, actor=Actor.cli())
     why = {d.path: d.reason for d in report.kept}
@@ -169,7 +156,7 @@ def test_cleanup_says_why_each_file_was_kept(model_root, registry):
     assert why[versions["v5"].file_path] == "newer than 30 day(s)"
 
 
-def test_cleanup_is_audited_with_what_it_removed(model_root, registry):
+def test_cleanup_is_audited_with_what_it_removed(model_store, registry):
     versions, backups = registry
     models_cleanup(older_than_days=30, dry_run=False, actor=Actor.cli())
     event = AuditEvent.objects.get(action="cleanup")
@@ -180,7 +167,7 @@ def test_cleanup_is_audited_with_what_it_removed(model_root, registry):
 
 
 def test_a_deleted_version_can_still_be_restored_from_its_protected_backup(
-    model_root, registry
+    model_store, registry
 ):
     from mlops.services.operations.backups import model_version_restore
 
@@ -190,32 +177,35 @@ def test_a_deleted_version_can_still_be_restored_from_its_protected_backup(
     assert restored.is_active
 
 
-def test_a_longer_age_removes_nothing(model_root, registry):
+def test_a_longer_age_removes_nothing(model_store, registry):
     report = models_cleanup(older_than_days=90, dry_run=False, actor=Actor.cli())
     assert report.removed == []
 
 
-def test_a_negative_age_is_refused(model_root, db):
+@DOORS_ON_LOCAL_DISK
+def test_a_negative_age_is_refused(model_store, db):
     with pytest.raises(ValidationError, match="0 or more"):
         models_cleanup(older_than_days=-1, dry_run=True, actor=Actor.cli())
 
 
 @pytest.mark.parametrize("days", [9_999_999, 99_999_999_999])
+@DOORS_ON_LOCAL_DISK
 def test_cleanup_models_refuses_an_absurd_age_in_one_line_and_removes_nothing(
-    model_root, registry, days
+    model_store, registry, days
 ):
     # Used to overflow timedelta/datetime with a traceback.
-    before = files_on_disk(model_root)
+    before = model_store.files()
 
     with pytest.raises(CommandError, match="at most 36500"):
         call_command("cleanup_models", "--older-than", str(days))
 
-    assert files_on_disk(model_root) == before
+    assert model_store.files() == before
     assert not AuditEvent.objects.filter(action="cleanup").exists()
 
 
+@DOORS_ON_LOCAL_DISK
 def test_the_cleanup_api_refuses_an_absurd_age_with_400(
-    model_root, registry, admin_client
+    model_store, registry, admin_client
 ):
     response = admin_client.post(
         "/api/admin/models/cleanup",
@@ -227,11 +217,12 @@ def test_the_cleanup_api_refuses_an_absurd_age_with_400(
     assert "older_than_days" in response.json()["errors"]
 
 
+@DOORS_ON_LOCAL_DISK
 def test_cleanup_models_dry_run_prints_the_plan_and_removes_nothing(
-    model_root, registry
+    model_store, registry
 ):
     versions, _ = registry
-    before = files_on_disk(model_root)
+    before = model_store.files()
     out = io.StringIO()
     call_command("cleanup_models", "--older-than", "30", "--dry-run", stdout=out)
     text = out.getvalue()
@@ -239,10 +230,11 @@ def test_cleanup_models_dry_run_prints_the_plan_and_removes_nothing(
     assert f"kept: {versions['v3'].file_path} (active model)" in text
     assert "orphan (left alone): trained/stray.pkl" in text
     assert "would remove 8 file(s)" in text
-    assert files_on_disk(model_root) == before
+    assert model_store.files() == before
 
 
-def test_cleanup_models_defaults_to_the_configured_age(model_root, registry, settings):
+@DOORS_ON_LOCAL_DISK
+def test_cleanup_models_defaults_to_the_configured_age(model_store, registry, settings):
     settings.CLEANUP_OLDER_THAN_DAYS = 90
     out = io.StringIO()
     call_command("cleanup_models", stdout=out)
@@ -251,40 +243,43 @@ def test_cleanup_models_defaults_to_the_configured_age(model_root, registry, set
     assert event.details["older_than_days"] == 90
 
 
-def test_cleanup_models_refuses_a_negative_age_in_one_line(model_root, db):
+@DOORS_ON_LOCAL_DISK
+def test_cleanup_models_refuses_a_negative_age_in_one_line(model_store, db):
     with pytest.raises(CommandError, match="0 or more"):
         call_command("cleanup_models", "--older-than", "-3")
 
 
+@DOORS_ON_LOCAL_DISK
 def test_the_cleanup_api_refuses_a_form_body_and_removes_nothing(
-    model_root, registry, admin_client
+    model_store, registry, admin_client
 ):
     # The attack run's case: `curl -d '{"dry_run": true}'` sends it form-encoded.
-    before = files_on_disk(model_root)
+    before = model_store.files()
     response = admin_client.post(
         "/api/admin/models/cleanup",
         data='{"dry_run": true}',
         content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 415
-    assert files_on_disk(model_root) == before
+    assert model_store.files() == before
     assert not AuditEvent.objects.filter(action="cleanup").exists()
 
 
+@DOORS_ON_LOCAL_DISK
 def test_the_cleanup_api_only_plans_unless_dry_run_is_false(
-    model_root, registry, admin_client
+    model_store, registry, admin_client
 ):
-    before = files_on_disk(model_root)
+    before = model_store.files()
     planned = admin_client.post(
         "/api/admin/models/cleanup", {}, content_type="application/json"
     )
     assert planned.status_code == 200
     assert planned.json()["dry_run"] is True
-    assert files_on_disk(model_root) == before
+    assert model_store.files() == before
     removed = admin_client.post(
         "/api/admin/models/cleanup",
         {"dry_run": False},
         content_type="application/json",
     )
     assert removed.json()["dry_run"] is False
-    assert files_on_disk(model_root) != before
+    assert model_store.files() != before

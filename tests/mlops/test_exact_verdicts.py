@@ -259,3 +259,13 @@ def test_a_chance_forecaster_rarely_gets_a_brier_verdict():
         code = metrics.brier_figure(forecasts, scores)["verdict_code"]
         verdicts += code != metrics.NO_EVIDENCE
     assert verdicts / 100 <= 0.10  # alpha = 0.05, + 2.3 standard errors of 100 trials
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 52, 260])
+def test_the_fast_clopper_pearson_equals_scipys_proportion_ci(n):
+    for k in range(n + 1):
+        ci = stats.binomtest(k, n).proportion_ci(0.95, method="exact")
+        low, high = metrics.clopper_pearson_interval(k, n)
+        # scipy solves for the bounds numerically; ours are the beta quantiles
+        assert low == pytest.approx(ci.low, rel=1e-9, abs=1e-300)
+        assert high == pytest.approx(ci.high, rel=1e-9)

@@ -14,10 +14,13 @@ from mlops.services.registry.audit import Actor
 from tests.factories import train
 
 pytestmark = pytest.mark.django_db
+# The commands call the same services the tests above run on both backends;
+# the storage backend changes nothing in the door itself.
+DOORS_ON_LOCAL_DISK = pytest.mark.parametrize("model_store", ["local"], indirect=True)
 
 
 @pytest.fixture
-def two_backed_up(model_root, shipped_draws):
+def two_backed_up(model_store, shipped_draws):
     v1 = train(1, activate=True)
     b1 = model_version_backup(version=v1, actor=Actor.cli())
     v2 = train(2, activate=True)
@@ -26,7 +29,7 @@ def two_backed_up(model_root, shipped_draws):
 
 
 def test_a_healthy_registry_checks_every_file_and_finds_nothing_wrong(
-    model_root, two_backed_up
+    model_store, two_backed_up
 ):
     v1, b1, v2, b2 = two_backed_up
     report = models_verify()
@@ -45,17 +48,15 @@ def test_a_healthy_registry_checks_every_file_and_finds_nothing_wrong(
     assert report.orphans == []
 
 
-def test_missing_corrupt_and_orphan_files_are_each_reported(model_root, two_backed_up):
+def test_missing_corrupt_and_orphan_files_are_each_reported(model_store, two_backed_up):
     v1, b1, v2, b2 = two_backed_up
-    (model_root / v1.file_path).write_bytes(b"flipped bits")
-    (model_root / b2.file_path).unlink()
-    (model_root / v2.metadata_path).write_text("{not json")
-    (model_root / "trained/unknown.pkl").write_bytes(b"?")
-    (model_root / "metadata/predictions").mkdir()
-    (model_root / "metadata/predictions/1221_x.json").write_text("{}")
-    (model_root / "metadata/retrain_metadata.json").write_text("{}")
-    (model_root / "reports").mkdir()
-    (model_root / "reports/backtest.json").write_text("{}")
+    model_store.write(v1.file_path, b"flipped bits")
+    model_store.delete(b2.file_path)
+    model_store.write(v2.metadata_path, b"{not json")
+    model_store.write("trained/unknown.pkl", b"?")
+    model_store.write("metadata/predictions/1221_x.json", b"{}")
+    model_store.write("metadata/retrain_metadata.json", b"{}")
+    model_store.write("reports/backtest.json", b"{}")
 
     report = models_verify()
 
@@ -69,22 +70,21 @@ def test_missing_corrupt_and_orphan_files_are_each_reported(model_root, two_back
     assert "sha256" in report.corrupt[0].detail
 
 
-def test_metadata_that_describes_another_file_is_corrupt(model_root, two_backed_up):
+def test_metadata_that_describes_another_file_is_corrupt(model_store, two_backed_up):
     v1, *_ = two_backed_up
-    path = model_root / v1.metadata_path
-    payload = json.loads(path.read_text())
+    payload = json.loads(model_store.read(v1.metadata_path))
     payload["sha256"] = "0" * 64
-    path.write_text(json.dumps(payload))
+    model_store.write(v1.metadata_path, json.dumps(payload).encode())
     report = models_verify()
     assert [c.path for c in report.corrupt] == [v1.metadata_path]
 
 
 def test_a_deleted_version_has_no_files_to_check_but_its_backups_are(
-    model_root, two_backed_up
+    model_store, two_backed_up
 ):
     v1, b1, *_ = two_backed_up
-    (model_root / v1.file_path).unlink()
-    (model_root / v1.metadata_path).unlink()
+    model_store.delete(v1.file_path)
+    model_store.delete(v1.metadata_path)
     ModelVersion.objects.filter(pk=v1.pk).update(state="deleted")
     report = models_verify()
     assert report.ok
@@ -92,7 +92,7 @@ def test_a_deleted_version_has_no_files_to_check_but_its_backups_are(
     assert b1.file_path in {c.path for c in report.checks}
 
 
-def test_good_backups_get_a_fresh_verified_at(model_root, two_backed_up):
+def test_good_backups_get_a_fresh_verified_at(model_store, two_backed_up):
     _, b1, *_ = two_backed_up
     ModelBackup.objects.filter(pk=b1.pk).update(verified_at=None)
     models_verify()
@@ -101,18 +101,20 @@ def test_good_backups_get_a_fresh_verified_at(model_root, two_backed_up):
 
 
 def test_verifying_selected_versions_skips_the_others_and_the_orphan_scan(
-    model_root, two_backed_up
+    model_store, two_backed_up
 ):
     v1, b1, v2, _ = two_backed_up
-    (model_root / v2.file_path).write_bytes(b"broken")
-    (model_root / "trained/unknown.pkl").write_bytes(b"?")
+    model_store.write(v2.file_path, b"broken")
+    model_store.write("trained/unknown.pkl", b"?")
     report = models_verify(versions=[v1])
     assert report.ok
     assert {c.version for c in report.checks} == {v1.version}
     assert report.orphans == []
 
 
-def test_an_unattended_check_is_not_audited_but_a_persons_is(model_root, two_backed_up):
+def test_an_unattended_check_is_not_audited_but_a_persons_is(
+    model_store, two_backed_up
+):
     models_verify()
     assert not AuditEvent.objects.filter(action="verify").exists()
     models_verify(actor=Actor.cli())
@@ -121,8 +123,9 @@ def test_an_unattended_check_is_not_audited_but_a_persons_is(model_root, two_bac
     assert event.details["ok"] is True
 
 
+@DOORS_ON_LOCAL_DISK
 def test_verify_models_prints_a_summary_and_succeeds_when_all_is_well(
-    model_root, two_backed_up
+    model_store, two_backed_up
 ):
     out = io.StringIO()
     call_command("verify_models", stdout=out)
@@ -131,9 +134,10 @@ def test_verify_models_prints_a_summary_and_succeeds_when_all_is_well(
     )
 
 
-def test_verify_models_fails_and_names_each_problem(model_root, two_backed_up):
+@DOORS_ON_LOCAL_DISK
+def test_verify_models_fails_and_names_each_problem(model_store, two_backed_up):
     v1, *_ = two_backed_up
-    (model_root / v1.file_path).unlink()
+    model_store.delete(v1.file_path)
     out = io.StringIO()
     with pytest.raises(CommandError, match="1 model file"):
         call_command("verify_models", stdout=out)
@@ -142,17 +146,18 @@ def test_verify_models_fails_and_names_each_problem(model_root, two_backed_up):
 
 
 def test_verify_models_exits_non_zero_from_the_command_line(
-    model_root, two_backed_up, capsys
+    model_store, two_backed_up, capsys
 ):
     v1, *_ = two_backed_up
-    (model_root / v1.file_path).write_bytes(b"broken")
+    model_store.write(v1.file_path, b"broken")
     with pytest.raises(SystemExit) as exited:
         ManagementUtility(["manage.py", "verify_models"]).execute()
     assert exited.value.code == 1
     assert "missing or corrupt" in capsys.readouterr().err
 
 
-def test_verify_models_json_is_machine_readable(model_root, two_backed_up):
+@DOORS_ON_LOCAL_DISK
+def test_verify_models_json_is_machine_readable(model_store, two_backed_up):
     out = io.StringIO()
     call_command("verify_models", "--json", stdout=out)
     payload = json.loads(out.getvalue())

@@ -7,7 +7,8 @@ import math
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
+from django.utils import timezone, translation
+from scipy import stats
 
 from mlops.models import ModelActivation, Prediction, RetrainRun
 from mlops.services.monitoring.monitoring import (
@@ -64,25 +65,51 @@ def test_the_baselines_are_the_closed_forms(model_root):
     assert status["brier_score"]["baseline"] == pytest.approx(uniform_brier, rel=1e-12)
 
 
-def test_the_accuracy_comes_with_its_wilson_interval_and_verdict(model_root):
+def test_the_accuracy_comes_with_its_exact_interval_and_verdict(model_root):
     scored_history(with_share(15, 20))
     status = get_monitor_status()
 
-    successes, n, z = 15, 20, 1.959963984540054
-    share = successes / n
-    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
-    half = (
-        z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    )
+    chance = 1 - C(39, 6) / TOTAL
+    exact = stats.binomtest(15, 20, chance)
+    interval = exact.proportion_ci(0.95, method="exact")
     assert status["accuracy"] == 75.0
     assert status["interval"] == pytest.approx(
-        [100 * (centre - half), 100 * (centre + half)]
+        [100 * interval.low, 100 * interval.high]
     )
+    assert status["interval_method"] == "clopper-pearson"
     assert status["sample_size"] == 20
     assert status["successes"] == 15
-    # 75 % over 20 draws: the interval (53 %, 89 %) holds the 59.9 % of chance.
-    assert status["verdict"] == "no evidence of skill"
+    assert status["p_value"] == pytest.approx(
+        stats.binomtest(15, 20, chance, alternative="greater").pvalue
+    )
+    assert status["p_value_worse"] == pytest.approx(
+        stats.binomtest(15, 20, chance, alternative="less").pvalue
+    )
+    # 75 % over 20 draws: the interval (51 %, 91 %) holds the 59.9 % of chance.
+    assert status["verdict_code"] == "no_evidence"
+    assert status["alpha"] == 0.05
     assert status["window"] == 52
+
+
+def test_the_verdict_is_in_the_readers_language_beside_its_code(model_root):
+    scored_history(with_share(15, 20))
+    with translation.override("en"):
+        english = get_monitor_status()
+    with translation.override("ko"):
+        korean = get_monitor_status()
+    assert english["verdict"] == "no evidence of skill"
+    assert korean["verdict"] != english["verdict"]
+    assert korean["verdict_code"] == english["verdict_code"] == "no_evidence"
+    assert english["mean_hits"]["verdict_code"] == korean["mean_hits"]["verdict_code"]
+
+
+def test_below_ten_forecasts_there_is_no_verdict(model_root):
+    scored_history([0, 0, 0, 0, 0, 0, 0, 0, 0])
+    status = get_monitor_status()
+    assert status["verdict_code"] == "insufficient_data"
+    assert status["mean_hits"]["verdict_code"] == "insufficient_data"
+    assert status["interval"][0] == 0.0
+    assert status["interval"][1] > 0
 
 
 def test_the_mean_hits_brier_and_prize_figures_describe_the_window(model_root):
@@ -387,7 +414,8 @@ def test_the_check_scores_forecasts_left_unscored_first(model_root):
 
 def run_accuracy(*args) -> str:
     out = io.StringIO()
-    call_command("accuracy", *args, stdout=out)
+    with translation.override("en"):
+        call_command("accuracy", *args, stdout=out)
     return out.getvalue()
 
 
@@ -427,8 +455,57 @@ def test_the_command_check_queues_the_emergency_retrain(model_root):
     assert RetrainRun.objects.get().trigger == "emergency"
 
 
-def test_the_status_costs_two_queries(model_root, django_assert_num_queries):
+def test_the_status_costs_two_queries(model_root, django_assert_max_num_queries):
     scored_history(with_share(15, 20))
     # The Prometheus collector calls it at every scrape.
-    with django_assert_num_queries(2):
+    with django_assert_max_num_queries(2):
         get_monitor_status()
+
+
+def test_critical_without_worse_than_chance_queues_no_emergency_retrain(
+    model_root, django_capture_on_commit_callbacks
+):
+    # 9 of 20 with a hit: 45 % < 50 % is CRITICAL, but P(X <= 9) = 0.129 under
+    # chance: no evidence that the model is worse than chance.
+    scored_history(with_share(9, 20))
+    status = get_monitor_status()
+    assert status["status"] == "critical"
+    assert status["verdict_code"] == "no_evidence"
+    assert status["emergency_retrain_state"] == "no_evidence"
+    assert status["emergency_retrain"] is False
+    with django_capture_on_commit_callbacks(execute=True):
+        result = monitor_check(actor=Actor.scheduler())
+    assert result["action"] == "skipped_no_evidence"
+    assert not RetrainRun.objects.exists()
+
+
+def test_the_emergency_reason_quotes_the_exact_test(
+    model_root, django_capture_on_commit_callbacks
+):
+    critical_history()
+    with django_capture_on_commit_callbacks(execute=True):
+        monitor_check(actor=Actor.scheduler())
+    reason = RetrainRun.objects.get().options["reason"]
+    assert "worse than chance (exact p = " in reason
+
+
+def test_the_command_prints_the_exact_verdict_beside_the_status(model_root):
+    scored_history(with_share(9, 20))
+    output = run_accuracy()
+    assert "Model health: CRITICAL" in output
+    assert "Exact verdict: no evidence of skill [no_evidence]" in output
+    assert "Emergency retrain: no_evidence" in output
+    assert "Replayed series: no replay yet" in output
+
+
+def test_every_trend_point_carries_its_exact_verdict(model_root):
+    today = timezone.localdate()
+    version = make_version()
+    for offset in range(12):
+        record_scored(
+            1001 + offset, version, 0, date=today - dt.timedelta(days=12 - offset)
+        )
+    trend = get_accuracy_trend(days=28)
+    assert trend[-1]["sample_size"] == 12
+    assert trend[-1]["verdict_code"] == "worse"  # 0 of 12: P = 0.4006^12
+    assert trend[0]["verdict_code"] == "insufficient_data"

@@ -10,6 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from mlops.services.monitoring.monitoring import get_monitor_status
+from mlops.services.monitoring.replay import replayed_status
 from tests.mlops.test_predictions import make_version, record_scored
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +58,9 @@ def test_the_status_is_the_services_answer(staff_client, model_root):
     response = staff_client.get(STATUS_URL)
     assert response.status_code == 200
     body = response.json()
-    assert body == json.loads(json.dumps(get_monitor_status()))
+    expected = {**get_monitor_status(), "replayed": replayed_status()}
+    assert body == json.loads(json.dumps(expected))
+    assert body["replayed"]["series"] == "replayed"
     assert body["sample_size"] == 1
     assert body["accuracy"] == 100.0
     assert body["status"] == "insufficient_data"

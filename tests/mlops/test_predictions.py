@@ -179,14 +179,14 @@ def test_a_concurrent_insert_of_the_same_forecast_returns_the_winner(
     assert again.top_numbers == TOP6
 
 
-def test_it_mirrors_the_forecast_as_json_under_model_root(
-    model_root, django_capture_on_commit_callbacks
+def test_it_mirrors_the_forecast_as_json_in_the_model_storage(
+    model_store, django_capture_on_commit_callbacks
 ):
     version = make_version()
     with django_capture_on_commit_callbacks(execute=True):
         prediction = record(1201, version)
-    mirror = model_root / "metadata" / "predictions" / f"1201_{version.version}.json"
-    payload = json.loads(mirror.read_text())
+    mirror = f"metadata/predictions/1201_{version.version}.json"
+    payload = json.loads(model_store.read(mirror))
     assert payload["id"] == prediction.pk
     assert payload["top_numbers"] == TOP6
     assert payload["model_version"] == version.version

@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from mlops import storage_backends as storage_module
 from mlops.ml import pipeline
 from mlops.models import AuditEvent, ModelActivation, ModelVersion
-from mlops.services.registry import storage as storage_module
 from mlops.services.registry.audit import Actor
 from mlops.services.registry.registry import (
     ModelIntegrityError,
@@ -29,6 +29,8 @@ from mlops.services.training.training import model_version_train
 from tests.factories import store_draws
 
 pytestmark = pytest.mark.django_db
+# The read cache is for remote storage: these run on the S3 backend only.
+ON_S3 = pytest.mark.parametrize("model_store", ["s3"], indirect=True)
 
 
 def register(model_bytes: bytes, **overrides) -> ModelVersion:
@@ -69,7 +71,7 @@ class MarkerOnUnpickle:
 
 
 def test_register_writes_the_model_and_metadata_with_the_same_facts(
-    model_root, model_bytes
+    model_store, model_bytes
 ):
     version = register(model_bytes)
 
@@ -77,15 +79,13 @@ def test_register_writes_the_model_and_metadata_with_the_same_facts(
     assert version.version == f"lotto_model_{day}"
     assert version.file_path == f"trained/lotto_model_{day}.pkl"
     assert version.metadata_path == f"metadata/lotto_model_{day}_metadata.json"
-    on_disk = (model_root / version.file_path).read_bytes()
+    on_disk = model_store.read(version.file_path)
     assert on_disk == model_bytes
     assert version.sha256 == sha256_bytes(on_disk)
     assert (
-        version.size_bytes
-        == len(on_disk)
-        == (model_root / version.file_path).stat().st_size
+        version.size_bytes == len(on_disk) == len(model_store.read(version.file_path))
     )
-    metadata = json.loads((model_root / version.metadata_path).read_text())
+    metadata = json.loads(model_store.read(version.metadata_path).decode())
     version.refresh_from_db()
     assert metadata == json.loads(json.dumps(model_version_metadata(version)))
     assert metadata["sha256"] == version.sha256
@@ -94,7 +94,7 @@ def test_register_writes_the_model_and_metadata_with_the_same_facts(
 
 
 def test_a_second_model_on_the_same_day_gets_a_suffix_instead_of_overwriting(
-    model_root, model_bytes
+    model_store, model_bytes
 ):
     first = register(model_bytes)
     second = register(model_bytes + b"")
@@ -105,10 +105,10 @@ def test_a_second_model_on_the_same_day_gets_a_suffix_instead_of_overwriting(
     assert second.metadata_path == f"metadata/{first.version}_2_metadata.json"
     files = get_storage().list_files("trained")
     assert files == sorted([first.file_path, second.file_path, third.file_path])
-    assert (model_root / first.file_path).read_bytes() == model_bytes
+    assert model_store.read(first.file_path) == model_bytes
 
 
-def test_the_database_refuses_a_second_active_version(model_root, model_bytes):
+def test_the_database_refuses_a_second_active_version(model_store, model_bytes):
     first = register(model_bytes)
     second = register(model_bytes)
     ModelVersion.objects.filter(pk=first.pk).update(state="active")
@@ -126,7 +126,7 @@ def test_the_database_refuses_a_second_active_version(model_root, model_bytes):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("with_active", [True, False])
 def test_two_activations_at_once_both_succeed_and_leave_one_active_version(
-    model_root, model_bytes, with_active
+    model_store, model_bytes, with_active
 ):
     # The second waits on the old active row, then used to hit the one-active
     # index with an IntegrityError (a 500, or a failed retrain run).
@@ -161,7 +161,7 @@ def test_two_activations_at_once_both_succeed_and_leave_one_active_version(
 
 
 def test_activate_archives_the_previous_version_and_records_the_history(
-    model_root, model_bytes
+    model_store, model_bytes
 ):
     first = model_version_activate(version=register(model_bytes), reason="first")
     second = register(model_bytes)
@@ -181,12 +181,12 @@ def test_activate_archives_the_previous_version_and_records_the_history(
     event = AuditEvent.objects.filter(action="activate").first()
     assert event.details["previous"] == first.version
     assert event.object_id == str(second.pk)
-    metadata = json.loads((model_root / first.metadata_path).read_text())
+    metadata = json.loads(model_store.read(first.metadata_path).decode())
     assert metadata["state"] == "archived"
 
 
 @pytest.mark.parametrize("state", ["corrupt", "deleted"])
-def test_activate_refuses_a_corrupt_or_deleted_version(model_root, model_bytes, state):
+def test_activate_refuses_a_corrupt_or_deleted_version(model_store, model_bytes, state):
     version = register(model_bytes)
     ModelVersion.objects.filter(pk=version.pk).update(state=state)
     version.refresh_from_db()
@@ -197,7 +197,7 @@ def test_activate_refuses_a_corrupt_or_deleted_version(model_root, model_bytes, 
     assert not ModelVersion.objects.filter(state="active").exists()
 
 
-def test_activate_refuses_a_version_deleted_since_it_was_read(model_root, model_bytes):
+def test_activate_refuses_a_version_deleted_since_it_was_read(model_store, model_bytes):
     # A cleanup may mark it deleted after the caller loaded it (still archived).
     version = register(model_bytes)
     ModelVersion.objects.filter(pk=version.pk).update(state="deleted")
@@ -209,9 +209,9 @@ def test_activate_refuses_a_version_deleted_since_it_was_read(model_root, model_
     assert not ModelActivation.objects.exists()
 
 
-def test_activate_refuses_a_version_whose_file_changed(model_root, model_bytes):
+def test_activate_refuses_a_version_whose_file_changed(model_store, model_bytes):
     version = register(model_bytes)
-    (model_root / version.file_path).write_bytes(model_bytes[:-1] + b"\x00")
+    model_store.write(version.file_path, model_bytes[:-1] + b"\x00")
 
     with pytest.raises(ModelIntegrityError) as caught:
         model_version_activate(version=version)
@@ -220,7 +220,7 @@ def test_activate_refuses_a_version_whose_file_changed(model_root, model_bytes):
     assert not ModelVersion.objects.filter(state="active").exists()
 
 
-def test_mark_corrupt_closes_the_active_period(model_root, model_bytes):
+def test_mark_corrupt_closes_the_active_period(model_store, model_bytes):
     version = model_version_activate(version=register(model_bytes))
 
     model_version_mark_corrupt(version=version, reason="bad bytes")
@@ -241,11 +241,11 @@ def test_the_malicious_pickle_used_below_really_runs_code_when_unpickled(tmp_pat
 
 
 def test_load_checks_the_sha256_before_unpickling_anything(
-    model_root, model_bytes, tmp_path
+    model_store, model_bytes, tmp_path
 ):
     version = register(model_bytes)
     marker = tmp_path / "pwned"
-    (model_root / version.file_path).write_bytes(pickle.dumps(MarkerOnUnpickle(marker)))
+    model_store.write(version.file_path, pickle.dumps(MarkerOnUnpickle(marker)))
 
     with pytest.raises(ModelIntegrityError) as caught:
         model_version_load(version)
@@ -254,7 +254,7 @@ def test_load_checks_the_sha256_before_unpickling_anything(
     assert not marker.exists()
 
 
-def test_load_returns_the_registered_forest(model_root, model_bytes):
+def test_load_returns_the_registered_forest(model_store, model_bytes):
     version = register(model_bytes)
 
     model = model_version_load(version)
@@ -267,9 +267,9 @@ def test_load_returns_the_registered_forest(model_root, model_bytes):
     )
 
 
-def test_load_reports_a_missing_file(model_root, model_bytes):
+def test_load_reports_a_missing_file(model_store, model_bytes):
     version = register(model_bytes)
-    (model_root / version.file_path).unlink()
+    model_store.delete(version.file_path)
 
     with pytest.raises(ModelIntegrityError) as caught:
         model_version_load(version)
@@ -277,7 +277,7 @@ def test_load_reports_a_missing_file(model_root, model_bytes):
     assert caught.value.reason == "file_missing"
 
 
-def test_load_reports_bytes_that_match_their_checksum_but_are_no_forest(model_root):
+def test_load_reports_bytes_that_match_their_checksum_but_are_no_forest(model_store):
     version = register(pickle.dumps({"not": "a forest"}))
 
     with pytest.raises(ModelIntegrityError) as caught:
@@ -289,7 +289,7 @@ def test_load_reports_bytes_that_match_their_checksum_but_are_no_forest(model_ro
 @pytest.mark.parametrize(
     "path", ["../outside.pkl", "/etc/passwd", "trained/../../outside.pkl", ""]
 )
-def test_storage_refuses_paths_outside_model_root(model_root, path):
+def test_storage_refuses_paths_outside_model_root(model_store, path):
     with pytest.raises(UnsafePathError):
         get_storage().path(path)
 
@@ -305,7 +305,7 @@ def test_storage_refuses_a_link_that_leads_outside_model_root(model_root, tmp_pa
 
 
 def test_a_version_pointing_outside_model_root_is_never_read(
-    model_root, model_bytes, tmp_path
+    model_store, model_bytes, tmp_path
 ):
     version = register(model_bytes)
     (tmp_path / "evil.pkl").write_bytes(model_bytes)
@@ -381,12 +381,53 @@ def test_a_crash_halfway_through_writing_leaves_no_partial_file_under_a_final_na
     assert model_version_load(previous) is not None
 
 
-def test_get_latest_model_path_is_the_active_file_or_none(model_root, model_bytes):
+def test_get_latest_model_path_is_the_active_file_or_none(model_store, model_bytes):
     assert get_latest_model_path() is None
     version = register(model_bytes)
     assert get_latest_model_path() is None
 
     model_version_activate(version=version)
 
-    assert get_latest_model_path() == (model_root / version.file_path).resolve()
-    assert get_latest_model_path().read_bytes() == model_bytes
+    path = get_latest_model_path()
+    assert path.read_bytes() == model_bytes
+    if model_store.backend == "local":
+        assert path == (model_store.root / version.file_path).resolve()
+    else:  # this host's cached copy, named by its sha256
+        assert path.name == version.sha256
+
+
+@ON_S3
+def test_on_s3_a_host_loads_a_model_from_its_cache_after_the_first_download(
+    model_store, model_bytes, settings
+):
+    version = register(model_bytes)
+    model_version_load(version)
+    assert (settings.MODEL_CACHE_DIR / version.sha256).read_bytes() == model_bytes
+    # Same size, other bytes: only a download would see them. The cached copy
+    # (re-hashed) is loaded; models_verify hashes the stored object itself.
+    model_store.write(version.file_path, model_bytes[:-1] + b"\x00")
+    assert model_version_load(version) is not None
+
+
+@ON_S3
+def test_on_s3_a_deleted_object_is_noticed_even_when_cached(model_store, model_bytes):
+    version = register(model_bytes)
+    model_version_load(version)
+    model_store.delete(version.file_path)
+
+    with pytest.raises(ModelIntegrityError) as caught:
+        model_version_load(version)
+
+    assert caught.value.reason == "file_missing"
+
+
+@ON_S3
+def test_a_damaged_cache_entry_is_downloaded_again(model_store, model_bytes, settings):
+    version = register(model_bytes)
+    model_version_load(version)
+    cached = settings.MODEL_CACHE_DIR / version.sha256
+    cached.write_bytes(pickle.dumps(MarkerOnUnpickle(settings.MODEL_CACHE_DIR / "x")))
+
+    assert model_version_load(version) is not None
+    assert cached.read_bytes() == model_bytes
+    assert not (settings.MODEL_CACHE_DIR / "x").exists()

@@ -24,26 +24,29 @@ from tests import factories
 from tests.factories import train
 
 pytestmark = pytest.mark.django_db
+# The commands call the same services the tests above run on both backends;
+# the storage backend changes nothing in the door itself.
+DOORS_ON_LOCAL_DISK = pytest.mark.parametrize("model_store", ["local"], indirect=True)
 
 
 @pytest.fixture
-def backed_up_then_replaced(model_root, shipped_draws):
+def backed_up_then_replaced(model_store, shipped_draws):
     """v1 was active and backed up; v2 replaced it."""
     return factories.backed_up_then_replaced()
 
 
 def test_restoring_a_version_whose_trained_file_was_deleted_copies_the_backup_back(
-    model_root, backed_up_then_replaced
+    model_store, backed_up_then_replaced
 ):
     v1, v2 = backed_up_then_replaced
-    original = (model_root / v1.file_path).read_bytes()
-    (model_root / v1.file_path).unlink()
+    original = model_store.read(v1.file_path)
+    model_store.delete(v1.file_path)
 
     restored = model_version_restore(
         version=v1, actor=Actor.cli(), reason="v2 misbehaves"
     )
 
-    assert (model_root / v1.file_path).read_bytes() == original
+    assert model_store.read(v1.file_path) == original
     assert sha256_bytes(original) == restored.sha256
     assert restored.is_active
     assert model_version_active() == v1
@@ -60,7 +63,7 @@ def test_restoring_a_version_whose_trained_file_was_deleted_copies_the_backup_ba
 
 
 def test_restoring_an_intact_archived_version_activates_it_without_copying(
-    model_root, backed_up_then_replaced
+    model_store, backed_up_then_replaced
 ):
     v1, _ = backed_up_then_replaced
     restored = model_version_restore(version=v1.version, actor=Actor.cli())
@@ -69,39 +72,39 @@ def test_restoring_an_intact_archived_version_activates_it_without_copying(
 
 
 def test_a_corrupt_version_is_repaired_and_made_active(
-    model_root, backed_up_then_replaced
+    model_store, backed_up_then_replaced
 ):
     v1, _ = backed_up_then_replaced
-    (model_root / v1.file_path).write_bytes(b"garbage")
+    model_store.write(v1.file_path, b"garbage")
     model_version_mark_corrupt(version=v1, reason="checksum_mismatch")
 
     restored = model_version_restore(version=v1, actor=Actor.cli())
 
     assert restored.state == ModelVersion.State.ACTIVE
-    assert sha256_bytes((model_root / v1.file_path).read_bytes()) == v1.sha256
+    assert sha256_bytes(model_store.read(v1.file_path)) == v1.sha256
 
 
 def test_a_version_deleted_by_cleanup_comes_back_with_its_metadata(
-    model_root, backed_up_then_replaced
+    model_store, backed_up_then_replaced
 ):
     v1, _ = backed_up_then_replaced
-    (model_root / v1.file_path).unlink()
-    (model_root / v1.metadata_path).unlink()
+    model_store.delete(v1.file_path)
+    model_store.delete(v1.metadata_path)
     ModelVersion.objects.filter(pk=v1.pk).update(state=ModelVersion.State.DELETED)
 
     restored = model_version_restore(version=v1, actor=Actor.cli())
 
     assert restored.is_active
-    assert (model_root / v1.file_path).exists()
-    assert (model_root / v1.metadata_path).exists()
+    assert model_store.exists(v1.file_path)
+    assert model_store.exists(v1.metadata_path)
 
 
 def test_restoring_without_a_usable_backup_is_refused_and_changes_nothing(
-    model_root, shipped_draws
+    model_store, shipped_draws
 ):
     v1 = train(1, activate=True)
     v2 = train(2, activate=True)
-    (model_root / v1.file_path).unlink()
+    model_store.delete(v1.file_path)
     with pytest.raises(ValidationError, match="has no backup that matches"):
         model_version_restore(version=v1, actor=Actor.cli())
     assert model_version_active() == v2
@@ -112,20 +115,20 @@ def test_restoring_without_a_usable_backup_is_refused_and_changes_nothing(
 
 
 def test_a_backup_whose_bytes_changed_is_never_restored(
-    model_root, backed_up_then_replaced
+    model_store, backed_up_then_replaced
 ):
     v1, v2 = backed_up_then_replaced
     backup = v1.backups.get()
-    (model_root / backup.file_path).write_bytes(b"tampered")
-    (model_root / v1.file_path).unlink()
+    model_store.write(backup.file_path, b"tampered")
+    model_store.delete(v1.file_path)
     with pytest.raises(ValidationError, match="no backup that matches"):
         model_version_restore(version=v1, actor=Actor.cli())
-    assert not (model_root / v1.file_path).exists()
+    assert not model_store.exists(v1.file_path)
     assert model_version_active() == v2
 
 
 def test_restoring_the_intact_active_version_says_there_is_nothing_to_do(
-    model_root, backed_up_then_replaced
+    model_store, backed_up_then_replaced
 ):
     _, v2 = backed_up_then_replaced
     with pytest.raises(ValidationError, match="already active"):
@@ -133,11 +136,11 @@ def test_restoring_the_intact_active_version_says_there_is_nothing_to_do(
 
 
 def test_restoring_the_active_version_with_a_corrupt_file_repairs_it_in_place(
-    model_root, shipped_draws
+    model_store, shipped_draws
 ):
     v1 = train(1, activate=True)
     model_version_backup(version=v1, actor=Actor.cli())
-    (model_root / v1.file_path).write_bytes(b"garbage")
+    model_store.write(v1.file_path, b"garbage")
     restored = model_version_restore(version=v1, actor=Actor.cli())
     assert restored.is_active
     assert model_version_load(restored) is not None
@@ -145,16 +148,17 @@ def test_restoring_the_active_version_with_a_corrupt_file_repairs_it_in_place(
     assert ModelActivation.objects.count() == 1
 
 
-def test_restoring_an_unknown_version_is_a_clear_error(model_root, db):
+def test_restoring_an_unknown_version_is_a_clear_error(model_store, db):
     with pytest.raises(ValidationError, match="Unknown model version 'nope'"):
         model_version_restore(version="nope", actor=Actor.cli())
 
 
+@DOORS_ON_LOCAL_DISK
 def test_restore_model_restores_and_records_the_cli_as_the_actor(
-    model_root, backed_up_then_replaced
+    model_store, backed_up_then_replaced
 ):
     v1, _ = backed_up_then_replaced
-    (model_root / v1.file_path).unlink()
+    model_store.delete(v1.file_path)
     out = io.StringIO()
     call_command("restore_model", v1.version, "--reason", "drill", stdout=out)
     assert f"Restored {v1.version}; it is now the active model." in out.getvalue()
@@ -162,23 +166,25 @@ def test_restore_model_restores_and_records_the_cli_as_the_actor(
     assert (event.actor_type, event.details["reason"]) == ("cli", "drill")
 
 
-def test_restore_model_fails_in_one_line_for_an_unknown_version(model_root, db):
+@DOORS_ON_LOCAL_DISK
+def test_restore_model_fails_in_one_line_for_an_unknown_version(model_store, db):
     with pytest.raises(CommandError, match="^Unknown model version 'nope'.$"):
         call_command("restore_model", "nope")
 
 
+@DOORS_ON_LOCAL_DISK
 def test_restore_model_fails_when_no_backup_can_repair_the_file(
-    model_root, shipped_draws
+    model_store, shipped_draws
 ):
     v1 = train(1, activate=True)
     train(2, activate=True)
-    (model_root / v1.file_path).unlink()
+    model_store.delete(v1.file_path)
     with pytest.raises(CommandError, match="no backup that matches its checksum"):
         call_command("restore_model", v1.version)
 
 
 def test_a_web_process_serves_the_restored_version_without_a_restart(
-    model_root, backed_up_then_replaced, settings
+    model_store, backed_up_then_replaced, settings
 ):
     from recommendations.services.forecast_cache import forecast_cache_clear
     from recommendations.services.recommendation import RecommendationEngine
@@ -190,7 +196,7 @@ def test_a_web_process_serves_the_restored_version_without_a_restart(
         assert RecommendationEngine().recommend(seed=1).model_version == v2.version
         # As another process would: only the database and the files change here
         # (signals sent on commit never reach this process in a test transaction).
-        (model_root / v1.file_path).unlink()
+        model_store.delete(v1.file_path)
         model_version_restore(version=v1, actor=Actor.cli())
 
         served = RecommendationEngine().recommend(seed=1)

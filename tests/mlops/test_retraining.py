@@ -27,6 +27,7 @@ from mlops.services.training.retraining import (
     retrain_recover_abandoned,
 )
 from mlops.services.training.training import model_version_train
+from mlops.tasks import retrain_recover_abandoned_task
 
 pytestmark = pytest.mark.django_db
 
@@ -387,8 +388,8 @@ def test_the_requesting_user_is_recorded(model_root, django_user_model):
 def test_a_working_run_beats_its_heartbeat_so_it_is_not_taken_for_dead(settings):
     from mlops.services.training.retrain_watch import RunWatch
 
-    # Beats every RETRAIN_ABANDON_AFTER_SECONDS / 6 (at least 1 s).
-    settings.RETRAIN_ABANDON_AFTER_SECONDS = 6
+    # Beats every RETRAIN_HEARTBEAT_TIMEOUT_SECONDS / 6 (at least 1 s).
+    settings.RETRAIN_HEARTBEAT_TIMEOUT_SECONDS = 6
     started = timezone.now() - dt.timedelta(seconds=5)
     run = running_run("cli", started_at=started)
 
@@ -399,3 +400,66 @@ def test_a_working_run_beats_its_heartbeat_so_it_is_not_taken_for_dead(settings)
     assert run.heartbeat_at > started + dt.timedelta(seconds=5)
     assert watch.peak > 0
     assert retrain_recover_abandoned() == []
+
+
+# --- A dead worker is noticed within minutes, released and audited -----------------
+
+
+def test_a_running_run_silent_past_the_heartbeat_timeout_is_released_and_audited(
+    settings, model_root
+):
+    # kill -9 of the worker: the run stays "running" and its heartbeat stops.
+    settings.RETRAIN_HEARTBEAT_TIMEOUT_SECONDS = 180
+    now = timezone.now()
+    dead = running_run(
+        "manual",
+        started_at=now - dt.timedelta(minutes=10),
+        heartbeat_at=now - dt.timedelta(minutes=4),
+    )
+
+    recovered = retrain_recover_abandoned()
+
+    assert [run.pk for run in recovered] == [dead.pk]
+    dead.refresh_from_db()
+    assert dead.status == RetrainRun.Status.FAILED
+    assert dead.in_flight is None
+    assert "the worker running it probably died" in dead.error_message
+    event = AuditEvent.objects.get(action="retrain_finished", object_id=str(dead.pk))
+    assert event.actor_type == "system"
+    assert event.details["outcome"] == "abandoned"
+    assert event.details["was"] == "running"
+    # The lock is free: the next request is accepted, not 409.
+    assert retrain_request(trigger="manual", actor=Actor.system()).pk != dead.pk
+
+
+def test_a_request_minutes_after_the_worker_died_is_not_refused(settings, model_root):
+    settings.RETRAIN_HEARTBEAT_TIMEOUT_SECONDS = 180
+    now = timezone.now()
+    running_run("manual", started_at=now - dt.timedelta(minutes=5))
+
+    run = retrain_request(trigger="manual", actor=Actor.system())
+
+    assert run.status == RetrainRun.Status.QUEUED
+
+
+def test_a_queued_run_is_given_longer_than_a_running_one(settings):
+    # Waiting for a busy worker is not death: no heartbeat before it starts.
+    settings.RETRAIN_HEARTBEAT_TIMEOUT_SECONDS = 180
+    settings.RETRAIN_ABANDON_AFTER_SECONDS = 1800
+    waiting = RetrainRun.objects.create(
+        trigger="manual", in_flight=RetrainRun.IN_FLIGHT
+    )
+    RetrainRun.objects.filter(pk=waiting.pk).update(
+        created_at=timezone.now() - dt.timedelta(minutes=10)
+    )
+
+    assert retrain_recover_abandoned() == []
+
+
+def test_the_watchdog_task_recovers_abandoned_runs(settings, model_root):
+    settings.RETRAIN_HEARTBEAT_TIMEOUT_SECONDS = 60
+    old = timezone.now() - dt.timedelta(minutes=3)
+    dead = running_run("scheduled", started_at=old)
+
+    assert retrain_recover_abandoned_task() == [dead.pk]
+    assert retrain_in_flight() is None

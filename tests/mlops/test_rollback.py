@@ -23,10 +23,13 @@ from mlops.services.registry.registry import (
 from tests.factories import train
 
 pytestmark = pytest.mark.django_db
+# The commands call the same services the tests above run on both backends;
+# the storage backend changes nothing in the door itself.
+DOORS_ON_LOCAL_DISK = pytest.mark.parametrize("model_store", ["local"], indirect=True)
 
 
 def test_the_history_after_activate_retrain_and_roll_back_is_exact(
-    model_root, shipped_draws, django_user_model
+    model_store, shipped_draws, django_user_model
 ):
     alice = django_user_model.objects.create_user("alice", is_staff=True)
     bob = django_user_model.objects.create_user("bob", is_staff=True)
@@ -84,7 +87,7 @@ def test_the_history_after_activate_retrain_and_roll_back_is_exact(
     assert event.details["reason"] == "v2 looks worse"
 
 
-def test_rolling_back_twice_returns_to_where_it_started(model_root, shipped_draws):
+def test_rolling_back_twice_returns_to_where_it_started(model_store, shipped_draws):
     v1 = train(1, activate=True)
     v2 = train(2, activate=True)
     assert model_version_rollback(actor=Actor.cli()) == v1
@@ -92,7 +95,7 @@ def test_rolling_back_twice_returns_to_where_it_started(model_root, shipped_draw
 
 
 def test_a_corrupt_previous_version_without_a_backup_is_passed_over(
-    model_root, shipped_draws
+    model_store, shipped_draws
 ):
     v1 = train(1, activate=True)
     v2 = train(2, activate=True)
@@ -109,13 +112,13 @@ def test_a_corrupt_previous_version_without_a_backup_is_passed_over(
 
 
 def test_a_corrupt_previous_version_with_a_backup_is_restored_and_activated(
-    model_root, shipped_draws
+    model_store, shipped_draws
 ):
     train(1, activate=True)
     v2 = train(2, activate=True)
     model_version_backup(version=v2, actor=Actor.cli())
     train(3, activate=True)
-    (model_root / v2.file_path).write_bytes(b"garbage")
+    model_store.write(v2.file_path, b"garbage")
     model_version_mark_corrupt(version=v2, reason="checksum_mismatch")
 
     back = model_version_rollback(actor=Actor.cli(), reason="drill")
@@ -127,7 +130,7 @@ def test_a_corrupt_previous_version_with_a_backup_is_restored_and_activated(
     assert (current.model_version, current.activated_by) == (v2, "rollback")
 
 
-def test_rolling_back_with_no_earlier_version_is_refused(model_root, shipped_draws):
+def test_rolling_back_with_no_earlier_version_is_refused(model_store, shipped_draws):
     v1 = train(1, activate=True)
     with pytest.raises(ValidationError, match="no earlier version"):
         model_version_rollback(actor=Actor.cli())
@@ -135,8 +138,9 @@ def test_rolling_back_with_no_earlier_version_is_refused(model_root, shipped_dra
     assert not AuditEvent.objects.filter(action="rollback").exists()
 
 
+@DOORS_ON_LOCAL_DISK
 def test_rollback_model_activates_the_previous_version_as_the_cli(
-    model_root, shipped_draws
+    model_store, shipped_draws
 ):
     v1 = train(1, activate=True)
     train(2, activate=True)
@@ -149,8 +153,9 @@ def test_rollback_model_activates_the_previous_version_as_the_cli(
     assert (current.activated_by, current.reason) == ("rollback", "drill")
 
 
+@DOORS_ON_LOCAL_DISK
 def test_rollback_model_fails_in_one_line_when_there_is_nothing_to_roll_back_to(
-    model_root, db
+    model_store, db
 ):
     with pytest.raises(CommandError, match="no earlier version to roll back to"):
         call_command("rollback_model")

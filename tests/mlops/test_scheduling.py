@@ -25,6 +25,7 @@ from mlops.services.training.scheduling import (
     DRAW_SYNC_FOLLOWUP_SCHEDULE,
     DRAW_SYNC_SCHEDULE,
     RETRAIN_SCHEDULE,
+    RETRAIN_WATCHDOG_SCHEDULE,
     next_cron_run,
     scheduler_status,
     schedules_setup,
@@ -120,6 +121,7 @@ def test_setup_schedules_sets_the_next_cron_time_not_now(frozen_now):
         RETRAIN_SCHEDULE,
         DRAW_SYNC_SCHEDULE,
         DRAW_SYNC_FOLLOWUP_SCHEDULE,
+        RETRAIN_WATCHDOG_SCHEDULE,
     }
     retrain = schedules[RETRAIN_SCHEDULE]
     assert retrain.schedule_type == Schedule.CRON
@@ -167,8 +169,8 @@ def test_setup_schedules_is_idempotent_and_keeps_a_pending_run(frozen_now, setti
 
     results = schedules_setup()
 
-    assert [what for _schedule, what in results] == ["unchanged"] * 3
-    assert Schedule.objects.count() == 3
+    assert [what for _schedule, what in results] == ["unchanged"] * 4
+    assert Schedule.objects.count() == 4
     assert Schedule.objects.get(name=RETRAIN_SCHEDULE).next_run == missed
 
 
@@ -191,7 +193,7 @@ def test_setup_schedules_updates_a_changed_cron_and_removes_duplicates(
     assert retrain.next_run == dt.datetime(
         2026, 11, 24, 18, 0, tzinfo=UTC
     ) + dt.timedelta(days=7)
-    assert Schedule.objects.count() == 3
+    assert Schedule.objects.count() == 4
 
 
 @pytest.mark.django_db
@@ -259,7 +261,11 @@ def test_scheduler_status_reports_next_last_and_running(frozen_now, model_root):
     assert status["last_run"]["reason"] == "boom"
     assert status["running"]["id"] == running.pk
     assert status["running"]["status"] == "queued"
-    assert [s["name"] for s in status["schedules"]][0] == DRAW_SYNC_SCHEDULE
+    # Soonest first: the watchdog (every 2 minutes), then Saturday's draw sync.
+    assert [s["name"] for s in status["schedules"]][:2] == [
+        RETRAIN_WATCHDOG_SCHEDULE,
+        DRAW_SYNC_SCHEDULE,
+    ]
     json.dumps(status)  # plain JSON for the API
 
 

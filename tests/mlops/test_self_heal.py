@@ -44,40 +44,39 @@ def failure(version: ModelVersion) -> ModelIntegrityError:
 
 
 @pytest.fixture
-def active_with_backup(model_root, shipped_draws):
+def active_with_backup(model_store, shipped_draws):
     version = model_version_train(params={"seed": 1})
     model_version_backup(version=version, actor=Actor.system())
     return version
 
 
-def corrupt(model_root, version: ModelVersion) -> bytes:
-    path = model_root / version.file_path
-    good = path.read_bytes()
-    path.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
+def corrupt(model_store, version: ModelVersion) -> bytes:
+    good = model_store.read(version.file_path)
+    model_store.write(version.file_path, good[:-1] + bytes([good[-1] ^ 1]))
     return good
 
 
 def test_a_corrupt_active_model_is_restored_from_its_backup_and_reactivated(
-    model_root, active_with_backup
+    model_store, active_with_backup
 ):
     version = active_with_backup
-    good = corrupt(model_root, version)
+    good = corrupt(model_store, version)
     before = healed_count("restored")
 
     healed = model_self_heal(version=version, error=failure(version))
 
     assert healed == version
     assert healed.is_active
-    assert (model_root / version.file_path).read_bytes() == good
+    assert model_store.read(version.file_path) == good
     assert model_version_load(healed) is not None
     assert healed_count("restored") == before + 1
 
 
 def test_self_heal_is_recorded_in_the_activation_history_and_the_audit_trail(
-    model_root, active_with_backup
+    model_store, active_with_backup
 ):
     version = active_with_backup
-    corrupt(model_root, version)
+    corrupt(model_store, version)
 
     model_self_heal(version=version, error=failure(version))
 
@@ -96,20 +95,20 @@ def test_self_heal_is_recorded_in_the_activation_history_and_the_audit_trail(
     assert event.details["backup_id"] == version.backups.get().pk
 
 
-def test_a_deleted_active_file_is_restored_too(model_root, active_with_backup):
+def test_a_deleted_active_file_is_restored_too(model_store, active_with_backup):
     version = active_with_backup
-    (model_root / version.file_path).unlink()
+    model_store.delete(version.file_path)
     healed = model_self_heal(version=version, error=failure(version))
     assert healed == version
-    assert (model_root / version.file_path).exists()
+    assert model_store.exists(version.file_path)
 
 
 def test_without_a_backup_the_version_is_corrupt_and_an_emergency_retrain_is_queued(
-    model_root, shipped_draws, settings
+    model_store, shipped_draws, settings
 ):
     settings.SELF_HEAL_QUEUE_RETRAIN = True
     version = model_version_train(params={"seed": 1})
-    corrupt(model_root, version)
+    corrupt(model_store, version)
     before = healed_count("no_backup")
 
     assert model_self_heal(version=version, error=failure(version)) is None
@@ -127,30 +126,30 @@ def test_without_a_backup_the_version_is_corrupt_and_an_emergency_retrain_is_que
 
 
 def test_no_retrain_is_queued_when_the_setting_is_off(
-    model_root, shipped_draws, settings
+    model_store, shipped_draws, settings
 ):
     settings.SELF_HEAL_QUEUE_RETRAIN = False
     version = model_version_train(params={"seed": 1})
-    (model_root / version.file_path).unlink()
+    model_store.delete(version.file_path)
     assert model_self_heal(version=version, error=failure(version)) is None
     assert not RetrainRun.objects.exists()
 
 
 def test_a_retrain_already_in_flight_is_not_an_error(
-    model_root, shipped_draws, settings
+    model_store, shipped_draws, settings
 ):
     settings.SELF_HEAL_QUEUE_RETRAIN = True
     version = model_version_train(params={"seed": 1})
     running = RetrainRun.objects.create(
         trigger="scheduled", status="running", in_flight=RetrainRun.IN_FLIGHT
     )
-    (model_root / version.file_path).unlink()
+    model_store.delete(version.file_path)
     assert model_self_heal(version=version, error=failure(version)) is None
     assert list(RetrainRun.objects.all()) == [running]
 
 
 def test_a_file_that_matches_its_checksum_but_wont_load_is_not_restored_in_a_loop(
-    model_root, db, settings
+    model_store, db, settings
 ):
     settings.SELF_HEAL_QUEUE_RETRAIN = False
     version = model_version_register(
@@ -179,10 +178,10 @@ def test_a_file_that_matches_its_checksum_but_wont_load_is_not_restored_in_a_loo
 
 
 def test_a_second_process_arriving_after_the_heal_finds_it_done(
-    model_root, active_with_backup
+    model_store, active_with_backup
 ):
     version = active_with_backup
-    corrupt(model_root, version)
+    corrupt(model_store, version)
     error = failure(version)
     stale = ModelVersion.objects.get(pk=version.pk)  # what process B loaded
     model_self_heal(version=version, error=error)  # process A heals
@@ -196,26 +195,26 @@ def test_a_second_process_arriving_after_the_heal_finds_it_done(
 
 
 def test_the_engine_stays_in_ml_mode_with_the_restored_version(
-    model_root, active_with_backup
+    model_store, active_with_backup
 ):
     version = active_with_backup
-    good = corrupt(model_root, version)
+    good = corrupt(model_store, version)
 
     recommendation = RecommendationEngine().recommend(count=3, seed=1)
 
     assert recommendation.mode == "ml"
     assert recommendation.model_version == version.version
     assert recommendation.fallback_reason is None
-    assert (model_root / version.file_path).read_bytes() == good
+    assert model_store.read(version.file_path) == good
     assert AuditEvent.objects.get(action="self_heal").details["outcome"] == ("restored")
 
 
 def test_without_a_backup_the_engine_serves_statistical_mode_and_says_why(
-    model_root, shipped_draws, settings
+    model_store, shipped_draws, settings
 ):
     settings.SELF_HEAL_QUEUE_RETRAIN = False
     version = model_version_train(params={"seed": 1})
-    corrupt(model_root, version)
+    corrupt(model_store, version)
 
     recommendation = RecommendationEngine().recommend(count=3, seed=1)
 
@@ -231,7 +230,7 @@ def test_without_a_backup_the_engine_serves_statistical_mode_and_says_why(
     reason="row locks (select_for_update) need PostgreSQL; SQLite has none",
 )
 @pytest.mark.django_db(transaction=True)
-def test_two_processes_hitting_the_corruption_at_once_restore_it_once(model_root):
+def test_two_processes_hitting_the_corruption_at_once_restore_it_once(model_store):
     from django.conf import settings as django_settings
 
     from draws.services import draw_import_file
@@ -239,7 +238,7 @@ def test_two_processes_hitting_the_corruption_at_once_restore_it_once(model_root
     draw_import_file(django_settings.DRAWS_SHIPPED_CSV)
     version = model_version_train(params={"seed": 1})
     model_version_backup(version=version, actor=Actor.system())
-    corrupt(model_root, version)
+    corrupt(model_store, version)
     error = failure(version)
     start = threading.Barrier(2)
     results, errors = [], []

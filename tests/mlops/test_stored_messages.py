@@ -57,3 +57,16 @@ def test_a_row_whose_parameters_no_longer_fit_never_breaks_a_page():
 def test_an_unknown_code_is_refused_when_written():
     with pytest.raises(KeyError, match="unknown message code"):
         message("no.such.code")
+
+
+def test_a_verdict_reads_in_the_readers_language_with_its_code_beside_it():
+    from mlops.messages import verdict_fields
+
+    with translation.override("ko"):
+        new = verdict_fields(
+            {"verdict": "no evidence of skill", "verdict_code": "no_evidence"}
+        )
+        old = verdict_fields({"verdict": "better than chance"})  # stored before codes
+    assert new == {"verdict": "우연 이상의 근거 없음", "verdict_code": "no_evidence"}
+    assert old == {"verdict": "우연보다 나음", "verdict_code": "better"}
+    assert verdict_fields({}) == {"verdict": "", "verdict_code": None}

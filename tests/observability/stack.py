@@ -119,6 +119,7 @@ class Stack:
             "WEB_CONCURRENCY": str(workers),
             "GUNICORN_ACCESS_LOG": "",
             "LOG_LEVEL": "WARNING",
+            "MONITOR_REPLAY_DRAWS": "0",  # no warm-up replay competing for the CPU
             **(env or {}),
         }
         for name in ("PROMETHEUS_MULTIPROC_DIR", "SECURE_SSL_REDIRECT"):

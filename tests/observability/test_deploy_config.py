@@ -216,33 +216,93 @@ def test_promtool_accepts_the_prometheus_config(tmp_path):
 # --- docker-compose -----------------------------------------------------------
 
 
-def compose_config(env_file: Path):
+def compose_config(env_file: Path, project_dir: Path | None = None):
+    """`docker-compose config` with `env_file` as the project's .env.
+
+    docker-compose 1.29 fails `config` when a service's env_file is missing, and
+    the compose file reads `.env` of the project directory: the tests give it a
+    temporary project directory holding the .env to use.
+    """
+    if project_dir is None:
+        project_dir = env_file.parent
     return run(
-        tool("docker-compose"), "--env-file", str(env_file), "-f", str(COMPOSE),
-        "config",
+        tool("docker-compose"), "--project-directory", str(project_dir),
+        "--env-file", str(env_file), "-f", str(COMPOSE), "config",
     )  # fmt: skip
 
 
-def test_docker_compose_parses_the_file_with_the_example_env():
-    result = compose_config(ENV_EXAMPLE)
+def example_env(tmp_path: Path, **extra: str) -> Path:
+    """A .env in tmp_path: .env.example plus `extra` settings."""
+    env_file = tmp_path / ".env"
+    lines = [ENV_EXAMPLE.read_text()] + [f"{k}={v}" for k, v in extra.items()]
+    env_file.write_text("\n".join(lines) + "\n")
+    return env_file
+
+
+@pytest.fixture
+def compose(tmp_path):
+    """The compose file as docker-compose reads it with .env.example's values
+    and a setting compose itself never names (RETRAIN_CRON is in .env.example;
+    DRAW_SYNC_CRON is added here)."""
+    result = compose_config(example_env(tmp_path, DRAW_SYNC_CRON="15 22 * * 6"))
     assert result.returncode == 0, result.stderr
-    config = yaml.safe_load(result.stdout)
-    assert set(config["services"]) == {
-        "db", "redis", "web", "worker", "prometheus", "grafana",
-    }  # fmt: skip
-    assert {"pgdata", "redisdata", "models", "prometheus_data", "grafana_data"} <= set(
-        config["volumes"]
+    return yaml.safe_load(result.stdout)
+
+
+LONG_RUNNING = {"db", "redis", "minio", "web", "worker", "prometheus", "grafana"}
+
+
+def test_docker_compose_parses_the_file_with_the_example_env(compose):
+    assert set(compose["services"]) == LONG_RUNNING | {"minio-buckets"}
+    assert {"pgdata", "redisdata", "miniodata", "prometheus_data", "grafana_data"} <= (
+        set(compose["volumes"])
     )
-    web = config["services"]["web"]
+    web = compose["services"]["web"]
     assert web["command"] == ["web"]
-    assert "healthcheck" in web
-    assert config["services"]["worker"]["command"] == ["worker"]
+    assert compose["services"]["worker"]["command"] == ["worker"]
     assert "PROMETHEUS_MULTIPROC_DIR" in web["environment"]
-    assert "PROMETHEUS_MULTIPROC_DIR" not in config["services"]["worker"]["environment"]
+    assert (
+        "PROMETHEUS_MULTIPROC_DIR" not in compose["services"]["worker"]["environment"]
+    )
+
+
+def test_every_long_running_service_has_a_health_check(compose):
+    for name in LONG_RUNNING:
+        check = compose["services"][name].get("healthcheck") or {}
+        assert check.get("test"), f"{name} has no health check"
+    worker = compose["services"]["worker"]["healthcheck"]["test"]
+    assert worker[-2:] == ["manage.py", "check_worker"]
+
+
+def test_web_and_worker_share_no_volume_and_store_models_in_minio(compose):
+    for name in ("web", "worker"):
+        service = compose["services"][name]
+        assert not service.get("volumes"), f"{name} mounts {service.get('volumes')}"
+        env = service["environment"]
+        assert env["MODEL_STORAGE_URL"].startswith("s3://")
+        assert env["MODEL_BACKUP_STORAGE_URL"].startswith("s3://")
+        assert env["AWS_S3_ENDPOINT_URL"] == "http://minio:9000"
+        assert env["REDIS_URL"].startswith("redis://redis:6379/")
+        assert "minio-buckets" in service["depends_on"]
+    assert "minio" in compose["services"]["minio"]["image"]
+
+
+def test_every_setting_of_the_env_file_reaches_web_and_worker(compose):
+    for name in ("web", "worker"):
+        env = compose["services"][name]["environment"]
+        assert env["RETRAIN_CRON"] == "0 0 * * 2"
+        assert env["DRAW_SYNC_CRON"] == "15 22 * * 6"
+        assert env["ML_N_JOBS"] == "2"
+
+
+def test_the_web_port_is_published_on_an_internal_address_only(compose):
+    # docs/OPERATIONS.md: "Publish WEB_PORT on an internal interface only."
+    assert compose["services"]["web"]["ports"] == ["127.0.0.1:8000:8000/tcp"]
+    assert "WEB_BIND_ADDRESS" in (ROOT / "docs" / "OPERATIONS.md").read_text()
 
 
 def test_docker_compose_refuses_to_start_without_secrets(tmp_path):
-    empty = tmp_path / "empty.env"
+    empty = tmp_path / ".env"
     empty.write_text("")
     result = compose_config(empty)
     assert result.returncode != 0
@@ -252,7 +312,8 @@ def test_docker_compose_refuses_to_start_without_secrets(tmp_path):
 def test_the_compose_file_holds_no_secrets():
     text = COMPOSE.read_text()
     for name in ("SECRET_KEY", "POSTGRES_PASSWORD", "METRICS_BEARER_TOKEN",
-                 "GF_SECURITY_ADMIN_PASSWORD"):  # fmt: skip
+                 "GF_SECURITY_ADMIN_PASSWORD", "MINIO_ROOT_PASSWORD",
+                 "AWS_SECRET_ACCESS_KEY"):  # fmt: skip
         for line in text.splitlines():
             if re.match(rf"\s*{name}:", line):
                 assert "${" in line, f"{name} must come from the environment: {line}"

@@ -7,6 +7,7 @@ from mlops.services.monitoring.monitoring import (
     get_monitor_status,
     monitor_check,
 )
+from mlops.services.monitoring.replay import replayed_status
 from mlops.services.registry.audit import Actor
 
 
@@ -65,6 +66,10 @@ def status_lines(status: dict) -> list[str]:
         f"Model health: {status['status'].upper()}  (good >= {thresholds['good']:g}%,"
         f" critical < {thresholds['critical']:g}%; window: last {status['window']} "
         f"scored draws, at least {status['min_samples']} needed)",
+        f"Exact verdict: {status['verdict']} [{status['verdict_code']}] (binomial "
+        f"test, alpha {status['alpha']:g} two-sided; p better "
+        f"{_p(status['p_value'])}, p worse {_p(status['p_value_worse'])}; no verdict "
+        f"below {status['min_verdict_sample']} forecasts)",
         f"Forecasts: {status['scope']}; draws {status['first_draw'] or '-'}-"
         f"{status['last_draw'] or '-'}.",
         "",
@@ -76,7 +81,24 @@ def status_lines(status: dict) -> list[str]:
         "",
         f"Brier skill score vs the uniform forecast: {_num(brier['skill_score'], 4)}",
         f"Emergency retrain: {status['emergency_retrain_state']} "
-        f"(cooldown {status['cooldown_days']} days)",
+        f"(needs CRITICAL and 'worse than chance'; cooldown "
+        f"{status['cooldown_days']} days)",
+    ]
+
+
+def replayed_lines(replayed: dict) -> list[str]:
+    """The replayed series, labelled: a baseline, never part of the health."""
+    if not replayed.get("sample_size"):
+        run = replayed.get("latest_run")
+        state = "none yet" if run is None else f"run {run['id']} {run['status']}"
+        return [f"Replayed series: no replay yet ({state})."]
+    return [
+        f"Replayed series (walk-forward replay of draws {replayed['first_draw']}-"
+        f"{replayed['last_draw']}, made after the fact; not live, never a trigger):",
+        f"  accuracy {_pct(replayed['accuracy'])} (chance "
+        f"{_pct(replayed['baseline'])}, 95% {_interval(replayed['interval'], _pct)}, "
+        f"n {replayed['sample_size']}): {replayed['verdict']} "
+        f"[{replayed['verdict_code']}]; would read {replayed['status'].upper()}",
     ]
 
 
@@ -84,12 +106,15 @@ def trend_lines(trend: list[dict], days: int) -> list[str]:
     if not trend:
         return [f"No scored draw in the last {days} days."]
     lines = [f"Trend, last {days} days (for looking, not for deciding):"]
-    lines.append("date        draw   hits  accuracy   n    chance   status")
+    lines.append(
+        "date        draw   hits  accuracy   n    chance   status / exact verdict"
+    )
     for entry in trend:
         lines.append(
             f"{entry['date']}  {entry['draw']:>5}  {entry['hits']:>4}  "
             f"{_pct(entry['accuracy']):>8}  {entry['sample_size']:>3}  "
-            f"{_pct(entry['baseline']):>7}  {entry['status']}"
+            f"{_pct(entry['baseline']):>7}  {entry['status']} / "
+            f"{entry['verdict_code']}"
         )
     return lines
 
@@ -123,12 +148,12 @@ class Command(BaseCommand):
         else:
             status = get_monitor_status()
         entries = get_accuracy_trend(days=trend) if trend is not None else None
+        replayed = replayed_status()
         if as_json:
-            self.stdout.write(
-                json.dumps({"status": status, "trend": entries}, indent=2)
-            )
+            payload = {"status": status, "replayed": replayed, "trend": entries}
+            self.stdout.write(json.dumps(payload, indent=2))
             return
-        lines = status_lines(status)
+        lines = status_lines(status) + ["", *replayed_lines(replayed)]
         if check:
             lines.append(f"Check: scored {status['scored_now']}; {status['action']}.")
         if entries is not None:

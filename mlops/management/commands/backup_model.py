@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from mlops.services.operations.backups import model_version_backup
 from mlops.services.registry.audit import Actor
@@ -20,11 +21,17 @@ class Command(BaseCommand):
             target = model_version_get(version=version) if version else None
             target = target or model_version_active()
             if target is None:
-                raise CommandError("No model version is active; name one to back up.")
+                raise CommandError(
+                    _("No model version is active; name one to back up.")
+                )
             backup = model_version_backup(version=target, actor=Actor.cli())
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         self.stdout.write(
-            f"Backed up {target.version} to {backup.file_path} "
-            f"(sha256 {backup.sha256[:12]}…, verified)."
+            _("Backed up %(version)s to %(path)s (sha256 %(sha)s…, verified).")
+            % {
+                "version": target.version,
+                "path": backup.file_path,
+                "sha": backup.sha256[:12],
+            }
         )

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from mlops.services.operations.cleanup import models_cleanup
 from mlops.services.registry.audit import Actor
@@ -32,11 +33,18 @@ class Command(BaseCommand):
             )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        verb = "would remove" if dry_run else "removed"
+        removed = _("would remove: %(path)s (%(reason)s)")
+        if not dry_run:
+            removed = _("removed: %(path)s (%(reason)s)")
         for decision in report.removed:
-            self.stdout.write(f"{verb}: {decision.path} ({decision.reason})")
+            self.stdout.write(
+                removed % {"path": decision.path, "reason": decision.reason}
+            )
         for decision in report.kept:
-            self.stdout.write(f"kept: {decision.path} ({decision.reason})")
+            self.stdout.write(
+                _("kept: %(path)s (%(reason)s)")
+                % {"path": decision.path, "reason": decision.reason}
+            )
         for path in report.orphans:
-            self.stdout.write(f"orphan (left alone): {path}")
+            self.stdout.write(_("orphan (left alone): %s") % path)
         self.stdout.write(report.summary() + ".")

@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from mlops.services.operations.backups import model_version_restore
 from mlops.services.registry.audit import Actor
@@ -23,4 +24,6 @@ class Command(BaseCommand):
             )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        self.stdout.write(f"Restored {restored.version}; it is now the active model.")
+        self.stdout.write(
+            _("Restored %s; it is now the active model.") % restored.version
+        )

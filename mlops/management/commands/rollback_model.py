@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from mlops.services.operations.backups import model_version_rollback
 from mlops.services.registry.audit import Actor
@@ -20,4 +21,6 @@ class Command(BaseCommand):
             version = model_version_rollback(actor=Actor.cli(), reason=reason)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        self.stdout.write(f"Rolled back: {version.version} is now the active model.")
+        self.stdout.write(
+            _("Rolled back: %s is now the active model.") % version.version
+        )

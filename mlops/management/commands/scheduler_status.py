@@ -1,8 +1,8 @@
 import json
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from mlops.services.training.scheduling import scheduler_status
+from mlops.services.training.scheduling import BrokerUnavailable, scheduler_status
 
 
 class Command(BaseCommand):
@@ -18,7 +18,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, as_json: bool = False, **options):
-        status = scheduler_status()
+        try:
+            status = scheduler_status()
+        except BrokerUnavailable as exc:
+            raise CommandError(str(exc)) from exc  # one line, exit status 1
         if as_json:
             self.stdout.write(json.dumps(status, indent=2))
             return

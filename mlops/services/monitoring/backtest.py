@@ -80,16 +80,9 @@ def _slip_results(forecasts: np.ndarray, actual, bonuses, draw_nos) -> tuple:
             if tier is not None:
                 wins += 1
                 tiers[str(tier)] += 1
-    baseline = metrics.random_prize_probability()
-    interval = metrics.wilson_interval(wins, tickets)
     figure = {
-        "value": wins / tickets,
-        "successes": wins,
-        "sample_size": tickets,
-        "baseline": baseline,
-        "interval": list(interval),
-        "p_value": metrics.binomial_p_value(wins, tickets, baseline),
-        "verdict": metrics.verdict(interval, baseline),
+        **metrics.rate_figure(wins, tickets, metrics.random_prize_probability()),
+        "unit": "game",  # 5 games of a slip share a draw: an approximate test
         "tiers": tiers,
     }
     return figure, slips
@@ -145,12 +138,15 @@ def backtest_run(
     params: dict | None = None,
     write: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    include_probabilities: bool = False,
 ) -> dict:
     """Replay the last `draws` stored draws walk-forward; return (and write) the report.
 
     Retraining every K draws: the fit made before draw t serves draws t..t+K-1,
     each forecast from the full history before its own draw. Raises
-    ValidationError for bad arguments or too short a history.
+    ValidationError for bad arguments or too short a history. With
+    `include_probabilities`, each per-draw row also holds the model's 45
+    probabilities (the replayed monitor series needs them for its Brier null).
     """
     started = time.perf_counter()
     draw_nos, numbers, data_hash = training_history()
@@ -241,6 +237,9 @@ def backtest_run(
         },
         "files": None,
     }
+    if include_probabilities:
+        for row, probabilities in zip(report["per_draw"], model_probs, strict=True):
+            row["model_probabilities"] = [float(p) for p in probabilities]
     if write:
         report["files"] = backtest_write(report)
     logger.info("Backtest of %d draws (%d fits) took %.1f s", draws, fits, elapsed)

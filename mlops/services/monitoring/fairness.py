@@ -9,9 +9,10 @@ and the alert read the newest row of each window.
 import logging
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from draws import fairness
-from draws.statistics import history_arrays
+from draws.statistics import VERDICT_TEXT, history_arrays
 from mlops.models import DrawFairnessCheck
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,27 @@ def draw_fairness_latest() -> list[DrawFairnessCheck]:
     rows = DrawFairnessCheck.objects.filter(draw_no=newest) if newest else []
     order = [window for window, _ in WINDOWS]
     return sorted(rows, key=lambda check: order.index(check.window))
+
+
+def draw_fairness_summary() -> list[dict]:
+    """The newest checks for people: each window's p-values and verdict in words."""
+    return [
+        {
+            "window": check.window,
+            "draw_no": check.draw_no,
+            "draws": check.draws,
+            "first_draw": check.first_draw,
+            "p_value": check.p_value,
+            "main_p_value": check.main_p_value,
+            "bonus_p_value": check.bonus_p_value,
+            "per_number_p_value": check.per_number_p_value,
+            "overlap_p_value": check.overlap_p_value,
+            "biased_numbers": check.result.get("per_number", {}).get("rejected", []),
+            "verdict_code": check.verdict_code,
+            "verdict": gettext(VERDICT_TEXT[check.verdict_code]),
+        }
+        for check in draw_fairness_latest()
+    ]
 
 
 def on_draws_imported(sender, **kwargs) -> None:

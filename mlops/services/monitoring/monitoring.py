@@ -7,11 +7,15 @@ covers the forecast's creation). Statistical-mode forecasts are scored too, but
 they are not the model's work and do not move its health. The health window is
 the last MONITOR_WINDOW such scored forecasts, newest draws first.
 
-Every figure comes with its closed-form random baseline, a 95 % interval and a
-verdict from `mlops.ml.metrics`; rates are in percent.
+Every figure comes with its exact random baseline, an exact 95 % interval, the
+two one-sided p-values and the exact verdict of `mlops.ml.metrics`
+(docs/STATISTICS.md); rates are in percent. The health status (thresholds) and
+the exact verdict stand side by side: an emergency retrain needs both CRITICAL
+and "worse than chance".
 
 `get_monitor_status` is read by the Prometheus collector at every scrape: two
-queries (the window, the retrain runs), no model loading.
+queries (the window, the retrain runs), no model loading. The replayed series
+(`replay.replayed_status`) is read on its own and never mixed in.
 """
 
 import datetime as dt
@@ -20,7 +24,10 @@ import logging
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from draws.timefmt import iso_kst
 from mlops.ml import metrics
 from mlops.models import ModelActivation, Prediction, RetrainRun
 from mlops.services.monitoring.scoring import predictions_score_pending
@@ -43,11 +50,26 @@ EMERGENCY_DUE = "due"  # critical, nothing in flight, no emergency in the cooldo
 EMERGENCY_DEFERRED = "deferred"  # critical, but another retrain is in flight
 EMERGENCY_COOLDOWN = "cooldown"  # critical, one was requested within the cooldown
 EMERGENCY_NOT_NEEDED = "not_needed"  # the status is not critical
+# critical, but the exact test finds no evidence of "worse than chance": bad luck
+# a chance-level model shows 5-13 % of the time (docs/STATISTICS.md)
+EMERGENCY_NO_EVIDENCE = "no_evidence"
+
+VERDICT_TEXT = {
+    metrics.BETTER: _("better than chance"),
+    metrics.NO_EVIDENCE: _("no evidence of skill"),
+    metrics.WORSE: _("worse than chance"),
+    metrics.INSUFFICIENT_DATA: _("insufficient data"),
+}
 
 SCOPE = (
     "per target draw, the latest ML forecast made by a model version while it "
     "was the active one; the last MONITOR_WINDOW scored draws"
 )
+
+
+def verdict_text(code: str) -> str:
+    """The verdict in the reader's language (the code stays beside it)."""
+    return gettext(VERDICT_TEXT[code])
 
 
 def _percent(share: float | None) -> float | None:
@@ -58,9 +80,8 @@ def _percent_interval(interval) -> list[float] | None:
     return None if interval is None else [100.0 * bound for bound in interval]
 
 
-def _finite_interval(interval) -> list[float | None]:
-    """An unbounded side (one sample) as None: JSON has no Infinity."""
-    return [bound if abs(bound) != float("inf") else None for bound in interval]
+def _in_words(figure: dict) -> dict:
+    return {**figure, "verdict": verdict_text(figure["verdict_code"])}
 
 
 def monitored_forecasts() -> QuerySet[Prediction]:
@@ -99,41 +120,16 @@ def health_status(accuracy: float | None, sample_size: int) -> str:
 
 
 def _rate_figure(successes: int, n: int, baseline: float) -> dict:
-    """A rate in percent with its baseline, Wilson interval, p-value and verdict."""
-    if n == 0:
-        return {
-            "value": None,
-            "successes": 0,
-            "sample_size": 0,
-            "baseline": _percent(baseline),
-            "interval": None,
-            "p_value": None,
-            "verdict": None,
+    """A rate in percent: exact baseline, Clopper-Pearson interval, p-values, verdict."""
+    figure = metrics.rate_figure(successes, n, baseline)
+    return _in_words(
+        {
+            **figure,
+            "value": _percent(figure["value"]),
+            "baseline": _percent(figure["baseline"]),
+            "interval": _percent_interval(figure["interval"]),
         }
-    interval = metrics.wilson_interval(successes, n)
-    return {
-        "value": 100.0 * successes / n,
-        "successes": successes,
-        "sample_size": n,
-        "baseline": _percent(baseline),
-        "interval": _percent_interval(interval),
-        "p_value": metrics.binomial_p_value(successes, n, baseline),
-        "verdict": metrics.verdict(interval, baseline),
-    }
-
-
-def _mean_hits_figure(hits: list[int]) -> dict:
-    baseline = metrics.random_mean_hits()
-    if not hits:
-        return {"value": None, "baseline": baseline, "interval": None, "verdict": None}
-    interval = metrics.mean_interval(hits)
-    return {
-        "value": sum(hits) / len(hits),
-        "baseline": baseline,
-        "interval": _finite_interval(interval),
-        "p_value": metrics.mean_hits_p_value(sum(hits), len(hits)),
-        "verdict": metrics.verdict(interval, baseline),
-    }
+    )
 
 
 def _hits_distribution(hits: list[int]) -> dict:
@@ -154,32 +150,68 @@ def _prize_figure(combination_results: list[list[dict]]) -> dict:
         str(tier): sum(1 for ticket in wins if ticket["tier"] == tier)
         for tier in range(1, 6)
     }
+    # The games of one slip meet the same draw: the binomial test treats them as
+    # independent, so this p-value is approximate (docs/STATISTICS.md).
+    figure["unit"] = "game"
     return figure
 
 
-def _brier_figure(scores: list[float]) -> dict:
-    reference = metrics.uniform_brier_score()
-    if not scores:
-        return {
-            "value": None,
-            "baseline": reference,
-            "skill_score": None,
-            "interval": None,
-            "verdict": None,
-        }
-    mean = sum(scores) / len(scores)
-    interval = metrics.mean_interval(scores)
+# The Brier null is a 1,000-replication simulation: memoised per window (the
+# forecasts of a window never change), so a scrape every 15 s doesn't redo it.
+_BRIER_MEMO: dict[tuple, dict] = {}
+_BRIER_MEMO_SIZE = 16
+
+
+def _brier_figure(keys: tuple, probabilities: list, scores: list[float]) -> dict:
+    memo_key = (keys, tuple(scores))
+    figure = _BRIER_MEMO.get(memo_key)
+    if figure is None:
+        figure = metrics.brier_figure(probabilities, scores)
+        if len(_BRIER_MEMO) >= _BRIER_MEMO_SIZE:
+            _BRIER_MEMO.clear()
+        _BRIER_MEMO[memo_key] = figure
+    return _in_words(figure)
+
+
+def window_figures(rows: list[dict], *, keys: tuple = ()) -> dict:
+    """Every figure of one series of scored forecasts (live or replayed).
+
+    Each row: hits, brier_score, combination_results, probabilities (45).
+    `keys` identify the rows for the memo of the Brier null (e.g. their pks).
+    """
+    hits = [row["hits"] for row in rows]
+    n = len(rows)
+    accuracy = _rate_figure(
+        sum(1 for count in hits if count >= 1), n, metrics.random_any_hit_probability()
+    )
     return {
-        "value": mean,
-        "baseline": reference,
-        "skill_score": metrics.brier_skill_score(mean, reference),
-        "interval": _finite_interval(interval),
-        "verdict": metrics.verdict(interval, reference, higher_is_better=False),
+        "accuracy": accuracy["value"],
+        "baseline": accuracy["baseline"],
+        "interval": accuracy["interval"],
+        "interval_method": accuracy["interval_method"],
+        "verdict": accuracy["verdict"],
+        "verdict_code": accuracy["verdict_code"],
+        "p_value": accuracy["p_value"],
+        "p_value_worse": accuracy["p_value_worse"],
+        "successes": accuracy["successes"],
+        "sample_size": n,
+        "alpha": metrics.ALPHA,
+        "confidence": metrics.CONFIDENCE,
+        "min_verdict_sample": metrics.MIN_VERDICT_SAMPLE,
+        "mean_hits": _in_words(metrics.mean_hits_figure(hits)),
+        "hits_distribution": _hits_distribution(hits),
+        "prize_rate": _prize_figure([row["combination_results"] for row in rows]),
+        "brier_score": _brier_figure(
+            keys,
+            [row["probabilities"] for row in rows],
+            [row["brier_score"] for row in rows],
+        ),
     }
 
 
-def _emergency(status: str) -> dict:
-    """Whether an emergency retrain is running, due, deferred or cooling down."""
+def _emergency(status: str, verdict_code: str) -> dict:
+    """Whether an emergency retrain is running, due, deferred, cooling down, or
+    not warranted because the exact test finds no evidence of "worse"."""
     cooldown = dt.timedelta(days=settings.MONITOR_EMERGENCY_COOLDOWN_DAYS)
     cutoff = timezone.now() - cooldown
     runs = list(
@@ -198,6 +230,8 @@ def _emergency(status: str) -> dict:
         state = EMERGENCY_RUNNING
     elif status != CRITICAL:
         state = EMERGENCY_NOT_NEEDED
+    elif verdict_code != metrics.WORSE:
+        state = EMERGENCY_NO_EVIDENCE
     elif last_emergency is not None:
         state = EMERGENCY_COOLDOWN
     elif in_flight is not None:
@@ -212,7 +246,7 @@ def _emergency(status: str) -> dict:
         else {
             "id": last_emergency["id"],
             "status": last_emergency["status"],
-            "created_at": last_emergency["created_at"].isoformat(),
+            "created_at": iso_kst(last_emergency["created_at"]),
         },
         "retrain_in_flight": None if in_flight is None else in_flight["id"],
         "cooldown_days": settings.MONITOR_EMERGENCY_COOLDOWN_DAYS,
@@ -220,42 +254,34 @@ def _emergency(status: str) -> dict:
 
 
 def get_monitor_status() -> dict:
-    """The model's health over the last MONITOR_WINDOW scored forecasts."""
+    """The model's health over the last MONITOR_WINDOW scored forecasts (live only)."""
     window = settings.MONITOR_WINDOW
     rows = list(
         monitored_forecasts().values(
-            "target_draw_no", "hits", "brier_score", "combination_results"
+            "pk",
+            "target_draw_no",
+            "hits",
+            "brier_score",
+            "combination_results",
+            "probabilities",
         )[:window]
     )
-    hits = [row["hits"] for row in rows]
-    n = len(rows)
-    baseline = metrics.random_any_hit_probability()
-    accuracy = _rate_figure(sum(1 for count in hits if count >= 1), n, baseline)
-    status = health_status(accuracy["value"], n)
+    figures = window_figures(rows, keys=tuple(row["pk"] for row in rows))
+    status = health_status(figures["accuracy"], len(rows))
     return {
-        "accuracy": accuracy["value"],
+        "series": "live",
+        **figures,
         "status": status,
-        "baseline": accuracy["baseline"],
-        "interval": accuracy["interval"],
-        "verdict": accuracy["verdict"],
-        "p_value": accuracy["p_value"],
-        "successes": accuracy["successes"],
-        "sample_size": n,
         "window": window,
         "min_samples": settings.MONITOR_MIN_SAMPLES,
         "thresholds": {
             "good": settings.MONITOR_GOOD_THRESHOLD,
             "critical": settings.MONITOR_CRITICAL_THRESHOLD,
         },
-        "confidence": metrics.CONFIDENCE,
         "first_draw": rows[-1]["target_draw_no"] if rows else None,
         "last_draw": rows[0]["target_draw_no"] if rows else None,
         "scope": SCOPE,
-        "mean_hits": _mean_hits_figure(hits),
-        "hits_distribution": _hits_distribution(hits),
-        "prize_rate": _prize_figure([row["combination_results"] for row in rows]),
-        "brier_score": _brier_figure([row["brier_score"] for row in rows]),
-        **_emergency(status),
+        **_emergency(status, figures["verdict_code"]),
     }
 
 
@@ -288,6 +314,12 @@ def get_accuracy_trend(days: int = 28) -> list[dict]:
         rolling = ordered[max(0, index - window + 1) : index + 1]
         successes = sum(1 for item in rolling if item["hits"] >= 1)
         accuracy = 100.0 * successes / len(rolling)
+        code = metrics.exact_verdict(
+            *metrics.binomial_tails(
+                successes, len(rolling), metrics.random_any_hit_probability()
+            ),
+            len(rolling),
+        )
         trend.append(
             {
                 "date": row["target_draw_date"].isoformat(),
@@ -297,6 +329,8 @@ def get_accuracy_trend(days: int = 28) -> list[dict]:
                 "hits": row["hits"],
                 "baseline": baseline,
                 "status": health_status(accuracy, len(rolling)),
+                "verdict_code": code,
+                "verdict": verdict_text(code),
             }
         )
     return trend
@@ -311,7 +345,7 @@ def monitor_check(*, actor: Actor) -> dict:
     state = status["emergency_retrain_state"]
     if status["status"] != CRITICAL:
         return result
-    if state in (EMERGENCY_RUNNING, EMERGENCY_COOLDOWN):
+    if state in (EMERGENCY_RUNNING, EMERGENCY_COOLDOWN, EMERGENCY_NO_EVIDENCE):
         result["action"] = f"skipped_{state}"
         return result
     # "deferred" too: the retraining service is the authority on single flight
@@ -319,7 +353,8 @@ def monitor_check(*, actor: Actor) -> dict:
     reason = (
         f"accuracy {status['accuracy']:.1f}% over the last {status['sample_size']} "
         f"scored forecasts is below the critical threshold "
-        f"{settings.MONITOR_CRITICAL_THRESHOLD:g}% (chance: {status['baseline']:.2f}%)"
+        f"{settings.MONITOR_CRITICAL_THRESHOLD:g}% (chance: {status['baseline']:.2f}%) "
+        f"and worse than chance (exact p = {status['p_value_worse']:.3g})"
     )
     try:
         run = retrain_request(

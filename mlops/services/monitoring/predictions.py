@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from draws.models import LottoDraw
+from draws.timefmt import iso_kst
 from mlops.ml import metrics
 from mlops.models import FrozenForecastError, ModelVersion, Prediction
 from mlops.services.monitoring.ledger import ledger_append
@@ -47,14 +48,12 @@ def forecast_as_dict(prediction: Prediction) -> dict:
         "model_version": prediction.model_version.version
         if prediction.model_version_id
         else None,
-        "created_at": prediction.created_at.isoformat()
-        if prediction.created_at
-        else None,
+        "created_at": iso_kst(prediction.created_at) if prediction.created_at else None,
         "top_numbers": prediction.top_numbers,
         "probabilities": prediction.probabilities,
         "combinations": prediction.combinations,
         "served_count": prediction.served_count,
-        "scored_at": prediction.scored_at.isoformat() if prediction.scored_at else None,
+        "scored_at": iso_kst(prediction.scored_at),
         "hits": prediction.hits,
         "bonus_hit": prediction.bonus_hit,
         "brier_score": prediction.brier_score,

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mlops.models import ModelActivation, ModelBackup, ModelVersion
 from mlops.services.registry.audit import SYSTEM, Actor, audit_record
@@ -98,8 +99,15 @@ def model_version_backup(*, version: ModelVersion | str, actor: Actor) -> ModelB
         data = model_version_read_verified(version)
     except ModelIntegrityError as exc:
         raise ValidationError(
-            f"Can't back up {version.version}: its file is {exc.reason.replace('_', ' ')}"
-            f" ({version.file_path}). Restore it from a backup first."
+            _(
+                "Can't back up %(version)s: its file is %(problem)s (%(path)s). "
+                "Restore it from a backup first."
+            )
+            % {
+                "version": version.version,
+                "problem": exc.reason.replace("_", " "),
+                "path": version.file_path,
+            }
         ) from exc
     storage = get_storage()
     file_path, metadata_path = _backup_paths(version)
@@ -109,8 +117,15 @@ def model_version_backup(*, version: ModelVersion | str, actor: Actor) -> ModelB
     if copied != version.sha256:
         storage.delete(file_path)
         raise ValidationError(
-            f"The backup copy of {version.version} does not match its checksum "
-            f"({copied[:12]}… instead of {version.sha256[:12]}…); nothing was recorded."
+            _(
+                "The backup copy of %(version)s does not match its checksum "
+                "(%(copied)s… instead of %(expected)s…); nothing was recorded."
+            )
+            % {
+                "version": version.version,
+                "copied": copied[:12],
+                "expected": version.sha256[:12],
+            }
         )
     if version.metadata_path and storage.exists(version.metadata_path):
         storage.copy(version.metadata_path, metadata_path)
@@ -177,12 +192,21 @@ def _repair_from_backup(version: ModelVersion) -> ModelBackup | None:
         used = model_backup_newest_good(version)
         if used is None:
             raise NoUsableBackupError(
-                f"Model {version.version} can't be restored: its file is "
-                f"{exc.reason.replace('_', ' ')} and it has no backup that matches "
-                "its checksum."
+                _(
+                    "Model %(version)s can't be restored: its file is %(problem)s "
+                    "and it has no backup that matches its checksum."
+                )
+                % {"version": version.version, "problem": exc.reason.replace("_", " ")}
             ) from exc
         storage.copy(used.file_path, version.file_path)
-        model_version_read_verified(version)  # the copy landed whole
+        try:
+            model_version_read_verified(version)  # the copy landed whole
+        except ModelIntegrityError as copied:
+            raise NoUsableBackupError(
+                f"Model {version.version} can't be restored: the copy of backup "
+                f"{used.file_path} is {copied.reason.replace('_', ' ')} after it was "
+                "written (a failing disk or bucket?); nothing was activated."
+            ) from copied
         logger.warning(
             "Restored %s from backup %s (%s)",
             version.file_path,
@@ -220,8 +244,11 @@ def model_version_restore(
         backup = _repair_from_backup(locked)
         if previous_state == ModelVersion.State.ACTIVE and backup is None:
             raise ValidationError(
-                f"Model {locked.version} is already active and its file matches its "
-                "checksum; there is nothing to restore."
+                _(
+                    "Model %s is already active and its file matches its "
+                    "checksum; there is nothing to restore."
+                )
+                % locked.version
             )
         _activate_and_record(
             locked,
@@ -290,7 +317,7 @@ def model_version_rollback_plan() -> RollbackPlan:
             {
                 "version": candidate.version,
                 "state": candidate.state,
-                "why": "file missing or corrupt and no good backup",
+                "why": _("file missing or corrupt and no good backup"),
             }
         )
     return plan
@@ -301,10 +328,12 @@ def model_version_rollback(*, actor: Actor, reason: str = "") -> ModelVersion:
     plan = model_version_rollback_plan()
     if plan.target is None:
         skipped = ", ".join(s["version"] for s in plan.skipped)
-        raise ValidationError(
-            "There is no earlier version to roll back to"
-            + (f" (unusable: {skipped})." if skipped else ".")
-        )
+        if skipped:
+            raise ValidationError(
+                _("There is no earlier version to roll back to (unusable: %s).")
+                % skipped
+            )
+        raise ValidationError(_("There is no earlier version to roll back to."))
     with transaction.atomic():
         target = ModelVersion.objects.select_for_update().get(pk=plan.target.pk)
         backup = _repair_from_backup(target)

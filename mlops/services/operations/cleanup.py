@@ -15,7 +15,9 @@ from dataclasses import asdict, dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from draws.timefmt import iso_kst
 from mlops.models import ModelActivation, ModelBackup, ModelVersion
 from mlops.services.operations.backups import model_backup_newest_good
 from mlops.services.operations.integrity import RegistryFile, registry_orphans
@@ -58,18 +60,28 @@ class CleanupReport:
         return {d.path for d in self.kept}
 
     def summary(self) -> str:
-        verb = "would remove" if self.dry_run else "removed"
-        return (
-            f"Cleanup older than {self.older_than_days} day(s): {verb} "
-            f"{len(self.removed)} file(s), kept {len(self.kept)}, "
-            f"{len(self.orphans)} orphan file(s) left alone"
-        )
+        if self.dry_run:
+            text = _(
+                "Cleanup older than %(days)d day(s): would remove %(removed)d "
+                "file(s), kept %(kept)d, %(orphans)d orphan file(s) left alone"
+            )
+        else:
+            text = _(
+                "Cleanup older than %(days)d day(s): removed %(removed)d file(s), "
+                "kept %(kept)d, %(orphans)d orphan file(s) left alone"
+            )
+        return text % {
+            "days": self.older_than_days,
+            "removed": len(self.removed),
+            "kept": len(self.kept),
+            "orphans": len(self.orphans),
+        }
 
     def as_dict(self) -> dict:
         return {
             "older_than_days": self.older_than_days,
             "dry_run": self.dry_run,
-            "cutoff": self.cutoff.isoformat(),
+            "cutoff": iso_kst(self.cutoff),
             "removed": [asdict(d) for d in self.removed],
             "kept": [asdict(d) for d in self.kept],
             "orphans": self.orphans,
@@ -81,12 +93,13 @@ class CleanupReport:
 def _validate_days(older_than_days) -> int:
     if isinstance(older_than_days, bool) or not isinstance(older_than_days, int):
         raise ValidationError(
-            f"older_than_days must be a whole number of days, got {older_than_days!r}."
+            _("older_than_days must be a whole number of days, got %r.")
+            % (older_than_days,)
         )
     if not 0 <= older_than_days <= MAX_OLDER_THAN_DAYS:
         raise ValidationError(
-            f"older_than_days must be 0 or more and at most {MAX_OLDER_THAN_DAYS}, "
-            f"got {older_than_days}."
+            _("older_than_days must be 0 or more and at most %(max)d, got %(days)d.")
+            % {"max": MAX_OLDER_THAN_DAYS, "days": older_than_days}
         )
     return older_than_days
 
@@ -119,24 +132,26 @@ class _Planner:
         remove, reason = False, ""
         if self._present(version.file_path):
             if version.state == ModelVersion.State.ACTIVE:
-                reason = "active model"
+                reason = _("active model")
             elif not self._old(version.file_path):
-                reason = f"newer than {days} day(s)"
+                reason = _("newer than %d day(s)") % days
             elif version.pk in self.ever_active and not has_good_backup:
-                reason = "only copy of a version that was once active (no good backup)"
+                reason = _(
+                    "only copy of a version that was once active (no good backup)"
+                )
             else:
-                remove, reason = True, f"older than {days} day(s)"
+                remove, reason = True, _("older than %d day(s)") % days
             self._decide(version.file_path, "model", version, remove, reason)
             if remove:
                 self.version_removals.append(version)
         if not self._present(version.metadata_path):
             return
         if reason:  # metadata follows its model file
-            why = f"its model file is removed ({reason})" if remove else reason
+            why = _("its model file is removed (%s)") % reason if remove else reason
             self._decide(version.metadata_path, "metadata", version, remove, why)
         elif version.state == ModelVersion.State.ACTIVE:
             self._decide(
-                version.metadata_path, "metadata", version, False, "active model"
+                version.metadata_path, "metadata", version, False, _("active model")
             )
         elif not self._old(version.metadata_path):
             self._decide(
@@ -144,7 +159,7 @@ class _Planner:
                 "metadata",
                 version,
                 False,
-                f"newer than {days} day(s)",
+                _("newer than %d day(s)") % days,
             )
         else:
             self._decide(
@@ -152,7 +167,7 @@ class _Planner:
                 "metadata",
                 version,
                 True,
-                f"older than {days} day(s); its model file is gone",
+                _("older than %d day(s); its model file is gone") % days,
             )
 
     def backup(self, backup: ModelBackup, protected_ids: set[int]) -> None:
@@ -162,11 +177,11 @@ class _Planner:
             return  # nothing to remove; verify_models reports it missing
         remove = False
         if backup.pk in protected_ids:
-            reason = "newest good backup of a version that was active"
+            reason = _("newest good backup of a version that was active")
         elif not self._old(backup.file_path):
-            reason = f"newer than {days} day(s)"
+            reason = _("newer than %d day(s)") % days
         else:
-            remove, reason = True, f"older than {days} day(s)"
+            remove, reason = True, _("older than %d day(s)") % days
         self._decide(backup.file_path, "backup", version, remove, reason)
         if self._present(backup.metadata_path):
             self._decide(
@@ -229,7 +244,7 @@ def _apply(planner: _Planner, report: CleanupReport) -> None:
             # Re-read under a lock: an activation may have happened since planning.
             locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
             if locked.state == ModelVersion.State.ACTIVE:
-                _unplan(report, locked, "activated during cleanup")
+                _unplan(report, locked, _("activated during cleanup"))
                 continue
             locked.state = ModelVersion.State.DELETED
             locked.state_changed_at = now

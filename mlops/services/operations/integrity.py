@@ -12,8 +12,10 @@ from dataclasses import asdict, dataclass, field
 
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from draws.signals import draws_imported
+from mlops.messages import message, render, render_english
 from mlops.models import ModelBackup, ModelVersion
 from mlops.services.monitoring.predictions import PREDICTIONS_DIR
 from mlops.services.registry.audit import Actor, audit_record
@@ -78,13 +80,19 @@ class IntegrityReport:
         """True when no known file is missing or corrupt (orphans don't count)."""
         return not self.missing and not self.corrupt
 
-    def summary(self) -> str:
-        return (
-            f"{len(self.checks)} file(s) checked: "
-            f"{len(self.checks) - len(self.missing) - len(self.corrupt)} ok, "
-            f"{len(self.missing)} missing, {len(self.corrupt)} corrupt; "
-            f"{len(self.orphans)} orphan file(s)"
+    def summary_message(self) -> dict:
+        """The summary as a stored message: the audit trail renders it per reader."""
+        return message(
+            "verify.summary",
+            checked=len(self.checks),
+            ok=len(self.checks) - len(self.missing) - len(self.corrupt),
+            missing=len(self.missing),
+            corrupt=len(self.corrupt),
+            orphans=len(self.orphans),
         )
+
+    def summary(self) -> str:
+        return render(self.summary_message())
 
     def as_dict(self) -> dict:
         return {
@@ -127,12 +135,15 @@ def _check_file(path: str, sha256: str) -> tuple[str, str]:
     try:
         data = storage.read_bytes(path)
     except (FileNotFoundError, IsADirectoryError):
-        return "missing", "not on disk"
+        return "missing", _("not on disk")
     except ValueError as exc:  # UnsafePathError: a row pointing outside the root
         return "missing", str(exc)
     actual = sha256_bytes(data)
     if actual != sha256:
-        return "corrupt", f"sha256 {actual[:12]}… instead of {sha256[:12]}…"
+        return "corrupt", _("sha256 %(actual)s… instead of %(expected)s…") % {
+            "actual": actual[:12],
+            "expected": sha256[:12],
+        }
     return "ok", ""
 
 
@@ -142,11 +153,11 @@ def _check_metadata(path: str, sha256: str) -> tuple[str, str]:
     try:
         payload = json.loads(storage.read_bytes(path))
     except (FileNotFoundError, IsADirectoryError):
-        return "missing", "not on disk"
+        return "missing", _("not on disk")
     except (ValueError, UnicodeDecodeError) as exc:
-        return "corrupt", f"not valid JSON: {exc}"
+        return "corrupt", _("not valid JSON: %s") % exc
     if not isinstance(payload, dict) or payload.get("sha256") != sha256:
-        return "corrupt", "does not describe this model file (sha256 differs)"
+        return "corrupt", _("does not describe this model file (sha256 differs)")
     return "ok", ""
 
 
@@ -244,7 +255,8 @@ def _audit_verify(actor: Actor, report: IntegrityReport, versions) -> None:
         obj=selected[0] if len(selected) == 1 else None,
         details={
             "ok": report.ok,
-            "summary": report.summary(),
+            "summary": render_english(report.summary_message()),
+            "summary_message": report.summary_message(),
             "versions": [v.version for v in selected] or "all",
             "missing": [c.path for c in report.missing][:AUDIT_PATH_LIMIT],
             "corrupt": [c.path for c in report.corrupt][:AUDIT_PATH_LIMIT],

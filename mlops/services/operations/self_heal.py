@@ -24,6 +24,7 @@ from mlops.services.registry.registry import (
     model_version_active,
     model_version_load,
     model_version_mark_corrupt,
+    model_version_read_verified,
 )
 from mlops.services.registry.storage import get_storage
 from mlops.services.training.retrain_requests import (
@@ -85,6 +86,30 @@ def model_self_heal(*, version: ModelVersion, error) -> ModelVersion | None:
         )
         _queue_emergency_retrain(version, reason, outcome)
     return healed
+
+
+def model_self_heal_active() -> tuple[str, ModelVersion | None]:
+    """Check the active version's stored file whole; self-heal it if it is bad.
+
+    For a worker or a cron job (`verify_models --heal`): web hosts serve from
+    their read cache and may not notice a deleted object until they reload.
+    Returns (outcome, active version): outcome is "no_active", "ok", or the
+    self-heal's ("restored", "no_backup", ...). Raises ModelIntegrityError when
+    the store does not answer: nothing is known to be wrong then.
+    """
+    version = model_version_active()
+    if version is None:
+        return "no_active", None
+    try:
+        model_version_read_verified(version)
+    except ModelIntegrityError as error:
+        if error.reason == "storage_unavailable":
+            raise
+        healed = model_self_heal(version=version, error=error)
+        if healed is None:
+            return "not_restored", None
+        return "restored", healed
+    return "ok", version
 
 
 def _handled_elsewhere(version: ModelVersion, locked: ModelVersion | None):

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from draws.timefmt import iso_kst
 from mlops.fallback_reasons import FallbackReason
 from mlops.ml import pipeline
 from mlops.models import ModelActivation, ModelVersion
@@ -26,6 +27,7 @@ from mlops.services.registry.audit import SYSTEM, Actor, audit_record
 from mlops.services.registry.storage import (
     METADATA_DIR,
     TRAINED_DIR,
+    StorageUnavailableError,
     UnsafePathError,
     get_storage,
     sha256_bytes,
@@ -46,6 +48,8 @@ class ModelIntegrityError(Exception):
         # file_missing | checksum_mismatch | load_failed; ValueError if not listed
         self.reason = FallbackReason(reason).value
         self.version = version
+        # storage_unavailable: the store did not answer; nothing is known to be
+        # wrong with the file
         self.detail = detail
         super().__init__(f"Model {version.version}: {reason}. {detail}".strip())
 
@@ -65,9 +69,19 @@ def model_version_active() -> ModelVersion | None:
 
 
 def get_latest_model_path() -> Path | None:
-    """The active model's file on disk, or None when no version is active."""
+    """The active model's verified file on this machine, or None if none is active.
+
+    Local storage: the file under MODEL_ROOT. S3: this host's cached copy
+    (downloaded and checked against its sha256 first if it isn't cached yet).
+    """
     version = model_version_active()
-    return get_storage().path(version.file_path) if version else None
+    if version is None:
+        return None
+    store = get_storage()
+    if not store.is_remote:
+        return store.path(version.file_path)
+    model_version_bytes(version)
+    return store.cache_path(version.sha256)
 
 
 def model_version_get(*, version: str) -> ModelVersion:
@@ -100,7 +114,7 @@ def model_version_metadata(version: ModelVersion) -> dict:
         "file_path": version.file_path,
         "sha256": version.sha256,
         "size_bytes": version.size_bytes,
-        "created_at": version.created_at.isoformat() if version.created_at else None,
+        "created_at": iso_kst(version.created_at),
         "state": version.state,
         "draw_range": [version.draw_from, version.draw_to],
         "draw_count": version.draw_count,
@@ -178,6 +192,10 @@ def model_version_read_verified(version: ModelVersion) -> bytes:
         raise ModelIntegrityError(
             version, FallbackReason.FILE_MISSING, str(exc)
         ) from exc
+    except StorageUnavailableError as exc:
+        raise ModelIntegrityError(
+            version, FallbackReason.STORAGE_UNAVAILABLE, str(exc)
+        ) from exc
     actual = sha256_bytes(data)
     if actual != version.sha256:
         raise ModelIntegrityError(
@@ -188,9 +206,60 @@ def model_version_read_verified(version: ModelVersion) -> bytes:
     return data
 
 
+def model_version_check_stored(version: ModelVersion) -> None:
+    """Raise ModelIntegrityError unless the version's stored file is still good.
+
+    Local storage: the whole file is read and hashed (a few ms). S3: one HEAD
+    request: the object exists with the recorded size. Downloading it on every
+    check would cost what the read cache saves; `models_verify` hashes it.
+    """
+    storage = get_storage()
+    if not storage.is_remote:
+        model_version_read_verified(version)
+        return
+    try:
+        size = storage.size(version.file_path)
+    except (FileNotFoundError, UnsafePathError) as exc:
+        raise ModelIntegrityError(
+            version, FallbackReason.FILE_MISSING, str(exc)
+        ) from exc
+    except StorageUnavailableError as exc:
+        raise ModelIntegrityError(
+            version, FallbackReason.STORAGE_UNAVAILABLE, str(exc)
+        ) from exc
+    if size != version.size_bytes:
+        raise ModelIntegrityError(
+            version,
+            FallbackReason.CHECKSUM_MISMATCH,
+            f"recorded {version.size_bytes} bytes, the stored object has {size}",
+        )
+
+
+def model_version_bytes(version: ModelVersion) -> bytes:
+    """The version's bytes, checked against its sha256, for loading.
+
+    On S3 they come from this host's read cache (MODEL_CACHE_DIR, keyed by
+    sha256, re-hashed on every read) after a HEAD says the object is still
+    there; a version not cached yet is downloaded once and cached.
+    """
+    storage = get_storage()
+    if not storage.is_remote:
+        return model_version_read_verified(version)
+    data = storage.cached(version.sha256)
+    if data is None:
+        data = model_version_read_verified(version)
+        try:
+            storage.remember(version.sha256, data)
+        except OSError:
+            logger.warning("Could not cache model %s locally", version.version)
+        return data
+    model_version_check_stored(version)
+    return data
+
+
 def model_version_load(version: ModelVersion):
     """Load the fitted model, verifying the checksum before unpickling."""
-    data = model_version_read_verified(version)
+    data = model_version_bytes(version)
     try:
         return pipeline.load_model_bytes(data)
     except MemoryError:

@@ -24,6 +24,8 @@ from mlops.services.training.retraining import (
 
 logger = logging.getLogger(__name__)
 
+# The error_message prefix of a run the broker refused (Redis down).
+NOT_QUEUED = "could not queue the task"
 OPTION_NAMES = ("force", "tune", "warm_start", "reason", "params")
 # Training parameters a request may set, with their allowed range (inclusive).
 # seed: scikit-learn's random_state range; n_estimators: bounded so that one
@@ -177,9 +179,16 @@ def _enqueue(run_id: int) -> None:
         )
     except Exception as exc:  # broker down: don't hold the lock for 30 minutes
         logger.exception("Could not queue retrain run %s", run_id)
-        _finish_unstarted(run_id, f"could not queue the task: {exc!r}")
+        _finish_unstarted(run_id, f"{NOT_QUEUED}: {exc!r}")
         return
     RetrainRun.objects.filter(pk=run_id).update(task_id=str(task_id or "")[:64])
+
+
+def retrain_not_queued(run: RetrainRun) -> bool:
+    """Whether the broker refused the run's task (it failed without starting)."""
+    return run.status == RetrainRun.Status.FAILED and run.error_message.startswith(
+        NOT_QUEUED
+    )
 
 
 def _finish_unstarted(run_id: int, message: str) -> None:
@@ -191,6 +200,12 @@ def _finish_unstarted(run_id: int, message: str) -> None:
         error_message=message,
     )
     run = RetrainRun.objects.get(pk=run_id)
+    audit_record(
+        actor=Actor.system(),
+        action="retrain_finished",
+        obj=run,
+        details={"status": run.status, "outcome": "not_queued", "reason": message},
+    )
     logger.error(
         "Retraining failed: run %s (trigger %s, reason: %s)",
         run_id,

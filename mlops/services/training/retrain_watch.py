@@ -31,8 +31,9 @@ class RunWatch:
         self._stop = threading.Event()
         self._process = psutil.Process()
         self._hwm_reset = self._reset_high_water()
+        # Six beats per timeout: a few missed beats (a slow database) are no death.
         self._beat_every = max(
-            1.0, min(60.0, settings.RETRAIN_ABANDON_AFTER_SECONDS / 6)
+            1.0, min(60.0, settings.RETRAIN_HEARTBEAT_TIMEOUT_SECONDS / 6)
         )
         self._thread = threading.Thread(target=self._loop, daemon=True)
 

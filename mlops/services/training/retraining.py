@@ -2,7 +2,8 @@
 
 A `RetrainRun` row is the audit of one attempt, from request (retrain_requests.py)
 to result. The single-flight lock it holds is released (NULL) in every outcome.
-A run whose worker died is recovered ("abandoned") the next time anything asks.
+A run whose worker died is recovered ("abandoned"), released and audited by the
+watchdog schedule within minutes (RETRAIN_HEARTBEAT_TIMEOUT_SECONDS).
 
 The run body (challenger.py) trains a challenger with `activate=False`, so
 nothing that fails can touch the active model; the promotion gate (promotion.py)
@@ -18,9 +19,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from draws.timefmt import iso_kst
 from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor, audit_record
 from mlops.services.registry.storage import METADATA_DIR, get_storage
@@ -42,17 +45,35 @@ UNFINISHED = (RetrainRun.Status.QUEUED, RetrainRun.Status.RUNNING)
 
 
 def retrain_recover_abandoned() -> list[RetrainRun]:
-    """Fail every queued/running run silent for RETRAIN_ABANDON_AFTER_SECONDS."""
-    cutoff = timezone.now() - timedelta(seconds=settings.RETRAIN_ABANDON_AFTER_SECONDS)
+    """Fail, release and audit every run whose worker is gone.
+
+    A running run beats its heartbeat every RETRAIN_HEARTBEAT_TIMEOUT_SECONDS / 6:
+    silent for the whole timeout, its worker died (`kill -9`, OOM killer, a lost
+    host). A queued run waits for a free worker, so it gets the longer
+    RETRAIN_ABANDON_AFTER_SECONDS before it counts as never picked up. Runs from
+    the watchdog schedule every few minutes, and before every retrain request.
+    """
+    now = timezone.now()
+    limits = {
+        RetrainRun.Status.RUNNING: settings.RETRAIN_HEARTBEAT_TIMEOUT_SECONDS,
+        RetrainRun.Status.QUEUED: settings.RETRAIN_ABANDON_AFTER_SECONDS,
+    }
+    silent = Q()
+    for status, seconds in limits.items():
+        silent |= Q(status=status, last_sign__lt=now - timedelta(seconds=seconds))
     stale = RetrainRun.objects.annotate(
         last_sign=Coalesce("heartbeat_at", "started_at", "created_at")
-    ).filter(status__in=UNFINISHED, last_sign__lt=cutoff)
+    ).filter(silent)
     recovered = []
     for run in stale:
+        limit = limits[run.status]
+        if run.status == RetrainRun.Status.RUNNING:
+            cause = "the worker running it probably died"
+        else:
+            cause = "no worker picked it up (is a Q2 cluster running?)"
         message = (
             f"abandoned: no sign of life since {run.last_sign:%Y-%m-%d %H:%M:%S %Z} "
-            f"(more than {settings.RETRAIN_ABANDON_AFTER_SECONDS} s); the worker "
-            "probably died or the task was never picked up"
+            f"(more than {limit} s while {run.status}); {cause}"
         )
         now = timezone.now()
         # Conditional: a worker finishing this very run right now wins.
@@ -64,7 +85,20 @@ def retrain_recover_abandoned() -> list[RetrainRun]:
             error_message=message,
         ):
             continue
+        was = run.status
         run.refresh_from_db()
+        audit_record(
+            actor=Actor.system(),
+            action="retrain_finished",
+            obj=run,
+            details={
+                "status": run.status,
+                "outcome": "abandoned",
+                "was": was,
+                "last_sign_of_life": iso_kst(run.last_sign),
+                "reason": message,
+            },
+        )
         logger.error(
             "Retraining failed: run %s (trigger %s, reason: %s)",
             run.pk,
@@ -238,4 +272,4 @@ def retrain_write_metadata(run: RetrainRun) -> None:
 
 
 def _iso(value) -> str | None:
-    return value.isoformat() if value else None
+    return iso_kst(value)

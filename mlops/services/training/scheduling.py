@@ -24,7 +24,9 @@ from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.status import Stat
+from redis.exceptions import RedisError
 
+from draws.timefmt import iso_kst
 from mlops.models import RetrainRun
 
 logger = logging.getLogger(__name__)
@@ -32,9 +34,14 @@ logger = logging.getLogger(__name__)
 RETRAIN_SCHEDULE = "Weekly retrain"
 DRAW_SYNC_SCHEDULE = "Draw sync and accuracy check"
 DRAW_SYNC_FOLLOWUP_SCHEDULE = "Draw sync follow-up"
+RETRAIN_WATCHDOG_SCHEDULE = "Abandoned retrain check"
 # A cluster whose heartbeat is older than this is not counted as alive (the
 # Stat expires from the cache after 3 s; this only guards against clock skew).
 HEARTBEAT_FRESH_SECONDS = 30
+
+
+class BrokerUnavailable(Exception):
+    """The task broker can't be reached: the queue and the clusters are unknown."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,12 @@ def schedule_specs() -> list[ScheduleSpec]:
 
     Raises ImproperlyConfigured naming the setting when a cron is not valid.
     """
-    for name in ("RETRAIN_CRON", "DRAW_SYNC_CRON", "DRAW_SYNC_FOLLOWUP_CRON"):
+    for name in (
+        "RETRAIN_CRON",
+        "DRAW_SYNC_CRON",
+        "DRAW_SYNC_FOLLOWUP_CRON",
+        "RETRAIN_WATCHDOG_CRON",
+    ):
         value = getattr(settings, name)
         if not croniter.is_valid(value):
             raise ImproperlyConfigured(
@@ -74,6 +86,13 @@ def schedule_specs() -> list[ScheduleSpec]:
             DRAW_SYNC_FOLLOWUP_SCHEDULE,
             "mlops.tasks.draw_sync_and_monitor_task",
             settings.DRAW_SYNC_FOLLOWUP_CRON,
+        ),
+        # A retrain whose worker died (kill -9, OOM) holds the single-flight
+        # lock: every few minutes, fail, release and audit it.
+        ScheduleSpec(
+            RETRAIN_WATCHDOG_SCHEDULE,
+            "mlops.tasks.retrain_recover_abandoned_task",
+            settings.RETRAIN_WATCHDOG_CRON,
         ),
     ]
 
@@ -196,7 +215,7 @@ def _run_summary(run: RetrainRun | None) -> dict | None:
 
 
 def _iso(value) -> str | None:
-    return value.isoformat() if value else None
+    return iso_kst(value)
 
 
 def cluster_status() -> dict:
@@ -208,10 +227,13 @@ def cluster_status() -> dict:
     """
     broker = get_broker()
     try:
+        info = broker.info()
         stats = Stat.get_all(broker=broker)
-    except (
-        Exception
-    ) as exc:  # Redis down, unreadable cache: not alive as far as we know
+    except RedisError as exc:
+        raise BrokerUnavailable(
+            f"The task broker (Redis) can't be reached: {type(exc).__name__}: {exc}"
+        ) from exc
+    except Exception as exc:  # an unreadable stats cache: not alive as far as we know
         return {
             "alive": False,
             "broker": broker.info(),
@@ -239,7 +261,7 @@ def cluster_status() -> dict:
         and (now - stat.timestamp).total_seconds() < HEARTBEAT_FRESH_SECONDS
         for stat in stats
     )
-    return {"alive": alive, "broker": broker.info(), "clusters": clusters}
+    return {"alive": alive, "broker": info, "clusters": clusters}
 
 
 def scheduler_status() -> dict:
@@ -255,7 +277,12 @@ def scheduler_status() -> dict:
     )
     running = RetrainRun.objects.filter(in_flight=RetrainRun.IN_FLIGHT).first()
     # Names only: reading the cron settings here would fail on an invalid one.
-    names = (RETRAIN_SCHEDULE, DRAW_SYNC_SCHEDULE, DRAW_SYNC_FOLLOWUP_SCHEDULE)
+    names = (
+        RETRAIN_SCHEDULE,
+        DRAW_SYNC_SCHEDULE,
+        DRAW_SYNC_FOLLOWUP_SCHEDULE,
+        RETRAIN_WATCHDOG_SCHEDULE,
+    )
     schedules = [
         {
             "name": schedule.name,

@@ -1,0 +1,450 @@
+"""Several "hosts" on this machine that share no disk: gunicorn web hosts and a
+qcluster worker, each with its own empty VAR_DIR and MODEL_ROOT, coordinating
+only through PostgreSQL, Redis and an S3 endpoint.
+
+Used by tests/scaleout/test_two_hosts.py and benchmarks/bench_scaleout.py.
+Every wait is bounded; `stop()` ends only the process groups started here.
+"""
+
+import datetime as dt
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg2
+
+from tests.observability.stack import (
+    PG_ADMIN_DSN,
+    claim_redis_namespace,
+    free_port,
+    http_get,
+    release_redis_namespace,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = ROOT / ".venv" / "bin" / "python"
+# This engineer's Redis db (TEAM.md). Never flushed: the cluster's queue, stats
+# and cache keys live under its own claimed name, and destroy() deletes those.
+REDIS_URL = os.environ.get("SCALEOUT_REDIS_URL", "redis://127.0.0.1:6379/13")
+RECOMMENDATIONS = "/api/recommendations/?count=5"
+
+# How a retrain is queued on the cluster: through the retraining service
+# (single flight, RetrainRun row), forced so the served version surely changes.
+QUEUE_RETRAIN = (
+    "from mlops.services.registry.audit import Actor; "
+    "from mlops.services.training.retrain_requests import retrain_request; "
+    "run = retrain_request(trigger='manual', actor=Actor.cli(), "
+    "options={'force': True, 'reason': 'scale-out test'}); print(run.pk)"
+)
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    log: Path
+    port: int | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def get(self, path: str, **kwargs):
+        return http_get(self.base_url + path, **kwargs)
+
+
+@dataclass
+class Cluster:
+    """A database, a Redis db, S3 buckets; web hosts and a worker on them."""
+
+    workdir: Path
+    s3_env: dict  # AWS_S3_ENDPOINT_URL and credentials
+    models_url: str  # s3://bucket/prefix
+    backups_url: str
+    extra_env: dict = field(default_factory=dict)
+    processes: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.workdir = Path(self.workdir)
+        self.database = f"lotto_scaleout_{os.getpid()}_{secrets.token_hex(3)}"
+        self.redis_namespace = None
+        self.secret_key = secrets.token_urlsafe(50)
+
+    # --- resources ---------------------------------------------------------------
+
+    def _admin(self, sql: str) -> None:
+        connection = psycopg2.connect(PG_ADMIN_DSN)
+        connection.autocommit = True
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+        finally:
+            connection.close()
+
+    def query(self, sql: str, params=()) -> list[tuple]:
+        connection = psycopg2.connect(
+            dbname=self.database, user="postgres", host="127.0.0.1", port=5432
+        )
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+        finally:
+            connection.close()
+
+    def create(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.redis_namespace = claim_redis_namespace(REDIS_URL)
+        self._admin(f'CREATE DATABASE "{self.database}"')
+
+    def destroy(self) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        if self.redis_namespace is not None:
+            release_redis_namespace(REDIS_URL, self.redis_namespace)
+
+    def env(self, host: str) -> dict:
+        """The environment of one host: shared servers, its own empty disk."""
+        home = self.workdir / host
+        env = {
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("PYTEST", "DJANGO_", "Q_", "AWS_", "MODEL_"))
+                and k not in {"DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR"}
+            },
+            "DJANGO_SETTINGS_MODULE": "lotto_site.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": self.secret_key,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{self.database}",
+            "REDIS_URL": REDIS_URL,
+            "Q_CLUSTER_NAME": self.redis_namespace,
+            "CACHE_KEY_PREFIX": self.redis_namespace,
+            "MODEL_STORAGE_URL": self.models_url,
+            "MODEL_BACKUP_STORAGE_URL": self.backups_url,
+            "VAR_DIR": str(home / "var"),
+            "MODEL_ROOT": str(home / "models"),  # stays empty: the models are in S3
+            "PROMETHEUS_MULTIPROC_DIR": str(home / "prometheus"),
+            "METRICS_BEARER_TOKEN": "",
+            "GUNICORN_ACCESS_LOG": "",
+            "LOG_LEVEL": "WARNING",
+            "ML_N_JOBS": "1",
+            "SECURE_SSL_REDIRECT": "0",
+            # All the load comes from one address: the per-client rate limit
+            # (shared through Redis) is not what is measured here.
+            "API_THROTTLE_ANON": "10000000/min",
+            "API_THROTTLE_USER": "10000000/min",
+            **self.s3_env,
+            **self.extra_env,
+        }
+        return env
+
+    # --- processes ---------------------------------------------------------------
+
+    def manage(self, host: str, *args: str, timeout: float = 300):
+        return subprocess.run(
+            [str(PYTHON), "manage.py", *args],
+            cwd=ROOT,
+            env=self.env(host),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def must(self, host: str, *args: str, timeout: float = 300) -> str:
+        done = self.manage(host, *args, timeout=timeout)
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"manage.py {' '.join(args)} on {host} failed:\n"
+                f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+            )
+        return done.stdout
+
+    def _start(self, name: str, args: list[str], env: dict, port=None) -> Process:
+        (self.workdir / name).mkdir(parents=True, exist_ok=True)
+        log = self.workdir / f"{name}.log"
+        with open(log, "wb") as handle:  # the child keeps its own descriptor
+            popen = subprocess.Popen(
+                args,
+                cwd=ROOT,
+                env=env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                # Its own process group (kill() ends all of it), but this
+                # session: with the kernel's autogroup scheduling each session
+                # gets an equal CPU share, so a host in a session of its own
+                # would get more CPU than its peers on a busy machine.
+                process_group=0,
+            )
+        process = Process(name, popen, log, port)
+        self.processes[name] = process
+        return process
+
+    def start_web(self, name: str, *, workers: int = 1) -> Process:
+        """gunicorn with `workers` workers (deploy/gunicorn.conf.py)."""
+        port = free_port()
+        env = {
+            **self.env(name),
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": str(workers),
+        }
+        args = [str(PYTHON), "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]
+        return self._start(name, [*args, "lotto_site.wsgi:application"], env, port)
+
+    def start_worker(self, name: str = "worker") -> Process:
+        return self._start(name, [str(PYTHON), "manage.py", "qcluster"], self.env(name))
+
+    def log(self, name: str) -> str:
+        path = self.workdir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def wait_for(self, condition, *, timeout: float, what: str, interval=0.2):
+        deadline = time.monotonic() + timeout
+        last_error = None
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.popen.poll() is not None and not getattr(
+                    process, "killed", False
+                ):
+                    raise RuntimeError(
+                        f"{name} exited with {process.popen.returncode} while "
+                        f"waiting for {what}:\n{self.log(name)[-4000:]}"
+                    )
+            try:
+                result = condition()
+            except OSError as exc:
+                result, last_error = None, exc
+            if result:
+                return result
+            time.sleep(interval)
+        raise TimeoutError(f"no {what} after {timeout:.0f} s (last: {last_error})")
+
+    def wait_serving(self, process: Process, timeout: float = 120) -> str:
+        """Wait until the host answers recommendations; the version it serves."""
+
+        def answered():
+            status, body = process.get(RECOMMENDATIONS, timeout=10)
+            return status == 200 and json.loads(body)
+
+        return self.wait_for(
+            answered, timeout=timeout, what=f"recommendations from {process.name}"
+        ).get("model_version")
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a host's whole process group: the machine went away."""
+        process = self.processes[name]
+        process.killed = True
+        os.killpg(process.popen.pid, signal.SIGKILL)
+        process.popen.wait(10)
+
+    def stop(self, timeout: float = 20) -> None:
+        for process in self.processes.values():
+            if process.popen.poll() is None:
+                process.popen.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for process in self.processes.values():
+            try:
+                process.popen.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(process.popen.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.popen.wait(10)
+        self.processes.clear()
+
+    # --- the model's life --------------------------------------------------------
+
+    def queue_retrain(self, host: str = "worker") -> int:
+        out = self.must(host, "shell", "-c", QUEUE_RETRAIN, timeout=120)
+        return int(out.strip().splitlines()[-1])
+
+    def retrain_run(self, run_id: int) -> dict:
+        """The run's row; `activated_at`: when its version became the active one."""
+        rows = self.query(
+            "SELECT r.status, r.finished_at, v.version, r.error_message, "
+            "(SELECT min(a.activated_at) FROM mlops_modelactivation a "
+            " WHERE a.model_version_id = r.model_version_id) "
+            "FROM mlops_retrainrun r LEFT JOIN mlops_modelversion v "
+            "ON v.id = r.model_version_id WHERE r.id = %s",
+            (run_id,),
+        )
+        status, finished, version, error, activated = rows[0]
+        return {
+            "status": status,
+            "finished_at": finished,
+            "activated_at": activated,
+            "version": version,
+            "error": error,
+        }
+
+    def wait_retrain(self, run_id: int, timeout: float = 240) -> dict:
+        """The run's row once it finished (success or failed)."""
+
+        def finished():
+            run = self.retrain_run(run_id)
+            return run if run["status"] in {"success", "failed"} else None
+
+        return self.wait_for(finished, timeout=timeout, what="the retrain to finish")
+
+    def wait_all_serving(self, pollers, version: str, timeout: float = 30) -> None:
+        self.wait_for(
+            lambda: all(p.first_seen(version) for p in pollers),
+            timeout=timeout,
+            what=f"every host serving {version}",
+        )
+
+    def active_version(self) -> tuple[str, str, str]:
+        """(version, file_path, sha256) of the active version."""
+        return self.query(
+            "SELECT version, file_path, sha256 FROM mlops_modelversion "
+            "WHERE state = 'active'"
+        )[0]
+
+
+class VersionPoller(threading.Thread):
+    """Ask one host for recommendations every `interval` s; note each answer."""
+
+    def __init__(self, process: Process, interval: float = 0.1):
+        super().__init__(daemon=True)
+        self.process, self.interval = process, interval
+        self.answers: list[tuple[float, int, str | None]] = []  # (time.time(), ...)
+        self.halt = threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            try:
+                status, body = self.process.get("/api/recommendations/?count=1")
+                version = (
+                    json.loads(body).get("model_version") if status == 200 else None
+                )
+            except OSError:
+                status, version = 0, None
+            self.answers.append((time.time(), status, version))
+            self.halt.wait(self.interval)
+
+    def stop(self):
+        self.halt.set()
+        self.join(15)
+
+    def first_seen(self, version: str) -> float | None:
+        for at, status, answered in self.answers:
+            if status == 200 and answered == version:
+                return at
+        return None
+
+    def failures(self) -> list[tuple[float, int, str | None]]:
+        return [answer for answer in self.answers if answer[1] != 200]
+
+
+def seconds_after(finished_at: dt.datetime, wall: float) -> float:
+    return wall - finished_at.timestamp()
+
+
+# --- wrk ----------------------------------------------------------------------------
+
+# wrk calls done() once at the end; print one parseable line.
+WRK_REPORT_LUA = r"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRK_JSON {\"requests\": %d, \"duration_us\": %d, \"connect\": %d, " ..
+    "\"read\": %d, \"write\": %d, \"status\": %d, \"timeout\": %d, " ..
+    "\"p50_us\": %d, \"p99_us\": %d}\n",
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status,
+    e.timeout, latency:percentile(50), latency:percentile(99)))
+end
+"""
+WRK_ERRORS = ("connect", "read", "write", "status", "timeout")
+
+
+class Wrk:
+    """wrk against one URL in the background; `result()` waits and parses."""
+
+    def __init__(self, url: str, *, duration: float, connections=4, threads=1):
+        # One script file per run: wrk reads it while another run may write its own.
+        handle, name = tempfile.mkstemp(prefix="lotto-wrk-", suffix=".lua")
+        with os.fdopen(handle, "w") as script_file:
+            script_file.write(WRK_REPORT_LUA)
+        script = Path(name)
+        self.script = script
+        self.duration = duration
+        self.popen = subprocess.Popen(
+            [
+                "wrk",
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{int(duration)}s",
+                "--timeout",
+                "5s",
+                "-s",
+                str(script),
+                url,
+            ],  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def result(self) -> dict:
+        stdout, stderr = self.popen.communicate(timeout=self.duration + 60)
+        self.script.unlink(missing_ok=True)
+        match = re.search(r"^WRK_JSON (\{.*\})$", stdout, re.MULTILINE)
+        if self.popen.returncode != 0 or match is None:
+            raise RuntimeError(f"wrk failed:\n{stdout}\n{stderr}")
+        raw = json.loads(match.group(1))
+        seconds = raw["duration_us"] / 1e6
+        return {
+            "requests": raw["requests"],
+            "requests_per_second": raw["requests"] / seconds,
+            "errors": sum(raw[k] for k in WRK_ERRORS),
+            "error_detail": {k: raw[k] for k in WRK_ERRORS},
+            "p50_ms": raw["p50_us"] / 1000,
+            "p99_ms": raw["p99_us"] / 1000,
+        }
+
+
+class Load(threading.Thread):
+    """wrk on each host in back-to-back slices until stopped; every slice kept."""
+
+    def __init__(self, processes: list[Process], *, slice_seconds=3, connections=4):
+        super().__init__(daemon=True)
+        self.processes = processes
+        self.slice_seconds, self.connections = slice_seconds, connections
+        self.slices: dict[str, list[dict]] = {p.name: [] for p in processes}
+        self.halt = threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            running = {
+                p.name: Wrk(
+                    p.base_url + RECOMMENDATIONS,
+                    duration=self.slice_seconds,
+                    connections=self.connections,
+                )
+                for p in self.processes
+            }
+            for name, wrk in running.items():
+                self.slices[name].append(wrk.result())
+
+    def stop(self) -> dict[str, dict]:
+        """Stop after the running slice; totals per host."""
+        self.halt.set()
+        self.join(self.slice_seconds + 90)
+        return {
+            name: {
+                "requests": sum(s["requests"] for s in slices),
+                "errors": sum(s["errors"] for s in slices),
+                "slices": len(slices),
+            }
+            for name, slices in self.slices.items()
+        }

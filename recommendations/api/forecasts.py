@@ -10,8 +10,7 @@ public API and reads through mlops' selectors.
 import re
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 from rest_framework.generics import ListAPIView
@@ -100,11 +99,15 @@ class ForecastListApi(ListAPIView):
         )
 
     @extend_schema(
+        summary=_("Recorded forecasts"),
+        description=_(
+            "Every official forecast the service recorded, newest target draw first, "
+            "each with its place in the forecast ledger (index, commitment, the "
+            "commitment before it). A forecast appears as soon as it is recorded, "
+            "before its draw. Filter with target_draw=N."
+        ),
         parameters=[FilterSerializer],
-        responses={
-            200: ForecastOutputSerializer(many=True),
-            400: OpenApiResponse(description=_("A filter is invalid.")),
-        },
+        responses={200: ForecastOutputSerializer(many=True)},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -174,17 +177,16 @@ class LedgerApi(APIView):
         )
 
     @extend_schema(
+        summary=_("The forecast ledger"),
+        description=_(
+            "The head of the hash chain over every recorded forecast, its length, "
+            "the canonical form and how to verify. Save the head before each draw; "
+            "since=<saved head> returns the links after it (64 zeros: the whole "
+            "chain). A head the chain does not hold is a 404 with the code "
+            "unknown_head: the chain was rewritten, or the head is mistyped."
+        ),
         parameters=[InputSerializer],
-        responses={
-            200: LedgerOutputSerializer,
-            400: OpenApiResponse(description=_("`since` is not 64 hex digits.")),
-            404: OpenApiResponse(
-                OpenApiTypes.OBJECT,
-                description=_(
-                    "`since` is not a head of this chain (code unknown_head)."
-                ),
-            ),
-        },
+        responses={200: LedgerOutputSerializer},
     )
     def get(self, request):
         params = self.InputSerializer(data=request.query_params)

@@ -1,7 +1,20 @@
-"""Fixtures shared by every test package."""
+"""Fixtures shared by every test package, and the Hypothesis profiles."""
+
+import os
 
 import pytest
 from django.conf import settings as django_settings
+from hypothesis import settings as hypothesis_settings
+
+# Property-based tests (the API fuzz, the import parser) run under a profile:
+# HYPOTHESIS_PROFILE=ci (set by .ci/run) is derandomized (the same examples every
+# run, so CI is reproducible and bounded) and keeps no example database; "dev"
+# explores new examples each run. Each test may lower max_examples further.
+hypothesis_settings.register_profile(
+    "ci", max_examples=50, derandomize=True, database=None, deadline=None
+)
+hypothesis_settings.register_profile("dev", max_examples=50, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 @pytest.fixture

@@ -156,6 +156,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # wait for a lock instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # libpq waits for a connection without limit by default: a database host
+    # that drops packets would hang requests, and a worker's shutdown, for
+    # minutes. Fail after this many seconds instead (the API answers 503).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # django-axes first: it refuses a locked-out login before any password is checked.
@@ -242,6 +249,10 @@ REST_FRAMEWORK = {
     ],
     # JSON nested too deeply is a 400, not a RecursionError (lotto_site/parsers.py).
     # The staff API accepts JSON only (mlops/api/permissions.py).
+    # ?format=<unknown> chooses by Accept instead of answering 404.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": (
+        "lotto_site.negotiation.LenientContentNegotiation"
+    ),
     "DEFAULT_PARSER_CLASSES": [
         "lotto_site.parsers.SafeJSONParser",
         "rest_framework.parsers.FormParser",

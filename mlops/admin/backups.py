@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
 
 from mlops.models import ModelBackup
 
@@ -23,6 +24,6 @@ class ModelBackupAdmin(ReadOnlyAdmin):
     list_select_related = ("model_version",)
     search_fields = ("model_version__version", "file_path")
 
-    @admin.display(description="Size", ordering="size_bytes")
+    @admin.display(description=_("Size"), ordering="size_bytes")
     def size(self, obj):
         return filesizeformat(obj.size_bytes)

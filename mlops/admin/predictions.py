@@ -1,6 +1,7 @@
 """The recorded forecasts, by target draw, with their scores once drawn."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from mlops.models import Prediction
 
@@ -8,11 +9,11 @@ from .base import MAX_INTEGER, ReadOnlyAdmin, whole_number
 
 
 class ScoredFilter(admin.SimpleListFilter):
-    title = "scored"
+    title = _("scored")
     parameter_name = "scored"
 
     def lookups(self, request, model_admin):
-        return (("yes", "Scored"), ("no", "Waiting for the draw"))
+        return (("yes", _("Scored")), ("no", _("Waiting for the draw")))
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -25,7 +26,7 @@ class ScoredFilter(admin.SimpleListFilter):
 class TargetDrawFilter(admin.SimpleListFilter):
     """The most recent target draws; older ones by searching the draw number."""
 
-    title = "target draw"
+    title = _("target draw")
     parameter_name = "target_draw"
     RECENT = 15
 

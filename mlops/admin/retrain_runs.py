@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 
 from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor
@@ -58,11 +59,13 @@ class RetrainRunAdmin(ReadOnlyAdmin):
                 options={"reason": request.POST.get("reason", "").strip()[:500]},
             )
         except RetrainAlreadyRunning as exc:
-            self.message_user(request, f"Refused: {exc}", messages.WARNING)
+            self.message_user(request, _("Refused: %s") % exc, messages.WARNING)
         except ValidationError as exc:
-            self.message_user(request, f"Refused: {error_text(exc)}", messages.ERROR)
+            self.message_user(
+                request, _("Refused: %s") % error_text(exc), messages.ERROR
+            )
         else:
-            self.message_user(request, f"Retrain run {run.pk} queued.")
+            self.message_user(request, _("Retrain run %s queued.") % run.pk)
         return HttpResponseRedirect(reverse("admin:mlops_retrainrun_changelist"))
 
     def changelist_view(self, request, extra_context=None):

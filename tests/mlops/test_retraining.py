@@ -328,7 +328,9 @@ def test_retrain_metadata_json_matches_the_last_run(champion, model_root):
     assert metadata["promotion_reason"] == run.promotion_reason
     assert metadata["draw_count"] == run.draw_count == 1220
     assert metadata["draw_range"] == [1, 1220]
-    assert metadata["finished_at"] == run.finished_at.isoformat()
+    # The same instant, written the API's way: ISO 8601 with the +09:00 offset.
+    assert dt.datetime.fromisoformat(metadata["finished_at"]) == run.finished_at
+    assert metadata["finished_at"].endswith("+09:00")
     assert metadata["duration_seconds"] == run.duration_seconds
     assert metadata["peak_memory_bytes"] == run.peak_memory_bytes
     assert metadata["options"]["reason"] == "second"

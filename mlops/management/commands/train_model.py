@@ -31,8 +31,8 @@ class Command(BaseCommand):
     help = (
         "Train a model on all stored draws, register it and make it the active "
         "version, as a forced retrain run (recorded, single flight; the promotion "
-        "gate's decision is recorded and printed); prints the version, file size, duration and validation figures "
-        "next to their random baselines. --if-missing does nothing when an active "
+        "gate's decision is recorded and printed); prints the version, file size, "
+        "duration and validation figures next to their random baselines. --if-missing does nothing when an active "
         "version exists and its file matches its checksum. Needs ML_MIN_DRAWS draws."
     )
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from mlops.messages import message
 from mlops.models import ModelVersion
 from mlops.observability.metrics import record_self_heal
 from mlops.services.operations.backups import model_backup_newest_good
@@ -141,7 +142,7 @@ def _restore_and_reactivate(version: ModelVersion, reason: str):
             model_version_activate(
                 version=version,
                 actor=Actor.system(),
-                reason=f"self-heal after {reason}: restored from backup {backup.pk}",
+                reason=message("activation.self_heal", reason=reason, backup=backup.pk),
                 activated_by="self-heal",
             )
     except (ModelIntegrityError, ValidationError, OSError) as exc:

@@ -11,6 +11,7 @@ import logging
 from django.conf import settings
 
 from draws.models import LottoDraw
+from mlops.messages import message
 from mlops.ml import features, incremental, tuning
 from mlops.models import ModelVersion, RetrainRun
 from mlops.services.registry.audit import Actor
@@ -20,7 +21,7 @@ from mlops.services.registry.registry import (
     model_version_load,
     model_version_write_metadata,
 )
-from mlops.services.training.promotion import promotion_decision
+from mlops.services.training.promotion import promotion_verdict
 from mlops.services.training.training import (
     ensure_enough_draws,
     model_version_register_trained,
@@ -55,25 +56,25 @@ def challenger_train_and_gate(
             tuning=run.tuning,
         )
         champion = model_version_active()
-        promote, gate_reason = promotion_decision(
+        promote, gate_reason = promotion_verdict(
             challenger=version,
             champion=champion,
             tolerance=settings.RETRAIN_PROMOTION_TOLERANCE,
             force=bool(run.options.get("force")),
         )
-        outcome["promotion_reason"] = gate_reason
+        outcome["promotion_reason_message"] = gate_reason
         still_ours = RetrainRun.objects.filter(
             pk=run.pk, status=RetrainRun.Status.RUNNING
         ).exists()
         if promote and not still_ours:
-            outcome["promotion_reason"] = (
-                f"not promoted: the run was marked abandoned meanwhile ({gate_reason})"
+            outcome["promotion_reason_message"] = message(
+                "gate.abandoned", reason=gate_reason
             )
         elif promote:
             model_version_activate(
                 version=version,
                 actor=actor,
-                reason=f"{reason}; {gate_reason}",
+                reason=message("activation.retrain", reason=reason, gate=gate_reason),
                 activated_by=activated_by,
                 retrain_run=run,
             )

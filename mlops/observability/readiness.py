@@ -14,7 +14,9 @@ from mlops.services.registry.registry import (
     model_version_active,
     model_version_load,
 )
-from mlops.serving_state import serving_state
+from mlops.serving_state import serving_state as serving_mode
+
+from .serving import serving_state
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,16 @@ def _model_loadable(version: ModelVersion) -> None:
     model_version_load(version)  # raises ModelIntegrityError
     _loaded_at.clear()
     _loaded_at[key] = time.monotonic()
+
+
+def _serves_from_memory(active: ModelVersion) -> bool:
+    state = serving_state()
+    return bool(
+        state
+        and state["mode"] == "ml"
+        and state["model_version_id"] == active.pk
+        and state["model_sha256"] == active.sha256
+    )
 
 
 def readiness_check() -> tuple[bool, dict]:
@@ -55,7 +67,7 @@ def readiness_check() -> tuple[bool, dict]:
     report["draws_stored"] = draws
     report["latest_draw"] = freshness.latest_draw_no
     # What this process serves now (null fields before its first forecast).
-    report["serving"] = serving_state().as_dict()
+    report["serving"] = serving_mode().as_dict()
     if active is not None:
         report["model_version"] = active.version
         try:
@@ -66,6 +78,13 @@ def readiness_check() -> tuple[bool, dict]:
             report["model_error"] = FallbackReason.MEMORY_ERROR.value
         else:
             report["model"] = "ml"
+            report["model_source"] = "file"
+            return True, report
+        if _serves_from_memory(active):
+            # This warm process still serves the model it loaded before the
+            # file went: say that, not what a fresh process would serve.
+            report["model"] = "ml"
+            report["model_source"] = "memory"
             return True, report
     if draws > 0:
         report["model"] = "statistical"

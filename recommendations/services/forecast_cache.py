@@ -95,25 +95,40 @@ def forecast_cache_invalidate() -> None:
 
 
 def forecast_cache_get(
-    *, want_ml: bool, compute: Callable[[ForecastState], tuple[Forecast, bool]]
+    *,
+    want_ml: bool,
+    compute: Callable[[ForecastState], tuple[Forecast, bool]],
+    still_current: Callable[[Forecast, ForecastState], bool] | None = None,
 ) -> Forecast:
     """The cached forecast, or `compute(state)` -> (forecast, retry) once, cached.
 
     `retry` marks a fallback a retry can cure: the model is tried again after
     ML_FALLBACK_RETRY_SECONDS even if nothing changed.
     """
+
+    def usable(entry, state) -> bool:
+        return _fresh(entry, state) and (
+            still_current is None or still_current(entry.forecast, state)
+        )
+
     entry = _cache.entries.get(want_ml)
-    if _fresh(entry, _current_state()):
+    if usable(entry, _current_state()):
         return entry.forecast
     with _cache.lock:
         state = _current_state()
         entry = _cache.entries.get(want_ml)
-        if _fresh(entry, state):
+        if usable(entry, state):
             return entry.forecast
         forecast, retry = compute(state)
         entry = _Entry(state, forecast, time.monotonic(), retry)
         _cache.entries = {**_cache.entries, want_ml: entry}
         return forecast
+
+
+def forecast_cache_entry(*, want_ml: bool) -> tuple[Forecast, ForecastState] | None:
+    """The cached forecast and the state it was computed from, or None."""
+    entry = _cache.entries.get(want_ml)
+    return None if entry is None else (entry.forecast, entry.state)
 
 
 def forecast_cache_model(key: tuple[int, str]) -> object | None:

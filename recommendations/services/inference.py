@@ -19,6 +19,7 @@ import numpy as np
 from django.conf import settings
 
 from draws.models import LottoDraw, expected_draw_date
+from draws.schedule import next_scheduled_draw
 from mlops.fallback_reasons import FallbackReason
 from mlops.ml import features, pipeline
 from mlops.ml.sampling import OFFICIAL_SLIP_GAMES, sample_games
@@ -38,6 +39,7 @@ from recommendations.services.fallback import FallbackError, fallback_note_outco
 from recommendations.services.forecast_cache import (
     Forecast,
     ForecastState,
+    forecast_cache_entry,
     forecast_cache_get,
     forecast_cache_hold_model,
     forecast_cache_model,
@@ -59,6 +61,40 @@ def ml_enabled(use_ml_model: bool = True) -> bool:
     return bool(use_ml_model and settings.RECOMMENDATIONS_USE_ML)
 
 
+def forecast_target_draw(latest_draw_no: int | None) -> int:
+    """The draw a forecast is for: the calendar's next one (Saturday 20:35 KST).
+
+    From the clock, never from the last stored draw: a history that stopped
+    growing must not make the service forecast a draw already broadcast. A
+    stored draw beyond the calendar (test data) moves it past that one.
+    """
+    return max(next_scheduled_draw().draw_no, (latest_draw_no or 0) + 1)
+
+
+def _targets_next_draw(forecast: Forecast, state: ForecastState) -> bool:
+    """The cached forecast still targets the next draw (the calendar moves on)."""
+    return forecast.target_draw_no == forecast_target_draw(state.latest_draw_no)
+
+
+def process_serving_state() -> dict | None:
+    """What this process serves when ML is wanted: its cached forecast's source.
+
+    The state provider mlops reads (/readyz, the operations page); None until
+    this process has computed a forecast.
+    """
+    held = forecast_cache_entry(want_ml=True)
+    if held is None:
+        return None
+    forecast, state = held
+    return {
+        "mode": forecast.mode,
+        "model_version": forecast.model_version,
+        "model_version_id": forecast.model_version_id,
+        "model_sha256": state.active_sha256 if forecast.model_version else "",
+        "fallback_reason": forecast.fallback_reason,
+    }
+
+
 def forecast_current(*, use_ml_model: bool = True) -> Forecast:
     """The forecast for the next draw; computed once per (model, history), cached.
 
@@ -66,7 +102,9 @@ def forecast_current(*, use_ml_model: bool = True) -> Forecast:
     """
     want_ml = ml_enabled(use_ml_model)
     return forecast_cache_get(
-        want_ml=want_ml, compute=lambda state: _compute(want_ml=want_ml, state=state)
+        want_ml=want_ml,
+        compute=lambda state: _compute(want_ml=want_ml, state=state),
+        still_current=_targets_next_draw,
     )
 
 
@@ -85,7 +123,7 @@ def _compute(*, want_ml: bool, state: ForecastState) -> tuple[Forecast, bool]:
     draw_nos, numbers = _history()
     if not draw_nos:
         raise NoDrawsError("No draws are stored yet: import the draw history first.")
-    target = draw_nos[-1] + 1
+    target = forecast_target_draw(draw_nos[-1])
     if not want_ml:
         fallback = FallbackError(
             FallbackReason.FORCED,

@@ -2,7 +2,6 @@
 (/readyz, /metrics, the operations page); it never imports serving."""
 
 import pytest
-from django.urls import reverse
 
 from mlops.serving_state import ServingState, serving_state
 from recommendations.services.recommendation import recommendation_generate
@@ -49,13 +48,3 @@ def test_metrics_show_the_mode_this_process_serves(client, trained):
 
     assert 'ml_process_serving_mode{mode="ml"} 1.0' in body
     assert 'ml_process_serving_mode{mode="statistical"} 0.0' in body
-
-
-def test_the_operations_page_says_what_this_process_serves(admin_client, trained):
-    recommendation_generate(count=1, seed=1)
-
-    page = admin_client.get(
-        reverse("operations_dashboard"), HTTP_ACCEPT_LANGUAGE="en"
-    ).content.decode()
-
-    assert 'id="dashboard-serving"><code>ml</code> ' + trained.version in page

@@ -1,4 +1,4 @@
-"""Migration mlops 0006: forecasts recorded before the ledger are marked pre_ledger,
+"""Migration mlops 0007: forecasts recorded before the ledger are marked pre_ledger,
 and the freeze triggers still hold afterwards (now over the ledger columns too)."""
 
 import pytest
@@ -6,8 +6,11 @@ from django.db import DatabaseError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 pytestmark = pytest.mark.django_db(transaction=True)
-BEFORE = [("mlops", "0005_labels_and_stored_messages"), ("draws", "0003_verbose_names")]
-AFTER = [("mlops", "0006_forecast_ledger")]
+BEFORE = [
+    ("mlops", "0006_integrity_checks_and_unchanged_runs"),
+    ("draws", "0003_verbose_names"),
+]
+AFTER = [("mlops", "0007_forecast_ledger")]
 
 
 def migrate(targets):

@@ -96,7 +96,7 @@ restore_0003_triggers = _install(FROZEN[:9])  # before the ledger columns
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("mlops", "0005_labels_and_stored_messages"),
+        ("mlops", "0006_integrity_checks_and_unchanged_runs"),
     ]
 
     operations = [

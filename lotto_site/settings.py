@@ -434,6 +434,10 @@ RETRAIN_CRON = os.environ.get("RETRAIN_CRON", "0 0 * * 2")  # Tuesday 00:00 KST
 DRAW_SYNC_CRON = os.environ.get("DRAW_SYNC_CRON", "30 21 * * 6")  # Saturday 21:30
 # A second try for a result the official site published late (Sunday 09:00 KST).
 DRAW_SYNC_FOLLOWUP_CRON = os.environ.get("DRAW_SYNC_FOLLOWUP_CRON", "0 9 * * 0")
+# The active model's file every 5 minutes (self-heal at once if it fails), every
+# model, metadata and backup file daily at 04:15 KST.
+INTEGRITY_ACTIVE_CRON = os.environ.get("INTEGRITY_ACTIVE_CRON", "*/5 * * * *")
+INTEGRITY_FULL_CRON = os.environ.get("INTEGRITY_FULL_CRON", "15 4 * * *")
 # --tune: None = mlops.ml.tuning.DEFAULT_GRID (a dict of lists to override).
 RETRAIN_TUNE_GRID = None
 RETRAIN_TUNE_SPLITS = env_int("RETRAIN_TUNE_SPLITS", 3)

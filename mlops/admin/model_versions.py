@@ -37,6 +37,7 @@ from mlops.services.registry.registry import (
 )
 
 from .base import ActionPermissionMixin, ReadOnlyAdmin, _errors, _pretty_json
+from .figures import validation_rows
 
 
 def _metric(version: ModelVersion, name: str, percent: bool) -> str:
@@ -114,6 +115,10 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
                 )
             },
         ),
+        (
+            gettext_lazy("Validation against chance"),
+            {"fields": ("validation_table",)},
+        ),
         (gettext_lazy("Metadata"), {"fields": ("metadata_pretty",)}),
     )
     readonly_fields = (
@@ -121,6 +126,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
         "activation_timeline",
         "backup_table",
         "metadata_pretty",
+        "validation_table",
     )
 
     def get_queryset(self, request):
@@ -169,7 +175,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
         if not count:
             return _("none")
         newest = getattr(obj, "newest_backup_at", None)
-        when = _(", newest %s") % format_kst(newest) if newest else ""
+        when = _(", newest %(when)s") % {"when": format_kst(newest)} if newest else ""
         return f"{count}{when}"
 
     # --- detail ---
@@ -236,7 +242,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
                     format_kst(b.verified_at, seconds=True)
                     if b.verified_at
                     else _("never"),
-                    _("removed %s") % format_kst(b.deleted_at)
+                    _("removed %(when)s") % {"when": format_kst(b.deleted_at)}
                     if b.deleted_at
                     else _("kept"),
                 )
@@ -252,6 +258,44 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
             _("Last verified"),
             _("Status"),
             rows,
+        )
+
+    @admin.display(description=gettext_lazy("Validation metrics"))
+    def validation_table(self, obj):
+        rows = validation_rows(obj.validation_metrics)
+        if not rows:
+            return _("No validation metrics were stored with this version.")
+        body = format_html_join(
+            "",
+            '<tr id="validation-{}"><th scope="row">{}</th><td>{}</td><td>{}</td>'
+            "<td>{}</td><td>{}</td><td>{} <code>{}</code></td></tr>",
+            (
+                (
+                    r.code,
+                    r.label,
+                    r.value,
+                    r.baseline,
+                    r.interval,
+                    r.p_value,
+                    r.verdict,
+                    r.verdict_code if r.verdict_code != r.verdict else "",
+                )
+                for r in rows
+            ),
+        )
+        return format_html(
+            '<table class="validation-metrics"><thead><tr><th>{}</th><th>{}</th>'
+            "<th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+            "<tbody>{}</tbody></table><p>{}</p>",
+            _("Figure"),
+            _("Value"),
+            _("Random baseline"),
+            _("Interval (95%)"),
+            _("p-value (better than chance)"),
+            _("Verdict"),
+            body,
+            _("Scored on %(n)s held-out draws the model did not train on.")
+            % {"n": (obj.validation_metrics or {}).get("sample_size", "—")},
         )
 
     @admin.display(description=gettext_lazy("Metadata"))
@@ -274,6 +318,14 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
         version = self._one(request, queryset, "activate")
         if version is None:
             return None
+        if version.is_active:
+            self.message_user(
+                request,
+                _("Nothing changed: %(version)s is already the active model.")
+                % {"version": version.version},
+                messages.WARNING,
+            )
+            return None
         try:
             model_version_activate(
                 version=version,
@@ -284,7 +336,13 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
             text = _errors(exc) if isinstance(exc, ValidationError) else str(exc)
             self.message_user(request, _("Not activated: %s") % text, messages.ERROR)
             return None
-        self.message_user(request, _("%s is now the active model.") % version.version)
+        # Django's message list capitalises the first letter: never start with
+        # a version label (it would read "Lotto_model_…").
+        self.message_user(
+            request,
+            _("Activated %(version)s: it is now the active model.")
+            % {"version": version.version},
+        )
         return None
 
     @admin.action(description=gettext_lazy("Back up"), permissions=["backup"])

@@ -45,6 +45,7 @@ FINISHED_STATUSES = (
     RetrainRun.Status.SUCCESS,
     RetrainRun.Status.FAILED,
     RetrainRun.Status.SKIPPED,
+    RetrainRun.Status.UNCHANGED,
 )
 IN_FLIGHT_STATUSES = (RetrainRun.Status.QUEUED, RetrainRun.Status.RUNNING)
 HEALTH_STATES = ("good", "warning", "critical", "insufficient_data")

@@ -166,9 +166,12 @@ def _queue_emergency_retrain(version: ModelVersion, reason: str, outcome: str) -
         retrain_request(
             trigger="emergency",
             actor=Actor.system(),
+            # Forced: with no new draw the retrain would otherwise find "nothing
+            # changed" and register nothing, leaving statistical mode in place.
             options={
+                "force": True,
                 "reason": f"self-heal: model {version.version} is {reason} "
-                f"and could not be restored ({outcome})"
+                f"and could not be restored ({outcome})",
             },
         )
     except RetrainAlreadyRunning:

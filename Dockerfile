@@ -19,8 +19,10 @@ RUN useradd --system --uid 10001 --no-create-home --home-dir /app lotto
 
 # Dependencies first: this layer is rebuilt only when requirements.txt changes.
 # psycopg2-binary ships its own libpq, so no compiler or -dev packages are needed.
+# --require-hashes: every file must match the sha256 in the lock (see README,
+# "Dependencies").
 COPY requirements.txt .
-RUN pip install -r requirements.txt
+RUN pip install --require-hashes -r requirements.txt
 
 COPY . .
 # A throwaway key only lets the production settings load (they refuse to start

@@ -1,7 +1,22 @@
-"""Fixtures shared by every test package."""
+"""Fixtures shared by every test package, and the Hypothesis profiles."""
+
+import os
+
+import datetime as dt
 
 import pytest
 from django.conf import settings as django_settings
+from hypothesis import settings as hypothesis_settings
+
+# Property-based tests (the API fuzz, the import parser) run under a profile:
+# HYPOTHESIS_PROFILE=ci (set by .ci/run) is derandomized (the same examples every
+# run, so CI is reproducible and bounded) and keeps no example database; "dev"
+# explores new examples each run. Each test may lower max_examples further.
+hypothesis_settings.register_profile(
+    "ci", max_examples=50, derandomize=True, database=None, deadline=None
+)
+hypothesis_settings.register_profile("dev", max_examples=50, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 @pytest.fixture
@@ -92,3 +107,71 @@ def _no_language_left_active():
     from django.utils import translation
 
     translation.deactivate()
+
+
+class _HistoryClock:
+    """django.utils.timezone for draws.schedule, with "now" in the stored history's week.
+
+    Tests build synthetic histories of a few hundred draws (the 2010s); serving
+    takes "the next draw" from the calendar. This clock puts the calendar one day
+    after the newest stored draw's broadcast, so the next draw is the one after
+    it, as it would be on a live service whose history is up to date.
+    """
+
+    def __init__(self, real):
+        self._real = real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def now(self):
+        from django.db import connection
+
+        from draws.models import LottoDraw
+        from draws.schedule import scheduled_draw
+
+        # Through the driver's own cursor: the test's clock is not one of the
+        # queries a test counts (assertNumQueries on the serving path).
+        connection.ensure_connection()
+        cursor = connection.connection.cursor()
+        cursor.execute(f"SELECT MAX(draw_no) FROM {LottoDraw._meta.db_table}")
+        newest = cursor.fetchone()[0]
+        cursor.close()
+        if newest is None:
+            return self._real.now()
+        return scheduled_draw(newest).draws_at + dt.timedelta(days=1)
+
+
+@pytest.fixture
+def clock_follows_history(monkeypatch):
+    """The schedule's clock sits in the week after the newest stored draw."""
+    import django.utils.timezone
+
+    import draws.schedule
+
+    monkeypatch.setattr(
+        draws.schedule, "timezone", _HistoryClock(django.utils.timezone)
+    )
+
+
+class _FixedClock(_HistoryClock):
+    def __init__(self, real, moment):
+        super().__init__(real)
+        self._moment = moment
+
+    def now(self):
+        return self._moment
+
+
+@pytest.fixture
+def clock_at(monkeypatch):
+    """Call with an aware datetime: the schedule's clock stops there."""
+    import django.utils.timezone
+
+    import draws.schedule
+
+    def stop(moment):
+        clock = _FixedClock(django.utils.timezone, moment)
+        monkeypatch.setattr(draws.schedule, "timezone", clock)
+
+    return stop

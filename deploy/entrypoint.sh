@@ -16,7 +16,9 @@ case "${1:-web}" in
     "$PY" manage.py import_draws
     "$PY" manage.py setup_schedules
     # First deploy: queue the monitor's warm-up replay (the worker runs it).
-    "$PY" manage.py replay_forecasts --if-missing || echo "entrypoint: could not queue the warm-up replay" >&2
+    if [ "${MONITOR_REPLAY_DRAWS:-52}" != "0" ]; then
+      "$PY" manage.py replay_forecasts --if-missing || echo "entrypoint: could not queue the warm-up replay" >&2
+    fi
     exec "$PY" -m gunicorn -c deploy/gunicorn.conf.py lotto_site.wsgi:application
     ;;
   worker)

@@ -8,7 +8,8 @@ multiprocess mode. PROMETHEUS_MULTIPROC_DIR must be in the environment before a
 worker imports prometheus_client; this file sets it in the master, before the
 fork. The directory is emptied when the master starts (a restart begins from
 zero, like a single process would), and `child_exit` marks a dead worker so its
-live gauges go; its counters stay in the sum, as they should.
+live gauges go; its counters stay in the sum, as they should, folded into one
+archive file per type (mlops/observability/multiproc_archive.py).
 """
 
 import os
@@ -46,7 +47,12 @@ def on_starting(server):
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 
+    from mlops.observability.multiproc_archive import archive_dead_worker
+
     multiprocess.mark_process_dead(worker.pid)
+    # Fold its counters/histograms into one archive file: totals kept, and a
+    # scrape reads a bounded number of files however often workers recycle.
+    archive_dead_worker(os.environ["PROMETHEUS_MULTIPROC_DIR"], worker.pid)
 
 
 def on_exit(server):

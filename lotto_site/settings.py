@@ -156,6 +156,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # wait for a lock instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # libpq waits for a connection without limit by default: a database host
+    # that drops packets would hang requests, and a worker's shutdown, for
+    # minutes. Fail after this many seconds instead (the API answers 503).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # django-axes first: it refuses a locked-out login before any password is checked.
@@ -242,6 +249,10 @@ REST_FRAMEWORK = {
     ],
     # JSON nested too deeply is a 400, not a RecursionError (lotto_site/parsers.py).
     # The staff API accepts JSON only (mlops/api/permissions.py).
+    # ?format=<unknown> chooses by Accept instead of answering 404.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": (
+        "lotto_site.negotiation.LenientContentNegotiation"
+    ),
     "DEFAULT_PARSER_CLASSES": [
         "lotto_site.parsers.SafeJSONParser",
         "rest_framework.parsers.FormParser",
@@ -423,6 +434,10 @@ RETRAIN_CRON = os.environ.get("RETRAIN_CRON", "0 0 * * 2")  # Tuesday 00:00 KST
 DRAW_SYNC_CRON = os.environ.get("DRAW_SYNC_CRON", "30 21 * * 6")  # Saturday 21:30
 # A second try for a result the official site published late (Sunday 09:00 KST).
 DRAW_SYNC_FOLLOWUP_CRON = os.environ.get("DRAW_SYNC_FOLLOWUP_CRON", "0 9 * * 0")
+# The active model's file every 5 minutes (self-heal at once if it fails), every
+# model, metadata and backup file daily at 04:15 KST.
+INTEGRITY_ACTIVE_CRON = os.environ.get("INTEGRITY_ACTIVE_CRON", "*/5 * * * *")
+INTEGRITY_FULL_CRON = os.environ.get("INTEGRITY_FULL_CRON", "15 4 * * *")
 # --tune: None = mlops.ml.tuning.DEFAULT_GRID (a dict of lists to override).
 RETRAIN_TUNE_GRID = None
 RETRAIN_TUNE_SPLITS = env_int("RETRAIN_TUNE_SPLITS", 3)

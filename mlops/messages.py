@@ -39,6 +39,7 @@ MESSAGES = {
     "activation.restored": _("restored from backup"),
     "activation.rolled_back": _("rolled back to the previous version"),
     "activation.train_model_command": _("train_model command"),
+    "activation.trained": _("trained on the stored history"),
     "activation.self_heal": _(
         "self-heal after %(reason)s: restored from backup %(backup)s"
     ),
@@ -88,6 +89,17 @@ def render_english(stored: Any, *, fallback: str = "") -> str:
     """The English text, for the searchable text column kept beside the code."""
     with override("en"):
         return render(stored, fallback=fallback)
+
+
+def stored_text(value: Any) -> tuple[str, dict | None]:
+    """(English text, stored message) for a reason that may be either.
+
+    A service passes a message; a person's typed reason is plain text and has
+    no code: it is kept and shown as typed.
+    """
+    if is_message(value):
+        return render_english(value), value
+    return (value or ""), None
 
 
 def code_of(stored: Any) -> str | None:

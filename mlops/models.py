@@ -6,6 +6,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from draws.models import LottoDraw
+from mlops.messages import render
 
 
 class ModelVersion(models.Model):
@@ -147,6 +148,17 @@ class ModelActivation(models.Model):
     def __str__(self) -> str:
         return f"{self.model_version.version} from {self.activated_at}"
 
+    @property
+    def reason_text(self) -> str:
+        """The reason in the reader's language (a person's typed text as typed)."""
+        return render(self.reason_message, fallback=self.reason)
+
+    @property
+    def deactivation_reason_text(self) -> str:
+        return render(
+            self.deactivation_reason_message, fallback=self.deactivation_reason
+        )
+
 
 class ModelBackup(models.Model):
     """A verified copy of a version's file (and metadata) under MODEL_ROOT/backups/."""
@@ -202,6 +214,9 @@ class RetrainRun(models.Model):
         SUCCESS = "success", _("Success")
         FAILED = "failed", _("Failed")
         SKIPPED = "skipped", _("Skipped")
+        # Nothing to learn: same data, parameters and feature set as the active
+        # model, whose file verifies. Nothing was registered.
+        UNCHANGED = "unchanged", _("Unchanged")
 
     IN_FLIGHT = "retrain"
 
@@ -283,6 +298,28 @@ class RetrainRun(models.Model):
 
     def __str__(self) -> str:
         return f"Retrain run {self.pk} ({self.trigger}, {self.status})"
+
+    @property
+    def promotion_reason_text(self) -> str:
+        """The promotion gate's reason in the reader's language."""
+        return render(self.promotion_reason_message, fallback=self.promotion_reason)
+
+
+class IntegrityCheck(models.Model):
+    """The latest scheduled check of one scope of model files (one row a scope)."""
+
+    class Scope(models.TextChoices):
+        ACTIVE = "active"  # the active model's file, every few minutes
+        ALL = "all"  # every model, metadata and backup file, daily
+
+    scope = models.CharField(max_length=16, choices=Scope.choices, unique=True)
+    checked_at = models.DateTimeField()
+    ok = models.BooleanField()
+    summary = models.CharField(max_length=500)
+    details = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.scope} check at {self.checked_at}: {self.summary}"
 
 
 class FrozenForecastError(ValidationError):

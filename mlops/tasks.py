@@ -5,6 +5,10 @@ import logging
 from draws.sync_service import draw_sync_latest
 from mlops.services.monitoring.monitoring import monitor_check
 from mlops.services.monitoring.replay import replay_ensure, replay_execute
+from mlops.services.operations.integrity_checks import (
+    model_active_verify,
+    models_verify_scheduled,
+)
 from mlops.services.registry.audit import Actor
 from mlops.services.training.retrain_requests import (
     RetrainAlreadyRunning,
@@ -60,6 +64,18 @@ def draw_sync_and_monitor_task() -> dict:
     if sync_error is not None:
         raise sync_error
     return result
+
+
+def model_active_verify_task() -> dict:
+    """Every few minutes: the active model's file; self-heal at once if it fails."""
+    check = model_active_verify()
+    return {"ok": check.ok, "summary": check.summary}
+
+
+def models_verify_task() -> dict:
+    """Daily: every model, metadata and backup file."""
+    check = models_verify_scheduled()
+    return {"ok": check.ok, "summary": check.summary}
 
 
 def replay_task(run_id: int) -> str:

@@ -142,3 +142,11 @@ def test_the_attack_runs_admin_filter_values_list_nothing(
     response = admin_client.get(url, {param: value})
     assert response.status_code == 200
     assert response.context["cl"].result_count == 0 or param == "q"
+
+
+@pytest.mark.parametrize("url", ["/api/", "/api/draws/", "/api/ping/"])
+def test_an_unknown_format_is_ignored_not_a_404(client, url):
+    # Found by the schema fuzz: ?format=<garbage> answered 404 "Not found".
+    response = client.get(url, {"format": "Äòt"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")

@@ -113,3 +113,17 @@ def test_metrics_networks_default_to_loopback_only(tmp_path):
         )
     )
     assert values["METRICS_ALLOWED_NETWORKS"] == ["127.0.0.0/8", "::1/128"]
+
+
+def test_postgresql_connections_give_up_after_a_timeout(tmp_path):
+    # libpq's default is to wait forever for an unreachable host.
+    values = loaded(
+        load_settings(
+            tmp_path,
+            "DATABASES",
+            DEBUG="0",
+            SECRET_KEY=REAL_KEY,
+            DATABASE_URL="postgres://u@db.invalid:5432/lotto",
+        )
+    )
+    assert values["DATABASES"]["default"]["OPTIONS"]["connect_timeout"] == 5

@@ -10,13 +10,16 @@ draws, the URL, the language and the format. It answers with:
   nothing can change before the sync that stores the next draw;
 - `304 Not Modified` to a matching `If-None-Match`, after authentication and
   throttling, without running the view;
-- with `keep_rendered = True`, the rendered JSON body is kept in Django's cache
-  under the ETag and served from there until the history changes.
+- with `keep_rendered = True`, the rendered JSON body is kept in this process
+  under the ETag (a small LRU, `KEPT_PAGES_MAX` bodies) and served from there until
+  the history changes. In process rather than in Django's cache: that may be the
+  database cache, and a query per hit would cost what the page itself costs.
 """
 
 import hashlib
+import threading
+from collections import OrderedDict
 
-from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -30,7 +33,37 @@ from draws.versioning import draw_history_version
 
 # When no sync schedule is valid: revalidate often rather than never.
 FALLBACK_MAX_AGE_SECONDS = 300
-RENDERED_KEY_PREFIX = "draws:rendered:"
+KEPT_PAGES_MAX = 64
+
+
+class KeptPages:
+    """Rendered bodies by ETag, least recently used dropped first; thread-safe."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._pages: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, etag: str):
+        with self._lock:
+            page = self._pages.get(etag)
+            if page is not None:
+                self._pages.move_to_end(etag)
+            return page
+
+    def put(self, etag: str, page) -> None:
+        with self._lock:
+            self._pages[etag] = page
+            self._pages.move_to_end(etag)
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+
+
+kept_pages = KeptPages(KEPT_PAGES_MAX)
 
 
 class _Answered(Exception):
@@ -85,7 +118,7 @@ class HttpCachedMixin:
         if etag_matches(request, self.http_etag):
             raise _Answered(HttpResponseNotModified())
         if self._keeps_rendered(request):
-            kept = cache.get(RENDERED_KEY_PREFIX + self.http_etag)
+            kept = kept_pages.get(self.http_etag)
             if kept is not None:
                 content, content_type = kept
                 raise _Answered(HttpResponse(content, content_type=content_type))
@@ -110,8 +143,7 @@ class HttpCachedMixin:
             and self._keeps_rendered(request)
         ):
             response.render()
-            kept = (response.content, response["Content-Type"])
-            cache.set(RENDERED_KEY_PREFIX + etag, kept, timeout=max_age)
+            kept_pages.put(etag, (response.content, response["Content-Type"]))
         return response
 
     def _keeps_rendered(self, request) -> bool:

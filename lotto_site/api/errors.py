@@ -31,6 +31,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
+from .throttling import FailedAuthenticationThrottle
+
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
@@ -135,6 +137,10 @@ def api_exception_handler(exc, context):
     exc = as_api_exception(exc)
     if not isinstance(exc, exceptions.APIException):
         return None
+    if isinstance(exc, exceptions.AuthenticationFailed):
+        throttle = FailedAuthenticationThrottle()
+        if not throttle.allow_request(context["request"], context.get("view")):
+            exc = exceptions.Throttled(throttle.wait())
     headers = {}
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header

@@ -129,12 +129,15 @@ class FixedWindowThrottle(BaseThrottle):
     def client_key(self, request) -> str | None:
         raise NotImplementedError
 
+    def exempt(self, request) -> bool:
+        """Staff are never throttled."""
+        return getattr(getattr(request, "user", None), "is_staff", False)
+
     def allow_request(self, request, view) -> bool:
         self.wait_seconds = None
         rate = self.get_rate()
-        user = getattr(request, "user", None)
-        if not rate or getattr(user, "is_staff", False):
-            return True  # staff are never throttled
+        if not rate or self.exempt(request):
+            return True
         client = self.client_key(request)
         if client is None:
             return True
@@ -180,3 +183,16 @@ class UserRateThrottle(FixedWindowThrottle):
         if request.user and request.user.is_authenticated:
             return str(request.user.pk)
         return None
+
+
+class FailedAuthenticationThrottle(AnonRateThrottle):
+    """A request whose token (or session) is refused counts against its address's
+    anonymous limit too: DRF refuses it before any throttle runs, so without
+    this a client could send bogus tokens without limit. Used by the API's
+    exception handler; `request.user` must not be read (it would fail again)."""
+
+    def exempt(self, request) -> bool:
+        return False
+
+    def client_key(self, request) -> str | None:
+        return self.get_ident(request)

@@ -1,7 +1,5 @@
 """The audit trail: append-only, one line of details per event in lists."""
 
-import json
-
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
@@ -27,8 +25,37 @@ def audit_summary(event: AuditEvent) -> str:
         if is_message(details.get(f"{key}_message")):
             return render(details[f"{key}_message"])[:120]
         if details.get(key):
-            return str(details[key])[:120]
-    return json.dumps(details, default=str)[:120]
+            return _readable(details[key])
+    # Never JSON cut mid-string: the first few fields, each readable.
+    return "; ".join(f"{k}: {v}" for k, v in audit_details_rows(event)[:3])
+
+
+DETAIL_VALUE_LIMIT = 160
+
+
+def _readable(value) -> str:
+    """A detail value as text: lists joined, dicts as "key: value", long text cut."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, dict):
+        text = "; ".join(f"{k}: {_readable(v)}" for k, v in value.items())
+    elif isinstance(value, list):
+        text = ", ".join(_readable(item) for item in value)
+    elif isinstance(value, float):
+        text = f"{value:.4g}"
+    else:
+        text = str(value)
+    if len(text) > DETAIL_VALUE_LIMIT:
+        text = text[: DETAIL_VALUE_LIMIT - 1].rstrip() + "…"
+    return text
+
+
+def audit_details_rows(event: AuditEvent) -> list[tuple[str, str]]:
+    """An event's details as (name, readable value) rows, for tables."""
+    details = event.details or {}
+    if not isinstance(details, dict):
+        return [("details", _readable(details))]
+    return [(str(key).replace("_", " "), _readable(v)) for key, v in details.items()]
 
 
 @admin.register(AuditEvent)

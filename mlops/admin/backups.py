@@ -2,17 +2,19 @@
 
 from django.contrib import admin
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from mlops.models import ModelBackup
 
-from .base import ReadOnlyAdmin
+from .base import ReadOnlyAdmin, breakable_path
 
 
 @admin.register(ModelBackup)
 class ModelBackupAdmin(ReadOnlyAdmin):
     list_display = (
         "model_version",
-        "file_path",
+        "file",
         "size",
         "created_at",
         "created_by",
@@ -23,6 +25,10 @@ class ModelBackupAdmin(ReadOnlyAdmin):
     list_select_related = ("model_version",)
     search_fields = ("model_version__version", "file_path")
 
-    @admin.display(description="Size", ordering="size_bytes")
+    @admin.display(description=gettext_lazy("File"), ordering="file_path")
+    def file(self, obj):
+        return breakable_path(obj.file_path)
+
+    @admin.display(description=_("Size"), ordering="size_bytes")
     def size(self, obj):
         return filesizeformat(obj.size_bytes)

@@ -5,7 +5,8 @@ import re
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 
 def _pretty_json(value) -> str:
@@ -13,6 +14,12 @@ def _pretty_json(value) -> str:
         '<pre style="white-space: pre-wrap; margin: 0">{}</pre>',
         json.dumps(value, indent=2, sort_keys=True, default=str),
     )
+
+
+def breakable_path(path: str) -> str:
+    """A long path that may wrap after each "/" and "_" (lists stay in the window)."""
+    parts = re.split(r"(?<=[/_])", path)
+    return format_html_join(mark_safe("<wbr>"), "{}", ((part,) for part in parts))
 
 
 # The largest value a PostgreSQL integer column holds: a bigger number matches

@@ -13,7 +13,11 @@ from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from draws.timefmt import format_kst
+from mlops.messages import message
 from mlops.models import ModelActivation, ModelVersion
 from mlops.services.operations.backups import (
     model_backup_newest_good,
@@ -33,6 +37,7 @@ from mlops.services.registry.registry import (
 )
 
 from .base import ActionPermissionMixin, ReadOnlyAdmin, _errors, _pretty_json
+from .figures import validation_rows
 
 
 def _metric(version: ModelVersion, name: str, percent: bool) -> str:
@@ -41,8 +46,14 @@ def _metric(version: ModelVersion, name: str, percent: bool) -> str:
     if value is None or baseline is None:
         return "—"
     if percent:
-        return f"{100 * value:.1f}% (random {100 * baseline:.1f}%)"
-    return f"{value:.3f} (random {baseline:.3f})"
+        return _("%(value).1f%% (random %(baseline).1f%%)") % {
+            "value": 100 * value,
+            "baseline": 100 * baseline,
+        }
+    return _("%(value).3f (random %(baseline).3f)") % {
+        "value": value,
+        "baseline": baseline,
+    }
 
 
 @admin.register(ModelVersion)
@@ -88,10 +99,10 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
                 )
             },
         ),
-        ("Activation history", {"fields": ("activation_timeline",)}),
-        ("Backups", {"fields": ("backup_table",)}),
+        (gettext_lazy("Activation history"), {"fields": ("activation_timeline",)}),
+        (gettext_lazy("Backups"), {"fields": ("backup_table",)}),
         (
-            "Training",
+            gettext_lazy("Training"),
             {
                 "fields": (
                     "draw_from",
@@ -104,13 +115,18 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
                 )
             },
         ),
-        ("Metadata", {"fields": ("metadata_pretty",)}),
+        (
+            gettext_lazy("Validation against chance"),
+            {"fields": ("validation_table",)},
+        ),
+        (gettext_lazy("Metadata"), {"fields": ("metadata_pretty",)}),
     )
     readonly_fields = (
         "file_status",
         "activation_timeline",
         "backup_table",
         "metadata_pretty",
+        "validation_table",
     )
 
     def get_queryset(self, request):
@@ -135,135 +151,201 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
         return request.user.has_perm("mlops.restore_modelversion")
 
     # --- columns ---
-    @admin.display(description="Draws", ordering="draw_to")
+    @admin.display(description=gettext_lazy("Draws"), ordering="draw_to")
     def draw_range(self, obj):
         return f"{obj.draw_from}–{obj.draw_to} ({obj.draw_count:,})"
 
-    @admin.display(description="Any-hit rate (validation)")
+    @admin.display(description=gettext_lazy("Any-hit rate (validation)"))
     def any_hit_rate(self, obj):
         return _metric(obj, "any_hit_rate", percent=True)
 
-    @admin.display(description="Mean hits (validation)")
+    @admin.display(description=gettext_lazy("Mean hits (validation)"))
     def mean_hits(self, obj):
         return _metric(obj, "mean_hits", percent=False)
 
-    @admin.display(description="Size", ordering="size_bytes")
+    @admin.display(description=gettext_lazy("Size"), ordering="size_bytes")
     def size(self, obj):
         return filesizeformat(obj.size_bytes)
 
-    @admin.display(description="Backups")
+    @admin.display(description=gettext_lazy("Backups"))
     def backup_status(self, obj):
         count = getattr(obj, "backup_count", None)
         if count is None:
             count = obj.backups.filter(deleted_at__isnull=True).count()
         if not count:
-            return "none"
+            return _("none")
         newest = getattr(obj, "newest_backup_at", None)
-        when = f", newest {newest:%Y-%m-%d %H:%M}" if newest else ""
+        when = _(", newest %(when)s") % {"when": format_kst(newest)} if newest else ""
         return f"{count}{when}"
 
     # --- detail ---
-    @admin.display(description="File on disk")
+    @admin.display(description=gettext_lazy("File on disk"))
     def file_status(self, obj):
         if obj.state == ModelVersion.State.DELETED:
-            return "removed by cleanup (restore it from a backup)"
+            return _("removed by cleanup (restore it from a backup)")
         try:
             model_version_read_verified(obj)
         except ModelIntegrityError as exc:
-            return f"PROBLEM: {exc.reason.replace('_', ' ')} — {exc.detail}"
-        return "present, matches its sha256"
+            return _("PROBLEM: %(problem)s — %(detail)s") % {
+                "problem": exc.reason.replace("_", " "),
+                "detail": exc.detail,
+            }
+        return _("present, matches its sha256")
 
-    @admin.display(description="When it was the active model")
+    @admin.display(description=gettext_lazy("When it was the active model"))
     def activation_timeline(self, obj):
         periods = obj.activations.select_related("user", "retrain_run").order_by(
             "activated_at", "id"
         )
         if not periods:
-            return "Never active."
+            return _("Never active.")
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    f"{p.activated_at:%Y-%m-%d %H:%M:%S}",
-                    "now (current)"
+                    format_kst(p.activated_at, seconds=True),
+                    _("now (current)")
                     if p.is_current
-                    else (
-                        f"{p.deactivated_at:%Y-%m-%d %H:%M:%S}"
-                        if p.deactivated_at
-                        else "—"
-                    ),
+                    else format_kst(p.deactivated_at, seconds=True),
                     _who(p),
-                    p.reason or "—",
-                    p.deactivation_reason or "—",
+                    p.reason_text or "—",
+                    p.deactivation_reason_text or "—",
                 )
                 for p in periods
             ),
         )
         return format_html(
-            '<table class="activation-timeline"><thead><tr><th>From</th><th>Until</th>'
-            "<th>Activated by</th><th>Why</th><th>Ended because</th></tr></thead>"
-            "<tbody>{}</tbody></table>",
+            '<table class="activation-timeline"><thead><tr><th>{}</th><th>{}</th>'
+            "<th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("From"),
+            _("Until"),
+            _("Activated by"),
+            _("Why"),
+            _("Ended because"),
             rows,
         )
 
-    @admin.display(description="Backups (newest first)")
+    @admin.display(description=gettext_lazy("Backups (newest first)"))
     def backup_table(self, obj):
         backups = obj.backups.all()
         if not backups:
-            return "No backups."
+            return _("No backups.")
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     b.file_path,
-                    f"{b.created_at:%Y-%m-%d %H:%M:%S}",
+                    format_kst(b.created_at, seconds=True),
                     b.created_by,
-                    f"{b.verified_at:%Y-%m-%d %H:%M:%S}" if b.verified_at else "never",
-                    f"removed {b.deleted_at:%Y-%m-%d}" if b.deleted_at else "kept",
+                    format_kst(b.verified_at, seconds=True)
+                    if b.verified_at
+                    else _("never"),
+                    _("removed %(when)s") % {"when": format_kst(b.deleted_at)}
+                    if b.deleted_at
+                    else _("kept"),
                 )
                 for b in backups
             ),
         )
         return format_html(
-            "<table><thead><tr><th>File</th><th>Created</th><th>By</th>"
-            "<th>Last verified</th><th>Status</th></tr></thead><tbody>{}</tbody></table>",
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("File"),
+            _("Created"),
+            _("By"),
+            _("Last verified"),
+            _("Status"),
             rows,
         )
 
-    @admin.display(description="Metadata")
+    @admin.display(description=gettext_lazy("Validation metrics"))
+    def validation_table(self, obj):
+        rows = validation_rows(obj.validation_metrics)
+        if not rows:
+            return _("No validation metrics were stored with this version.")
+        body = format_html_join(
+            "",
+            '<tr id="validation-{}"><th scope="row">{}</th><td>{}</td><td>{}</td>'
+            "<td>{}</td><td>{}</td><td>{} <code>{}</code></td></tr>",
+            (
+                (
+                    r.code,
+                    r.label,
+                    r.value,
+                    r.baseline,
+                    r.interval,
+                    r.p_value,
+                    r.verdict,
+                    r.verdict_code if r.verdict_code != r.verdict else "",
+                )
+                for r in rows
+            ),
+        )
+        return format_html(
+            '<table class="validation-metrics"><thead><tr><th>{}</th><th>{}</th>'
+            "<th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+            "<tbody>{}</tbody></table><p>{}</p>",
+            _("Figure"),
+            _("Value"),
+            _("Random baseline"),
+            _("Interval (95%)"),
+            _("p-value (better than chance)"),
+            _("Verdict"),
+            body,
+            _("Scored on %(n)s held-out draws the model did not train on.")
+            % {"n": (obj.validation_metrics or {}).get("sample_size", "—")},
+        )
+
+    @admin.display(description=gettext_lazy("Metadata"))
     def metadata_pretty(self, obj):
         return _pretty_json(model_version_metadata(obj))
 
     # --- actions ---
     def _one(self, request, queryset, verb: str) -> ModelVersion | None:
         if queryset.count() != 1:
-            self.message_user(
-                request, f"Select exactly one version to {verb}.", messages.ERROR
-            )
+            if verb == "restore":
+                text = _("Select exactly one version to restore.")
+            else:
+                text = _("Select exactly one version to activate.")
+            self.message_user(request, text, messages.ERROR)
             return None
         return queryset.get()
 
-    @admin.action(description="Activate", permissions=["activate"])
+    @admin.action(description=gettext_lazy("Activate"), permissions=["activate"])
     def activate_selected(self, request, queryset):
         version = self._one(request, queryset, "activate")
         if version is None:
+            return None
+        if version.is_active:
+            self.message_user(
+                request,
+                _("Nothing changed: %(version)s is already the active model.")
+                % {"version": version.version},
+                messages.WARNING,
+            )
             return None
         try:
             model_version_activate(
                 version=version,
                 actor=Actor.for_user(request.user),
-                reason="activated in the admin",
+                reason=message("activation.admin"),
             )
         except (ValidationError, ModelIntegrityError) as exc:
             text = _errors(exc) if isinstance(exc, ValidationError) else str(exc)
-            self.message_user(request, f"Not activated: {text}", messages.ERROR)
+            self.message_user(request, _("Not activated: %s") % text, messages.ERROR)
             return None
-        self.message_user(request, f"{version.version} is now the active model.")
+        # Django's message list capitalises the first letter: never start with
+        # a version label (it would read "Lotto_model_…").
+        self.message_user(
+            request,
+            _("Activated %(version)s: it is now the active model.")
+            % {"version": version.version},
+        )
         return None
 
-    @admin.action(description="Back up", permissions=["backup"])
+    @admin.action(description=gettext_lazy("Back up"), permissions=["backup"])
     def backup_selected(self, request, queryset):
         for version in queryset:
             try:
@@ -275,10 +357,13 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
                 continue
             self.message_user(
                 request,
-                f"Backed up {version.version} to {backup.file_path} (verified).",
+                _("Backed up %(version)s to %(path)s (verified).")
+                % {"version": version.version, "path": backup.file_path},
             )
 
-    @admin.action(description="Restore from backup", permissions=["restore"])
+    @admin.action(
+        description=gettext_lazy("Restore from backup"), permissions=["restore"]
+    )
     def restore_selected(self, request, queryset):
         version = self._one(request, queryset, "restore")
         if version is None:
@@ -292,10 +377,12 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
                 reason=request.POST.get("reason", "").strip()[:500],
             )
         except ValidationError as exc:
-            self.message_user(request, f"Not restored: {_errors(exc)}", messages.ERROR)
+            self.message_user(
+                request, _("Not restored: %s") % _errors(exc), messages.ERROR
+            )
             return None
         self.message_user(
-            request, f"Restored {restored.version}; it is now the active model."
+            request, _("Restored %s; it is now the active model.") % restored.version
         )
         return None
 
@@ -307,7 +394,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
             file_problem = exc.reason.replace("_", " ")
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Restore {version.version} from backup?",
+            "title": _("Restore %s from backup?") % version.version,
             "opts": self.model._meta,
             "version": version,
             "file_problem": file_problem,
@@ -319,7 +406,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
             request, "admin/mlops/modelversion/restore_confirmation.html", context
         )
 
-    @admin.action(description="Verify integrity", permissions=["view"])
+    @admin.action(description=gettext_lazy("Verify integrity"), permissions=["view"])
     def verify_selected(self, request, queryset):
         report = models_verify(
             actor=Actor.for_user(request.user), versions=list(queryset)
@@ -329,8 +416,14 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
         for problem in report.missing + report.corrupt:
             self.message_user(
                 request,
-                f"{problem.status}: {problem.path} ({problem.kind} of "
-                f"{problem.version}) {problem.detail}",
+                _("%(status)s: %(path)s (%(kind)s of %(version)s) %(detail)s")
+                % {
+                    "status": problem.status,
+                    "path": problem.path,
+                    "kind": problem.kind,
+                    "version": problem.version,
+                    "detail": problem.detail,
+                },
                 messages.ERROR,
             )
 
@@ -357,18 +450,19 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
                 )
             except ValidationError as exc:
                 self.message_user(
-                    request, f"Not rolled back: {_errors(exc)}", messages.ERROR
+                    request, _("Not rolled back: %s") % _errors(exc), messages.ERROR
                 )
             else:
                 self.message_user(
-                    request, f"Rolled back: {version.version} is now the active model."
+                    request,
+                    _("Rolled back: %s is now the active model.") % version.version,
                 )
             return HttpResponseRedirect(changelist)
         if request.method != "GET":
             return HttpResponseNotAllowed(["GET", "POST"])
         context = {
             **self.admin_site.each_context(request),
-            "title": "Roll back to the previous version?",
+            "title": _("Roll back to the previous version?"),
             "opts": self.model._meta,
             "plan": model_version_rollback_plan(),
         }
@@ -390,5 +484,8 @@ def _who(activation: ModelActivation) -> str:
     if activation.user_id and activation.user.get_username() != who:
         who = f"{who} ({activation.user.get_username()})"
     if activation.retrain_run_id:
-        who = f"{who}, retrain run {activation.retrain_run_id}"
+        who = _("%(who)s, retrain run %(run)s") % {
+            "who": who,
+            "run": activation.retrain_run_id,
+        }
     return who

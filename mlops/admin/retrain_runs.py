@@ -3,12 +3,17 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 
+from draws.selectors import draw_latest
 from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor
+from mlops.services.registry.registry import model_version_active
 from mlops.services.training.retrain_requests import (
     RetrainAlreadyRunning,
+    retrain_in_flight,
     retrain_request,
 )
 
@@ -46,24 +51,53 @@ class RetrainRunAdmin(ReadOnlyAdmin):
         return extra + super().get_urls()
 
     def retrain_view(self, request):
-        """Queue a manual retrain; refused with a message while one is in flight."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
+        """GET: the options and a confirmation; POST: queue a manual retrain."""
         if not self.has_retrain_permission(request):
             raise PermissionDenied
+        if request.method == "GET":
+            return self._retrain_confirmation(request)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["GET", "POST"])
+        mode = request.POST.get("mode", "plain")
+        options = {
+            "force": request.POST.get("force") == "on",
+            "tune": mode == "tune",
+            "warm_start": mode == "warm_start",
+            "reason": request.POST.get("reason", "").strip()[:500]
+            or _("requested in the admin"),
+        }
         try:
             run = retrain_request(
                 trigger=RetrainRun.Trigger.MANUAL,
                 actor=Actor.for_user(request.user),
-                options={"reason": request.POST.get("reason", "").strip()[:500]},
+                options=options,
             )
         except RetrainAlreadyRunning as exc:
-            self.message_user(request, f"Refused: {exc}", messages.WARNING)
+            self.message_user(
+                request, _("Refused: %(error)s") % {"error": exc}, messages.WARNING
+            )
         except ValidationError as exc:
-            self.message_user(request, f"Refused: {_errors(exc)}", messages.ERROR)
+            self.message_user(
+                request,
+                _("Refused: %(error)s") % {"error": _errors(exc)},
+                messages.ERROR,
+            )
         else:
-            self.message_user(request, f"Retrain run {run.pk} queued.")
+            self.message_user(request, _("Retrain run %(id)d queued.") % {"id": run.pk})
         return HttpResponseRedirect(reverse("admin:mlops_retrainrun_changelist"))
+
+    def _retrain_confirmation(self, request):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Retrain now?"),
+            "opts": self.model._meta,
+            "in_flight": retrain_in_flight(),
+            "active": model_version_active(),
+            "latest_draw": draw_latest(),
+        }
+        return TemplateResponse(
+            request, "admin/mlops/retrainrun/retrain_confirmation.html", context
+        )
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {

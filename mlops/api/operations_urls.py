@@ -13,6 +13,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mlops.messages import code_of
 from mlops.models import ModelVersion
 from mlops.services.operations.backups import (
     model_version_backup,
@@ -214,8 +215,10 @@ class ModelActivationsApi(OperationsApi):
                     "activated_by": p.activated_by,
                     "user": p.user.get_username() if p.user_id else None,
                     "retrain_run": p.retrain_run_id,
-                    "reason": p.reason,
-                    "deactivation_reason": p.deactivation_reason,
+                    "reason": p.reason_text,
+                    "reason_code": code_of(p.reason_message),
+                    "deactivation_reason": p.deactivation_reason_text,
+                    "deactivation_reason_code": code_of(p.deactivation_reason_message),
                 }
                 for p in periods
             ]

@@ -72,7 +72,9 @@ class ActivationOutputSerializer(serializers.Serializer):
     user = serializers.CharField(allow_null=True)
     retrain_run = serializers.IntegerField(allow_null=True)
     reason = serializers.CharField(allow_blank=True)
+    reason_code = serializers.CharField(allow_null=True)
     deactivation_reason = serializers.CharField(allow_blank=True)
+    deactivation_reason_code = serializers.CharField(allow_null=True)
 
 
 # --- Monitoring -------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Serializers of the retraining endpoints."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from mlops.messages import code_of
 from mlops.models import RetrainRun
 
 
@@ -15,6 +17,12 @@ class RetrainRequestInputSerializer(serializers.Serializer):
 class RetrainRunOutputSerializer(serializers.ModelSerializer):
     requested_by = serializers.SerializerMethodField()
     model_version = serializers.SerializerMethodField()
+    promotion_reason = serializers.SerializerMethodField(
+        help_text=_("Why the model was promoted or kept, in the reader's language.")
+    )
+    promotion_reason_code = serializers.SerializerMethodField(
+        help_text=_("The same reason as a code (null for runs recorded before codes).")
+    )
 
     class Meta:
         model = RetrainRun
@@ -35,6 +43,7 @@ class RetrainRunOutputSerializer(serializers.ModelSerializer):
             "model_version",
             "promoted",
             "promotion_reason",
+            "promotion_reason_code",
             "validation_metrics",
             "tuning",
             "peak_memory_bytes",
@@ -46,6 +55,12 @@ class RetrainRunOutputSerializer(serializers.ModelSerializer):
 
     def get_requested_by(self, run) -> str | None:
         return run.requested_by.get_username() if run.requested_by else None
+
+    def get_promotion_reason(self, run) -> str:
+        return run.promotion_reason_text
+
+    def get_promotion_reason_code(self, run) -> str | None:
+        return code_of(run.promotion_reason_message)
 
     def get_model_version(self, run) -> str | None:
         return run.model_version.version if run.model_version else None

@@ -45,6 +45,7 @@ FINISHED_STATUSES = (
     RetrainRun.Status.SUCCESS,
     RetrainRun.Status.FAILED,
     RetrainRun.Status.SKIPPED,
+    RetrainRun.Status.UNCHANGED,
 )
 IN_FLIGHT_STATUSES = (RetrainRun.Status.QUEUED, RetrainRun.Status.RUNNING)
 HEALTH_STATES = ("good", "warning", "critical", "insufficient_data")
@@ -216,12 +217,14 @@ def verdict_family(series: str, code: str | None) -> Metric:
 def replayed_metrics() -> Iterable[Metric]:
     """The warm-up replay's series under names of its own: never the live health."""
     status = replayed_status()
-    if status.get("accuracy") is not None:
-        yield GaugeMetricFamily(
-            "ml_replayed_accuracy",
-            "Accuracy of the walk-forward replay (percent; replayed, not live).",
-            value=float(status["accuracy"]),
-        )
+    accuracy = GaugeMetricFamily(
+        "ml_replayed_accuracy",
+        "Accuracy of the walk-forward replay (percent; replayed, not live).",
+        labels=[],
+    )
+    if status.get("accuracy") is not None:  # no sample: "no replay", not 0 %
+        accuracy.add_metric([], float(status["accuracy"]))
+    yield accuracy
     yield GaugeMetricFamily(
         "ml_replayed_accuracy_sample_size",
         "Replayed forecasts the replayed accuracy is computed from.",

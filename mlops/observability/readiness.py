@@ -14,6 +14,8 @@ from mlops.services.registry.registry import (
     model_version_load,
 )
 
+from .serving import serving_state
+
 logger = logging.getLogger(__name__)
 
 # Unpickling the forest on every probe would cost more than serving; a version
@@ -30,6 +32,16 @@ def _model_loadable(version: ModelVersion) -> None:
     model_version_load(version)  # raises ModelIntegrityError
     _loaded_at.clear()
     _loaded_at[key] = time.monotonic()
+
+
+def _serves_from_memory(active: ModelVersion) -> bool:
+    state = serving_state()
+    return bool(
+        state
+        and state["mode"] == "ml"
+        and state["model_version_id"] == active.pk
+        and state["model_sha256"] == active.sha256
+    )
 
 
 def readiness_check() -> tuple[bool, dict]:
@@ -62,6 +74,13 @@ def readiness_check() -> tuple[bool, dict]:
             report["model_error"] = "memory_error"
         else:
             report["model"] = "ml"
+            report["model_source"] = "file"
+            return True, report
+        if _serves_from_memory(active):
+            # This warm process still serves the model it loaded before the
+            # file went: say that, not what a fresh process would serve.
+            report["model"] = "ml"
+            report["model_source"] = "memory"
             return True, report
     if draws > 0:
         report["model"] = "statistical"

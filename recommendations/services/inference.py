@@ -19,6 +19,7 @@ import numpy as np
 from django.conf import settings
 
 from draws.models import LottoDraw, expected_draw_date
+from draws.schedule import next_scheduled_draw
 from mlops.ml import features, pipeline
 from mlops.ml.sampling import OFFICIAL_SLIP_GAMES, sample_games
 from mlops.ml.statistical import statistical_probabilities
@@ -65,6 +66,42 @@ def ml_enabled(use_ml_model: bool = True) -> bool:
     return bool(use_ml_model and settings.RECOMMENDATIONS_USE_ML)
 
 
+def forecast_target_draw(latest_draw_no: int | None) -> int:
+    """The draw a forecast is for: the calendar's next one (Saturday 20:35 KST).
+
+    From the clock, never from the last stored draw: a history that stopped
+    growing must not make the service forecast a draw already broadcast. A
+    stored draw beyond the calendar (test data) moves it past that one.
+    """
+    return max(next_scheduled_draw().draw_no, (latest_draw_no or 0) + 1)
+
+
+def _still_current(entry: _Entry | None, state: _State) -> bool:
+    """The cached forecast fits the state and still targets the next draw."""
+    return _fresh(entry, state) and (
+        entry.forecast.target_draw_no == forecast_target_draw(state.latest_draw_no)
+    )
+
+
+def process_serving_state() -> dict | None:
+    """What this process serves when ML is wanted: its cached forecast's source.
+
+    The state provider mlops reads (/readyz, the operations page); None until
+    this process has computed a forecast.
+    """
+    entry = forecast_cache._cache.entries.get(True)
+    if entry is None:
+        return None
+    forecast = entry.forecast
+    return {
+        "mode": forecast.mode,
+        "model_version": forecast.model_version,
+        "model_version_id": forecast.model_version_id,
+        "model_sha256": entry.state.active_sha256 if forecast.model_version else "",
+        "fallback_reason": forecast.fallback_reason,
+    }
+
+
 def forecast_current(*, use_ml_model: bool = True) -> Forecast:
     """The forecast for the next draw; computed once per (model, history), cached.
 
@@ -73,12 +110,12 @@ def forecast_current(*, use_ml_model: bool = True) -> Forecast:
     want_ml = ml_enabled(use_ml_model)
     cache = forecast_cache._cache
     entry = cache.entries.get(want_ml)
-    if _fresh(entry, _current_state()):
+    if _still_current(entry, _current_state()):
         return entry.forecast
     with cache.lock:
         state = _current_state()
         entry = cache.entries.get(want_ml)
-        if _fresh(entry, state):
+        if _still_current(entry, state):
             return entry.forecast
         forecast, retry = _compute(want_ml=want_ml, state=state)
         entry = _Entry(state, forecast, time.monotonic(), retry)
@@ -101,7 +138,7 @@ def _compute(*, want_ml: bool, state: _State) -> tuple[Forecast, bool]:
     draw_nos, numbers = _history()
     if not draw_nos:
         raise NoDrawsError("No draws are stored yet: import the draw history first.")
-    target = draw_nos[-1] + 1
+    target = forecast_target_draw(draw_nos[-1])
     if not want_ml:
         fallback = _Fallback(
             "forced", "ML disabled (use_ml_model=False or RECOMMENDATIONS_USE_ML=0)"

@@ -6,6 +6,7 @@ import subprocess
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from lotto_site.api.views import PingApi
@@ -132,3 +133,16 @@ def test_ping_answers_while_the_database_is_down(tmp_path):
 
     # The rate-limit cache is the database cache here: down too, so unthrottled.
     assert (status, body) == (200, {"status": "ok"})
+
+
+def test_the_landing_page_speaks_korean_when_asked(client):
+    with translation.override("ko"):
+        korean = translation.gettext("API documentation")
+    assert korean != "API documentation"  # the catalog has it
+
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="ko")
+
+    page = response.content.decode()
+    assert '<html lang="ko">' in page
+    assert korean in page
+    assert "Accept-Language" in response["Vary"]

@@ -3,6 +3,7 @@ typed, one ErrorResponse on every error status, no CDN; and real answers have
 the shape the schema declares."""
 
 import pytest
+from django.urls import get_resolver
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework import serializers
 from rest_framework.test import APIClient
@@ -37,8 +38,6 @@ def resolve(schema, node: dict) -> dict:
 
 
 def test_every_operation_has_a_summary_and_a_consumer_description(schema):
-    from django.urls import get_resolver
-
     docstrings = {
         " ".join(callback.view_class.__doc__.split())
         for callback in iter_views(get_resolver())

@@ -110,6 +110,17 @@ def test_a_token_has_its_own_rate_whatever_the_address(rates, django_user_model)
     assert APIClient().get(PING, REMOTE_ADDR="10.0.0.1").status_code == 200
 
 
+def test_bogus_tokens_count_against_the_address_anonymous_limit(rates):
+    rates(anon="2/min")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+
+    answers = statuses(client, 3)
+
+    assert answers == [401, 401, 429]
+    assert APIClient().get(PING).status_code == 429  # the same address
+
+
 def test_staff_are_never_throttled(rates, django_user_model):
     rates(anon="1/min", user="1/min")
     client = token_client(django_user_model.objects.create_user("ops", is_staff=True))

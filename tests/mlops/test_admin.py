@@ -2,11 +2,14 @@
 confirmation pages, Retrain now, the audit trail, and the operations page."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from draws.schedule import KST
+from mlops import admin_views
 from mlops.admin_views import trend_svg
 from mlops.models import (
     AuditEvent,
@@ -16,7 +19,6 @@ from mlops.models import (
     Prediction,
     RetrainRun,
 )
-from mlops.services.training import scheduling
 from tests.factories import backed_up_then_replaced, train
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +99,46 @@ def test_activate_makes_the_selected_version_active(admin_client, two_versions):
     assert v1.is_active
     current = ModelActivation.objects.get(is_current=True)
     assert (current.activated_by, current.user.username) == ("admin", "admin")
-    assert f"{v1.version} is now the active model." in texts(response)
+    assert f"Activated {v1.version}: it is now the active model." in texts(response)
+    # The admin capitalises a message's first letter: it must not be a label.
+    page = admin_client.get(response.url).content.decode()
+    assert f"Activated {v1.version}" in page
+    assert "Lotto_model" not in page
+
+
+def test_activating_the_active_version_says_nothing_changed(admin_client, two_versions):
+    _, v2 = two_versions
+    before = ModelActivation.objects.count()
+    response = act(admin_client, "activate_selected", v2)
+    assert texts(response) == [
+        f"Nothing changed: {v2.version} is already the active model."
+    ]
+    assert ModelActivation.objects.count() == before
+
+
+def test_the_version_page_shows_validation_metrics_beside_their_baselines(
+    admin_client, two_versions
+):
+    _, v2 = two_versions
+    url = reverse("admin:mlops_modelversion_change", args=[v2.pk])
+    page = admin_client.get(url).content.decode()
+    figure = v2.validation_metrics["any_hit_rate"]
+    row = re.search(r'<tr id="validation-any_hit_rate">(.*?)</tr>', page).group(1)
+    assert f"<td>{100 * figure['value']:.1f}%</td>" in row
+    assert f"<td>{100 * figure['baseline']:.1f}%</td>" in row
+    assert figure["verdict"] in row
+    for code in ("mean_hits", "prize_rate", "brier_score"):
+        assert f'id="validation-{code}"' in page
+
+
+def test_times_on_the_version_pages_are_kst_and_labelled(admin_client, two_versions):
+    v1, _ = two_versions
+    url = reverse("admin:mlops_modelversion_change", args=[v1.pk])
+    page = admin_client.get(url).content.decode()
+    activated = ModelActivation.objects.filter(model_version=v1).first().activated_at
+    assert activated.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S KST") in page
+    listing = admin_client.get(reverse("admin:mlops_modelversion_changelist"))
+    assert re.search(r"newest \d{4}-\d\d-\d\d \d\d:\d\d KST", listing.content.decode())
 
 
 def test_activating_two_versions_at_once_is_refused(admin_client, two_versions):
@@ -208,7 +249,32 @@ def test_retrain_now_queues_a_manual_retrain_and_refuses_a_second(
     second = admin_client.post(url)
     assert any(t.startswith("Refused: Retrain run") for t in texts(second))
     assert RetrainRun.objects.count() == 1
-    assert admin_client.get(url).status_code == 405
+    assert admin_client.put(url).status_code == 405
+
+
+def test_retrain_now_shows_its_options_and_a_confirmation_first(
+    admin_client, model_root, shipped_draws
+):
+    url = reverse("admin:mlops_retrainrun_retrain")
+    page = admin_client.get(url).content.decode()
+    assert 'id="retrain-confirmation"' in page
+    for name in ('value="plain"', 'value="tune"', 'value="warm_start"', 'name="force"'):
+        assert name in page
+    assert not RetrainRun.objects.exists()  # looking queues nothing
+
+
+def test_retrain_now_passes_the_chosen_options_and_reason(
+    admin_client, model_root, shipped_draws
+):
+    url = reverse("admin:mlops_retrainrun_retrain")
+    admin_client.post(url, {"mode": "tune", "force": "on", "reason": "new grid"})
+    run = RetrainRun.objects.get()
+    assert run.options == {
+        "force": True,
+        "tune": True,
+        "warm_start": False,
+        "reason": "new grid",
+    }
 
 
 def test_the_retrain_list_has_the_button_and_filters(admin_client, db):
@@ -291,9 +357,12 @@ def test_the_operations_page_shows_model_monitor_trend_and_scheduler(
     assert 'id="accuracy-trend-module"' in page
     assert 'id="scheduler-status"' in page
     # No forecast has been scored yet: the monitor says so instead of a figure.
-    assert "INSUFFICIENT_DATA" in page
+    assert ">insufficient_data</span>" in page
+    assert "not enough scored forecasts yet (0 of 20)" in page
     assert "No scored forecasts in this period yet." in page
-    assert "<th>time zone</th><td>Asia/Seoul</td>" in page  # the scheduler's
+    assert 'id="schedules"' in page  # the scheduler's, as a table
+    assert "{&#x27;" not in page
+    assert "{'" not in page
     assert "not available" not in page
 
 
@@ -303,7 +372,7 @@ def test_a_section_whose_service_fails_says_so_and_the_page_still_renders(
     def broken():
         raise RuntimeError("broker unreachable")
 
-    monkeypatch.setattr(scheduling, "scheduler_status", broken)
+    monkeypatch.setattr(admin_views, "scheduler_status", broken)
     response = admin_client.get(reverse("operations_dashboard"))
     page = response.content.decode()
     assert response.status_code == 200
@@ -328,4 +397,11 @@ def test_the_trend_chart_draws_every_point_and_the_baseline_it_was_given():
     assert "good threshold 70.0%" in svg
     assert "critical threshold 50.0%" in svg
     assert "draw 1203 (2026-03-01): 63.0% over 52 forecast(s)" in svg
+    # The x axis says when: the first and last dates are printed under it.
+    assert 'class="x-date">2026-01-01</text>' in svg
+    assert 'class="x-date">2026-03-01</text>' in svg
+    # Y ticks are round numbers, never a label that could pass for the baseline.
+    ticks = re.findall(r'class="y-tick">(\d+)%</text>', svg)
+    assert ticks
+    assert all(int(t) % 5 == 0 for t in ticks)
     assert trend_svg([], {}) == ""

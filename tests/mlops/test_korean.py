@@ -92,3 +92,25 @@ def test_model_commands_report_in_korean(settings, model_root, shipped_draws):
     assert "파일 " in text
     assert "검사: 정상 " in text
     assert "일보다 오래된 파일 정리:" in text
+
+
+def test_scheduler_status_speaks_korean_with_kst_times(settings, model_root):
+    import io
+
+    from django.core.management import call_command
+    from django.utils import translation
+
+    from mlops.services.training.scheduling import schedules_setup
+
+    settings.LANGUAGE_CODE = "ko"
+    translation.deactivate()
+    schedules_setup()
+    out = io.StringIO()
+
+    call_command("scheduler_status", stdout=out)
+
+    text = out.getvalue()
+    assert "다음 재학습: " in text
+    assert " KST" in text
+    assert "+09:00" not in text  # people read 2026-12-08 00:00 KST, not ISO
+    assert "클러스터: 실행 안 됨 (신호 없음)" in text

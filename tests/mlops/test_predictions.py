@@ -412,7 +412,7 @@ def test_the_mirror_path_names_the_draw_and_the_forecaster(model_root):
 
 
 def test_activating_a_model_records_its_forecast_for_the_next_draw(
-    model_root, shipped_draws, django_capture_on_commit_callbacks
+    model_root, shipped_draws, django_capture_on_commit_callbacks, clock_follows_history
 ):
     from mlops.services.training.training import model_version_train
 

@@ -11,7 +11,11 @@ from rest_framework.test import APIClient
 
 from mlops.ml import metrics
 from mlops.models import Prediction, ReplayRun, RetrainRun
-from mlops.services.monitoring.monitoring import get_monitor_status
+from mlops.services.monitoring.monitoring import (
+    get_monitor_status,
+    monitor_check,
+    window_figures,
+)
 from mlops.services.monitoring.replay import (
     replay_ensure,
     replay_request,
@@ -193,3 +197,31 @@ def test_the_operations_page_shows_live_replayed_and_fairness(
     assert "made after the fact" in page
     assert replayed_status()["verdict_code"] in page
     assert 'id="draw-fairness"' in page
+
+
+def test_a_bad_replayed_series_never_triggers_an_emergency_retrain(
+    model_root, django_capture_on_commit_callbacks
+):
+    rows = [
+        {
+            "hits": 0,
+            "brier_score": 0.12,
+            "combination_results": [],
+            "probabilities": [6 / 45] * 45,
+        }
+        for _ in range(52)
+    ]
+    figures = window_figures(rows)
+    assert figures["verdict_code"] == metrics.WORSE
+    ReplayRun.objects.create(
+        trigger="deploy",
+        status=ReplayRun.Status.SUCCESS,
+        draws=52,
+        figures={**figures, "status": "critical"},
+    )
+    assert replayed_status()["status"] == "critical"
+    with django_capture_on_commit_callbacks(execute=True):
+        result = monitor_check(actor=Actor.scheduler())
+    assert result["status"] == "insufficient_data"  # live: nothing scored
+    assert result["action"] == "none"
+    assert not RetrainRun.objects.exists()

@@ -110,9 +110,16 @@ def test_a_staff_token_is_accepted(staff):
 
 
 def test_a_manual_retrain_through_the_api_makes_a_new_active_model(
-    staff, staff_client, model_root, shipped_draws, django_capture_on_commit_callbacks
+    staff,
+    staff_client,
+    model_root,
+    shipped_draws,
+    django_capture_on_commit_callbacks,
+    settings,
 ):
     old = model_version_train(activate=True)
+    # Another thread count: the same figures, but not a no-op retrain.
+    settings.ML_N_JOBS = old.hyperparameters["n_jobs"] + 1
 
     # The task is queued on commit; Q2's sync mode (tests) runs it right there.
     with django_capture_on_commit_callbacks(execute=True):

@@ -82,7 +82,13 @@ def test_a_promotion_is_recorded_in_the_activation_history_and_the_audit(
     assert {"retrain_requested", "retrain_finished"} <= actions
 
 
-def test_the_gate_keeps_the_champion_when_the_challenger_is_worse(champion):
+def not_a_no_op(settings, champion) -> None:
+    """Another thread count: the same figures, but not "nothing changed"."""
+    settings.ML_N_JOBS = champion.hyperparameters["n_jobs"] + 1
+
+
+def test_the_gate_keeps_the_champion_when_the_challenger_is_worse(champion, settings):
+    not_a_no_op(settings, champion)
     ModelVersion.objects.filter(pk=champion.pk).update(
         validation_metrics=BETTER_THAN_ANY_CHALLENGER
     )
@@ -117,6 +123,7 @@ def test_a_challenger_as_good_as_the_champion_passes_a_zero_tolerance(
 ):
     # Same data, same seed, same procedure: the challenger's figures are equal.
     settings.RETRAIN_PROMOTION_TOLERANCE = 0.0
+    not_a_no_op(settings, champion)
 
     run = retrain_run_now(actor=Actor.cli())
 
@@ -310,8 +317,10 @@ def test_a_task_delivered_after_its_run_was_recovered_does_nothing(
     assert ModelVersion.objects.count() == 0
 
 
-def test_retrain_metadata_json_matches_the_last_run(champion, model_root):
+def test_retrain_metadata_json_matches_the_last_run(champion, model_root, settings):
+    not_a_no_op(settings, champion)
     first = retrain_run_now(actor=Actor.cli(), reason="first")
+    settings.ML_N_JOBS += 1
     assert read_retrain_metadata()["run_id"] == first.pk
 
     ModelVersion.objects.filter(state="active").update(
@@ -328,7 +337,9 @@ def test_retrain_metadata_json_matches_the_last_run(champion, model_root):
     assert metadata["promotion_reason"] == run.promotion_reason
     assert metadata["draw_count"] == run.draw_count == 1220
     assert metadata["draw_range"] == [1, 1220]
-    assert metadata["finished_at"] == run.finished_at.isoformat()
+    # The same instant, written the API's way: ISO 8601 with the +09:00 offset.
+    assert dt.datetime.fromisoformat(metadata["finished_at"]) == run.finished_at
+    assert metadata["finished_at"].endswith("+09:00")
     assert metadata["duration_seconds"] == run.duration_seconds
     assert metadata["peak_memory_bytes"] == run.peak_memory_bytes
     assert metadata["options"]["reason"] == "second"

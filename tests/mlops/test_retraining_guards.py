@@ -19,8 +19,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def champion(model_root, shipped_draws):
-    return model_version_train(activate=True)
+def champion(model_root, shipped_draws, settings):
+    version = model_version_train(activate=True)
+    # Another thread count: a retrain on the same draws is not a no-op.
+    settings.ML_N_JOBS = version.hyperparameters["n_jobs"] + 1
+    return version
 
 
 def assert_champion_untouched(champion):

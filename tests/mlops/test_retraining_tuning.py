@@ -169,8 +169,12 @@ def test_a_warm_start_grows_the_active_forest_for_new_draws(model_root, shipped_
 
 
 @pytest.mark.django_db
-def test_a_warm_start_with_no_new_draws_refits_and_says_why(model_root, shipped_draws):
-    model_version_train(activate=True)
+def test_a_warm_start_with_no_new_draws_refits_and_says_why(
+    model_root, shipped_draws, settings
+):
+    active = model_version_train(activate=True)
+    # Another thread count, so the run is not a no-op (nothing new at all).
+    settings.ML_N_JOBS = active.hyperparameters["n_jobs"] + 1
 
     run = retrain_run_now(actor=Actor.cli(), warm_start=True)
 

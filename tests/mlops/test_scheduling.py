@@ -22,8 +22,10 @@ from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor
 from mlops.services.training.retrain_requests import retrain_request
 from mlops.services.training.scheduling import (
+    ACTIVE_INTEGRITY_SCHEDULE,
     DRAW_SYNC_FOLLOWUP_SCHEDULE,
     DRAW_SYNC_SCHEDULE,
+    FULL_INTEGRITY_SCHEDULE,
     RETRAIN_SCHEDULE,
     RETRAIN_WATCHDOG_SCHEDULE,
     next_cron_run,
@@ -121,8 +123,14 @@ def test_setup_schedules_sets_the_next_cron_time_not_now(frozen_now):
         RETRAIN_SCHEDULE,
         DRAW_SYNC_SCHEDULE,
         DRAW_SYNC_FOLLOWUP_SCHEDULE,
+        ACTIVE_INTEGRITY_SCHEDULE,
+        FULL_INTEGRITY_SCHEDULE,
         RETRAIN_WATCHDOG_SCHEDULE,
     }
+    active_check = schedules[ACTIVE_INTEGRITY_SCHEDULE]
+    assert active_check.func == "mlops.tasks.model_active_verify_task"
+    assert active_check.cron == "*/5 * * * *"
+    assert schedules[FULL_INTEGRITY_SCHEDULE].func == "mlops.tasks.models_verify_task"
     retrain = schedules[RETRAIN_SCHEDULE]
     assert retrain.schedule_type == Schedule.CRON
     assert retrain.func == "mlops.tasks.scheduled_retrain_task"
@@ -169,8 +177,8 @@ def test_setup_schedules_is_idempotent_and_keeps_a_pending_run(frozen_now, setti
 
     results = schedules_setup()
 
-    assert [what for _schedule, what in results] == ["unchanged"] * 4
-    assert Schedule.objects.count() == 4
+    assert [what for _schedule, what in results] == ["unchanged"] * 6
+    assert Schedule.objects.count() == 6
     assert Schedule.objects.get(name=RETRAIN_SCHEDULE).next_run == missed
 
 
@@ -193,7 +201,7 @@ def test_setup_schedules_updates_a_changed_cron_and_removes_duplicates(
     assert retrain.next_run == dt.datetime(
         2026, 11, 24, 18, 0, tzinfo=UTC
     ) + dt.timedelta(days=7)
-    assert Schedule.objects.count() == 4
+    assert Schedule.objects.count() == 6
 
 
 @pytest.mark.django_db
@@ -261,9 +269,12 @@ def test_scheduler_status_reports_next_last_and_running(frozen_now, model_root):
     assert status["last_run"]["reason"] == "boom"
     assert status["running"]["id"] == running.pk
     assert status["running"]["status"] == "queued"
-    # Soonest first: the watchdog (every 2 minutes), then Saturday's draw sync.
-    assert [s["name"] for s in status["schedules"]][:2] == [
+    # Soonest first: the watchdog (every 2 minutes), the active model's integrity
+    # check (every 5), the daily file check (04:15), then Saturday's draw sync.
+    assert [s["name"] for s in status["schedules"]][:4] == [
         RETRAIN_WATCHDOG_SCHEDULE,
+        ACTIVE_INTEGRITY_SCHEDULE,
+        FULL_INTEGRITY_SCHEDULE,
         DRAW_SYNC_SCHEDULE,
     ]
     json.dumps(status)  # plain JSON for the API
@@ -278,10 +289,7 @@ def test_the_scheduler_status_command_shows_the_same_facts(frozen_now, model_roo
     call_command("scheduler_status", stdout=out)
 
     text = out.getvalue()
-    assert (
-        "Next retrain: 2026-12-01T00:00:00+09:00 KST = 2026-11-30T15:00:00+00:00 UTC"
-        in text
-    )
+    assert "Next retrain: 2026-12-01 00:00 KST" in text  # people read KST
     assert "Last run: none" in text
     assert "Cluster: NOT RUNNING (no heartbeat)" in text
     assert "Weekly retrain: cron '0 0 * * 2'" in text

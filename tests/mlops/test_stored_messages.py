@@ -70,3 +70,62 @@ def test_a_verdict_reads_in_the_readers_language_with_its_code_beside_it():
     assert new == {"verdict": "우연 이상의 근거 없음", "verdict_code": "no_evidence"}
     assert old == {"verdict": "우연보다 나음", "verdict_code": "better"}
     assert verdict_fields({}) == {"verdict": "", "verdict_code": None}
+
+
+@pytest.mark.django_db
+def test_activation_and_promotion_reasons_are_stored_as_codes_and_read_in_korean(
+    model_root, admin_user
+):
+    from rest_framework.test import APIClient
+
+    from mlops.models import ModelActivation
+    from mlops.services.operations.backups import model_version_rollback
+    from mlops.services.registry.audit import Actor
+    from tests.factories import store_draws, train
+
+    store_draws(520)
+    first = train(1, activate=True)
+    train(2, activate=True)
+    model_version_rollback(actor=Actor.cli())  # the service's own reason
+    period = ModelActivation.objects.get(is_current=True)
+    client = APIClient()
+    client.force_authenticate(admin_user)
+
+    korean = client.get(
+        f"/api/admin/models/{first.version}/activations", HTTP_ACCEPT_LANGUAGE="ko"
+    ).json()
+    english = client.get(
+        f"/api/admin/models/{first.version}/activations", HTTP_ACCEPT_LANGUAGE="en"
+    ).json()
+
+    assert period.reason == "rolled back to the previous version"  # English kept
+    assert period.reason_message == {"code": "activation.rolled_back", "params": {}}
+    assert korean[-1]["reason"] == "이전 버전으로 롤백"
+    assert korean[-1]["reason_code"] == "activation.rolled_back"
+    assert english[-1]["reason"] == "rolled back to the previous version"
+    assert korean[0]["deactivation_reason"].endswith("(으)로 교체됨")
+    assert korean[0]["deactivation_reason_code"] == "activation.replaced_by"
+
+
+@pytest.mark.django_db
+def test_a_retrain_runs_gate_reason_reads_in_korean_with_its_code(
+    model_root, admin_user
+):
+    from rest_framework.test import APIClient
+
+    from mlops.services.registry.audit import Actor
+    from mlops.services.training.retrain_requests import retrain_run_now
+    from tests.factories import store_draws
+
+    store_draws(520)
+    run = retrain_run_now(actor=Actor.cli())
+    client = APIClient()
+    client.force_authenticate(admin_user)
+
+    body = client.get(
+        f"/api/admin/retrain-runs/{run.pk}/", HTTP_ACCEPT_LANGUAGE="ko"
+    ).json()
+
+    assert run.promotion_reason == "promoted: no model was active"
+    assert body["promotion_reason"] == "승격: 활성 모델이 없었음"
+    assert body["promotion_reason_code"] == "gate.no_champion"

@@ -324,7 +324,7 @@ def test_insufficient_data_has_no_accuracy_but_a_health_state(monkeypatch, scrap
 
 
 def test_after_a_fallback_a_retrain_and_a_scored_draw_each_metric_is_right(
-    client, scrape, shipped_draws, model_root, settings,
+    client, scrape, shipped_draws, model_root, settings, clock_follows_history,
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
     """The three events through the real services, then one scrape."""

@@ -7,13 +7,18 @@ from draws.models import LottoDraw
 from mlops.observability import readiness
 from mlops.services.registry.storage import get_storage
 from mlops.services.training.training import model_version_train
+from recommendations.services.forecast_cache import forecast_cache_clear
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def _fresh_load_cache(monkeypatch):
+    # A fresh process: nothing loaded, no forecast served from memory.
     monkeypatch.setattr(readiness, "_loaded_at", {})
+    forecast_cache_clear()
+    yield
+    forecast_cache_clear()
 
 
 @pytest.fixture

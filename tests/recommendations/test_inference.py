@@ -1,5 +1,6 @@
 """The recommendation engine: statistical mode, fallbacks, the forecast cache, games."""
 
+import datetime as dt
 import logging
 import math
 import pickle
@@ -14,6 +15,7 @@ from django.db import OperationalError, connection
 from prometheus_client import REGISTRY
 
 from draws.models import LottoDraw, expected_draw_date
+from draws.schedule import scheduled_draw
 from draws.services import draw_import_records
 from mlops.ml import features, pipeline
 from mlops.ml.sampling import sample_games
@@ -446,7 +448,9 @@ def test_an_activation_in_this_process_invalidates_at_once(
     assert forecast_current().model_version == newer.version
 
 
-def test_a_new_draw_changes_the_forecast_after_the_ttl(trained, settings):
+def test_a_new_draw_changes_the_forecast_after_the_ttl(trained, settings, clock_at):
+    # Before draw 521's broadcast: storing it early leaves the calendar alone.
+    clock_at(scheduled_draw(521).draws_at - dt.timedelta(hours=1))
     settings.ML_ACTIVE_CHECK_SECONDS = 3600
     before = forecast_current()
     store_draws(1, first=521, seed=4)

@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from mlops.services.registry.audit import Actor
 from mlops.services.training.retrain_requests import (
@@ -56,29 +57,42 @@ class Command(BaseCommand):
         self.stdout.write(describe_run(run))
         if run.status != run.Status.SUCCESS:
             raise CommandError(
-                f"Retrain run {run.pk} {run.status}: {run.error_message}"
+                _("Retrain run %(run)s %(status)s: %(error)s")
+                % {"run": run.pk, "status": run.status, "error": run.error_message}
             )
 
 
 def describe_run(run) -> str:
-    lines = [f"Retrain run {run.pk} ({run.trigger}): {run.status}"]
+    lines = [
+        _("Retrain run %(run)s (%(trigger)s): %(status)s")
+        % {"run": run.pk, "trigger": run.trigger, "status": run.status}
+    ]
     if run.model_version:
-        state = "promoted (active)" if run.promoted else "kept archived"
-        lines.append(f"  model: {run.model_version.version}, {state}")
-    if run.promotion_reason:
-        lines.append(f"  gate: {run.promotion_reason}")
+        if run.promoted:
+            line = _("  model: %s, promoted (active)")
+        else:
+            line = _("  model: %s, kept archived")
+        lines.append(line % run.model_version.version)
+    if run.promotion_reason_text:
+        lines.append(_("  gate: %s") % run.promotion_reason_text)
     if run.draw_count:
-        lines.append(f"  draws: {run.draw_count} ({run.draw_from}-{run.draw_to})")
+        lines.append(
+            _("  draws: %(count)s (%(first)s-%(last)s)")
+            % {"count": run.draw_count, "first": run.draw_from, "last": run.draw_to}
+        )
     if run.duration_seconds is not None:
         memory = (
             f"{run.peak_memory_bytes / 2**20:.0f} MiB" if run.peak_memory_bytes else "?"
         )
-        lines.append(f"  took {run.duration_seconds:.1f} s, peak memory {memory}")
+        lines.append(
+            _("  took %(seconds).1f s, peak memory %(memory)s")
+            % {"seconds": run.duration_seconds, "memory": memory}
+        )
     if run.tuning.get("best_params"):
         lines.append(
             f"  tuning: best {run.tuning['scoring']} {run.tuning['best_score']:.4f} "
             f"with {run.tuning['best_params']} ({run.tuning['seconds']:.0f} s)"
         )
     if run.error_message:
-        lines.append(f"  error: {run.error_message}")
+        lines.append(_("  error: %s") % run.error_message)
     return "\n".join(lines)

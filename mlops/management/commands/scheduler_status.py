@@ -1,7 +1,10 @@
+import datetime as dt
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
+from draws.timefmt import format_kst
 from mlops.services.training.scheduling import BrokerUnavailable, scheduler_status
 
 
@@ -29,33 +32,73 @@ class Command(BaseCommand):
 
 
 def render(status: dict) -> list[str]:
+    """The status as people read it: KST, labelled (`2026-12-08 00:00 KST`)."""
     nxt = status["next_retrain"]
     if nxt["scheduled"]:
-        overdue = " (OVERDUE: is the cluster running?)" if nxt["overdue"] else ""
-        lines = [f"Next retrain: {nxt['kst']} KST = {nxt['utc']} UTC{overdue}"]
+        line = _("Next retrain: %s") % when(nxt["kst"])
+        if nxt["overdue"]:
+            line += " " + _("(OVERDUE: is the cluster running?)")
+        lines = [line]
     else:
-        lines = [f"Next retrain: not scheduled ({nxt['hint']})"]
+        lines = [_("Next retrain: not scheduled (%s)") % nxt["hint"]]
     for label, run in (
-        ("Last run", status["last_run"]),
-        ("Running", status["running"]),
+        (_("Last run"), status["last_run"]),
+        (_("Running"), status["running"]),
     ):
         if run is None:
-            lines.append(f"{label}: none")
+            lines.append(_("%s: none") % label)
         else:
             lines.append(
-                f"{label}: #{run['id']} {run['status']} ({run['trigger']}), "
-                f"finished {run['finished_at'] or '-'}, model {run['model_version'] or '-'}"
+                _(
+                    "%(label)s: #%(id)s %(status)s (%(trigger)s), finished "
+                    "%(finished)s, model %(model)s"
+                )
+                % {
+                    "label": label,
+                    "id": run["id"],
+                    "status": run["status"],
+                    "trigger": run["trigger"],
+                    "finished": when(run["finished_at"]),
+                    "model": run["model_version"] or "-",
+                }
             )
     cluster = status["cluster"]
-    alive = "alive" if cluster["alive"] else "NOT RUNNING (no heartbeat)"
-    lines.append(f"Cluster: {alive} [{cluster['broker']}]")
+    if cluster["alive"]:
+        alive = _("alive")
+    else:
+        alive = _("NOT RUNNING (no heartbeat)")
+    lines.append(
+        _("Cluster: %(alive)s [%(broker)s]")
+        % {"alive": alive, "broker": cluster["broker"]}
+    )
     for item in cluster["clusters"]:
         lines.append(
-            f"  {item['host']} pid {item['pid']}: {item['status']}, "
-            f"{item['workers']} workers, last heartbeat {item['last_heartbeat']}"
+            _(
+                "  %(host)s pid %(pid)s: %(status)s, %(workers)s workers, "
+                "last heartbeat %(heartbeat)s"
+            )
+            % {**item, "heartbeat": when(item["last_heartbeat"])}
         )
-    lines.append("Schedules:")
+    lines.append(_("Schedules:"))
     for schedule in status["schedules"]:
-        when = schedule["next_run"]["kst"] if schedule["next_run"] else "-"
-        lines.append(f"  {schedule['name']}: cron '{schedule['cron']}', next {when}")
+        lines.append(
+            _("  %(name)s: cron '%(cron)s', next %(next)s")
+            % {
+                "name": schedule["name"],
+                "cron": schedule["cron"],
+                "next": when((schedule["next_run"] or {}).get("kst")),
+            }
+        )
     return lines
+
+
+def when(value) -> str:
+    """An ISO timestamp (or a datetime) from the service as `2026-12-08 00:00 KST`."""
+    if not value:
+        return "-"
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return format_kst(value)

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from mlops.messages import message
 from mlops.services.registry.audit import Actor
 from mlops.services.registry.registry import (
     ModelIntegrityError,
@@ -50,7 +51,7 @@ class Command(BaseCommand):
             version = model_version_train(
                 params={k: v for k, v in overrides.items() if v is not None},
                 actor=Actor.cli(),
-                reason="train_model command",
+                reason=message("activation.train_model_command"),
             )
         except InsufficientDrawsError as exc:
             raise CommandError(" ".join(exc.messages)) from exc

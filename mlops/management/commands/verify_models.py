@@ -46,12 +46,18 @@ class Command(BaseCommand):
         else:
             for check in report.missing + report.corrupt:
                 self.stdout.write(
-                    f"{check.status}: {check.path} ({check.kind} of {check.version})"
+                    _("%(status)s: %(path)s (%(kind)s of %(version)s)")
+                    % {
+                        "status": check.status,
+                        "path": check.path,
+                        "kind": check.kind,
+                        "version": check.version,
+                    }
                     + (f": {check.detail}" if check.detail else "")
                 )
             for path in report.orphans:
-                self.stdout.write(f"orphan: {path}")
+                self.stdout.write(_("orphan: %s") % path)
             self.stdout.write(report.summary() + ".")
         if not report.ok:
             problems = len(report.missing) + len(report.corrupt)
-            raise CommandError(f"{problems} model file(s) missing or corrupt.")
+            raise CommandError(_("%d model file(s) missing or corrupt.") % problems)

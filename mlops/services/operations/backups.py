@@ -17,6 +17,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mlops.messages import message
 from mlops.models import ModelActivation, ModelBackup, ModelVersion
 from mlops.services.registry.audit import SYSTEM, Actor, audit_record
 from mlops.services.registry.registry import (
@@ -254,7 +255,7 @@ def model_version_restore(
             locked,
             operation="restore",
             actor=actor,
-            reason=reason or "restored from backup",
+            reason=reason or message("activation.restored"),
             details={
                 "reason": reason,
                 "previous_state": previous_state,
@@ -341,7 +342,7 @@ def model_version_rollback(*, actor: Actor, reason: str = "") -> ModelVersion:
             target,
             operation="rollback",
             actor=actor,
-            reason=reason or "rolled back to the previous version",
+            reason=reason or message("activation.rolled_back"),
             details={
                 "from": plan.current.version if plan.current else None,
                 "to": target.version,

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from mlops.messages import message
 from mlops.models import ModelVersion
 from mlops.observability.metrics import record_self_heal
 from mlops.services.operations.backups import model_backup_newest_good
@@ -141,7 +142,7 @@ def _restore_and_reactivate(version: ModelVersion, reason: str):
             model_version_activate(
                 version=version,
                 actor=Actor.system(),
-                reason=f"self-heal after {reason}: restored from backup {backup.pk}",
+                reason=message("activation.self_heal", reason=reason, backup=backup.pk),
                 activated_by="self-heal",
             )
     except (ModelIntegrityError, ValidationError, OSError) as exc:
@@ -165,9 +166,12 @@ def _queue_emergency_retrain(version: ModelVersion, reason: str, outcome: str) -
         retrain_request(
             trigger="emergency",
             actor=Actor.system(),
+            # Forced: with no new draw the retrain would otherwise find "nothing
+            # changed" and register nothing, leaving statistical mode in place.
             options={
+                "force": True,
                 "reason": f"self-heal: model {version.version} is {reason} "
-                f"and could not be restored ({outcome})"
+                f"and could not be restored ({outcome})",
             },
         )
     except RetrainAlreadyRunning:

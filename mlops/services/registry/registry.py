@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from draws.timefmt import iso_kst
+from mlops.messages import message, render_english, stored_text
 from mlops.ml import pipeline
 from mlops.models import ModelActivation, ModelVersion
 from mlops.services.registry.audit import SYSTEM, Actor, audit_record
@@ -266,7 +267,7 @@ def model_version_activate(
     *,
     version: ModelVersion,
     actor: Actor = SYSTEM,
-    reason: str = "",
+    reason: str | dict = "",
     activated_by: str | None = None,
     retrain_run=None,
 ) -> ModelVersion:
@@ -274,8 +275,10 @@ def model_version_activate(
 
     The file must be present and match its checksum. `activated_by` says who or
     what in the activation history ("retrain", "self-heal", "rollback", ...);
-    it defaults to the actor's label.
+    it defaults to the actor's label. `reason` is a person's text or a stored
+    message (mlops.messages), which every reader sees in their own language.
     """
+    reason, reason_message = stored_text(reason)
     _refuse_unusable(version, version.state)
     model_version_read_verified(version)
     # The row lock below can't serialise two activations fully: the second one
@@ -307,12 +310,14 @@ def model_version_activate(
                     previous.state = ModelVersion.State.ARCHIVED
                     previous.state_changed_at = now
                     previous.save(update_fields=["state", "state_changed_at"])
+                replaced = message("activation.replaced_by", version=version.version)
                 ModelActivation.objects.select_for_update().filter(
                     is_current=True
                 ).update(
                     is_current=False,
                     deactivated_at=now,
-                    deactivation_reason=f"replaced by {version.version}",
+                    deactivation_reason=render_english(replaced),
+                    deactivation_reason_message=replaced,
                 )
                 version.state = ModelVersion.State.ACTIVE
                 version.state_changed_at = now
@@ -324,6 +329,7 @@ def model_version_activate(
                     user=actor.user if actor.type == "user" else None,
                     retrain_run=retrain_run,
                     reason=reason,
+                    reason_message=reason_message,
                 )
                 audit_record(
                     actor=actor,
@@ -332,6 +338,7 @@ def model_version_activate(
                     details={
                         "previous": previous.version if previous else None,
                         "reason": reason,
+                        "reason_message": reason_message,
                         "activated_by": activated_by or actor.label,
                     },
                 )
@@ -380,6 +387,9 @@ def model_version_mark_corrupt(
                 is_current=False,
                 deactivated_at=now,
                 deactivation_reason=f"corrupt: {reason}",
+                deactivation_reason_message=message(
+                    "activation.corrupt", reason=reason
+                ),
             )
         audit_record(
             actor=actor,

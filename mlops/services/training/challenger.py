@@ -6,21 +6,26 @@ active model; it is activated only if the gate says so.
 """
 
 import hashlib
+import json
 import logging
 
+import sklearn
 from django.conf import settings
 
 from draws.models import LottoDraw
+from mlops.messages import message
 from mlops.ml import features, incremental, tuning
 from mlops.models import ModelVersion, RetrainRun
 from mlops.services.registry.audit import Actor
 from mlops.services.registry.registry import (
+    ModelIntegrityError,
     model_version_activate,
     model_version_active,
     model_version_load,
+    model_version_read_verified,
     model_version_write_metadata,
 )
-from mlops.services.training.promotion import promotion_decision
+from mlops.services.training.promotion import promotion_verdict
 from mlops.services.training.training import (
     ensure_enough_draws,
     model_version_register_trained,
@@ -42,6 +47,13 @@ def _train_and_gate(run: RetrainRun, *, reason: str) -> dict:
     }
     try:
         ensure_enough_draws(len(draw_nos))
+        unchanged = retrain_unchanged_reason(run, model_version_active(), data_hash)
+        if unchanged:
+            logger.info("Retrain run %s: %s", run.pk, unchanged)
+            outcome.update(
+                status=RetrainRun.Status.UNCHANGED, promotion_reason=unchanged
+            )
+            return outcome
         actor = Actor("system", f"retrain run {run.pk}")
         if run.options.get("warm_start"):
             version = _warm_start_or_refit(run, draw_nos, numbers, data_hash, actor)
@@ -53,25 +65,25 @@ def _train_and_gate(run: RetrainRun, *, reason: str) -> dict:
             tuning=run.tuning,
         )
         champion = model_version_active()
-        promote, gate_reason = promotion_decision(
+        promote, gate_reason = promotion_verdict(
             challenger=version,
             champion=champion,
             tolerance=settings.RETRAIN_PROMOTION_TOLERANCE,
             force=bool(run.options.get("force")),
         )
-        outcome["promotion_reason"] = gate_reason
+        outcome["promotion_reason_message"] = gate_reason
         still_ours = RetrainRun.objects.filter(
             pk=run.pk, status=RetrainRun.Status.RUNNING
         ).exists()
         if promote and not still_ours:
-            outcome["promotion_reason"] = (
-                f"not promoted: the run was marked abandoned meanwhile ({gate_reason})"
+            outcome["promotion_reason_message"] = message(
+                "gate.abandoned", reason=gate_reason
             )
         elif promote:
             model_version_activate(
                 version=version,
                 actor=actor,
-                reason=f"{reason}; {gate_reason}",
+                reason=message("activation.retrain", reason=reason, gate=gate_reason),
                 activated_by="retrain",
                 retrain_run=run,
             )
@@ -84,6 +96,44 @@ def _train_and_gate(run: RetrainRun, *, reason: str) -> dict:
             run.model_version = outcome["model_version"]
         raise
     return outcome
+
+
+def retrain_unchanged_reason(
+    run: RetrainRun, champion: ModelVersion | None, data_hash: str
+) -> str:
+    """Why this run would only repeat the active model, or "" when it would not.
+
+    Nothing new to learn: the stored draws hash the same, the parameters and the
+    feature set and scikit-learn version are the ones the active model was
+    trained with, and its file verifies. A forced run (`--force`, and the one
+    self-heal queues) and a tuning run (it searches the parameters again)
+    always train.
+    """
+    if champion is None or run.options.get("force") or run.options.get("tune"):
+        return ""
+    same = (
+        champion.training_data_hash == data_hash
+        and champion.feature_set_version == features.FEATURE_SET_VERSION
+        and champion.hyperparameters == json_roundtrip(training_params())
+        and (champion.training_info or {}).get("sklearn_version") == sklearn.__version__
+    )
+    if not same:
+        return ""
+    try:
+        model_version_read_verified(champion)
+    except ModelIntegrityError:
+        return ""
+    return (
+        f"unchanged: the active model {champion.version} was trained on the same "
+        f"{champion.draw_count} draws (data hash {data_hash[:12]}…), parameters "
+        f"and feature set {champion.feature_set_version}, and its file verifies; "
+        "nothing was registered (force a retrain to fit again anyway)"
+    )
+
+
+def json_roundtrip(value):
+    """`value` as a JSONField gives it back (tuples become lists, and so on)."""
+    return json.loads(json.dumps(value))
 
 
 def _train_full(run: RetrainRun, numbers, actor: Actor) -> ModelVersion:

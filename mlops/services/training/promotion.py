@@ -2,6 +2,7 @@
 
 import math
 
+from mlops.messages import message, render_english
 from mlops.models import ModelVersion
 
 # (metric in evaluate_forecasts' output, higher is better). any_hit_rate is the
@@ -16,7 +17,25 @@ def promotion_decision(
     tolerance: float,
     force: bool = False,
 ) -> tuple[bool, str]:
-    """Whether the challenger may replace the champion, and the reason in words.
+    """Whether the challenger may replace the champion, and the reason in English.
+
+    The reason as a stored message (code and parameters, read in any language):
+    `promotion_verdict`.
+    """
+    promote, reason = promotion_verdict(
+        challenger=challenger, champion=champion, tolerance=tolerance, force=force
+    )
+    return promote, render_english(reason)
+
+
+def promotion_verdict(
+    *,
+    challenger: ModelVersion,
+    champion: ModelVersion | None,
+    tolerance: float,
+    force: bool = False,
+) -> tuple[bool, dict]:
+    """Whether the challenger may replace the champion, and why (a stored message).
 
     Worse means: on any gate metric, the challenger's validation figure is
     below the champion's by more than `tolerance` (absolute: rate points for
@@ -24,7 +43,7 @@ def promotion_decision(
     measured on its own model's held-out draws.
     """
     if champion is None:
-        return True, "promoted: no model was active"
+        return True, message("gate.no_champion")
     comparisons, worse = [], []
     for name, _higher_is_better in GATE_METRICS:
         new = _metric_value(challenger.validation_metrics, name)
@@ -34,22 +53,19 @@ def promotion_decision(
         comparisons.append(f"{name} {new:.4f} vs {old:.4f}")
         if new < old - tolerance:
             worse.append(name)
-    facts = (
-        f"{'; '.join(comparisons)} (champion {champion.version}, tolerance {tolerance})"
-    )
     if not comparisons:
-        return True, (
-            f"promoted: champion {champion.version} has no comparable validation "
-            "metrics"
-        )
-    if not worse:
-        return True, f"promoted: not worse than the champion: {facts}"
-    if force:
-        return True, f"promoted by force although worse on {', '.join(worse)}: {facts}"
-    return False, (
-        f"kept champion: challenger worse on {', '.join(worse)} beyond the "
-        f"tolerance: {facts}"
+        return True, message("gate.no_comparable_metrics", champion=champion.version)
+    facts = message(
+        "gate.facts",
+        comparisons="; ".join(comparisons),
+        champion=champion.version,
+        tolerance=tolerance,
     )
+    if not worse:
+        return True, message("gate.not_worse", facts=facts)
+    if force:
+        return True, message("gate.forced", worse=", ".join(worse), facts=facts)
+    return False, message("gate.kept_champion", worse=", ".join(worse), facts=facts)
 
 
 def _metric_value(metrics: dict, name: str) -> float | None:

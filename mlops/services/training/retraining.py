@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from draws.timefmt import iso_kst
+from mlops.messages import render_english
 from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor, audit_record
 from mlops.services.registry.storage import METADATA_DIR, get_storage
@@ -177,7 +178,8 @@ def _finish(run: RetrainRun, outcome: dict, *, reason: str) -> RetrainRun:
         "draw_to": outcome.get("draw_to", run.draw_to),
         "model_version": outcome.get("model_version", run.model_version),
         "promoted": outcome.get("promoted", False),
-        "promotion_reason": outcome.get("promotion_reason", ""),
+        "promotion_reason": render_english(outcome.get("promotion_reason_message")),
+        "promotion_reason_message": outcome.get("promotion_reason_message"),
         "validation_metrics": outcome.get("validation_metrics", {}),
         "tuning": outcome.get("tuning", run.tuning) or {},
         "error_message": outcome.get("error_message", ""),
@@ -200,6 +202,7 @@ def _finish(run: RetrainRun, outcome: dict, *, reason: str) -> RetrainRun:
             "model_version": run.model_version.version if run.model_version else None,
             "promoted": run.promoted,
             "reason": run.promotion_reason or run.error_message,
+            "reason_message": run.promotion_reason_message,
         },
     )
     if run.status == RetrainRun.Status.FAILED:

@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 RETRAIN_SCHEDULE = "Weekly retrain"
 DRAW_SYNC_SCHEDULE = "Draw sync and accuracy check"
 DRAW_SYNC_FOLLOWUP_SCHEDULE = "Draw sync follow-up"
+ACTIVE_INTEGRITY_SCHEDULE = "Active model integrity check"
+FULL_INTEGRITY_SCHEDULE = "Model files integrity check"
 RETRAIN_WATCHDOG_SCHEDULE = "Abandoned retrain check"
 # A cluster whose heartbeat is older than this is not counted as alive (the
 # Stat expires from the cache after 3 s; this only guards against clock skew).
@@ -60,6 +62,8 @@ def schedule_specs() -> list[ScheduleSpec]:
         "RETRAIN_CRON",
         "DRAW_SYNC_CRON",
         "DRAW_SYNC_FOLLOWUP_CRON",
+        "INTEGRITY_ACTIVE_CRON",
+        "INTEGRITY_FULL_CRON",
         "RETRAIN_WATCHDOG_CRON",
     ):
         value = getattr(settings, name)
@@ -86,6 +90,18 @@ def schedule_specs() -> list[ScheduleSpec]:
             DRAW_SYNC_FOLLOWUP_SCHEDULE,
             "mlops.tasks.draw_sync_and_monitor_task",
             settings.DRAW_SYNC_FOLLOWUP_CRON,
+        ),
+        # A missing or corrupt active file is healed within minutes, not at the
+        # next load; the full check also reads every backup.
+        ScheduleSpec(
+            ACTIVE_INTEGRITY_SCHEDULE,
+            "mlops.tasks.model_active_verify_task",
+            settings.INTEGRITY_ACTIVE_CRON,
+        ),
+        ScheduleSpec(
+            FULL_INTEGRITY_SCHEDULE,
+            "mlops.tasks.models_verify_task",
+            settings.INTEGRITY_FULL_CRON,
         ),
         # A retrain whose worker died (kill -9, OOM) holds the single-flight
         # lock: every few minutes, fail, release and audit it.
@@ -281,6 +297,8 @@ def scheduler_status() -> dict:
         RETRAIN_SCHEDULE,
         DRAW_SYNC_SCHEDULE,
         DRAW_SYNC_FOLLOWUP_SCHEDULE,
+        ACTIVE_INTEGRITY_SCHEDULE,
+        FULL_INTEGRITY_SCHEDULE,
         RETRAIN_WATCHDOG_SCHEDULE,
     )
     schedules = [

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from draws.models import LottoDraw
+from mlops.messages import message
 from mlops.ml import features, pipeline
 from mlops.models import ModelVersion
 from mlops.services.registry.audit import SYSTEM, Actor, audit_record
@@ -69,7 +70,7 @@ def model_version_train(
     params: dict | None = None,
     activate: bool = True,
     actor: Actor = SYSTEM,
-    reason: str = "trained on the stored history",
+    reason: str | dict = "",
     retrain_run=None,
     validation_draws: int | None = None,
 ) -> ModelVersion:
@@ -100,7 +101,7 @@ def model_version_train(
         model_version_activate(
             version=version,
             actor=actor,
-            reason=reason,
+            reason=reason or message("activation.trained"),
             activated_by="retrain" if retrain_run else None,
             retrain_run=retrain_run,
         )

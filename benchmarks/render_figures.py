@@ -1,0 +1,176 @@
+"""Rewrite the `<!-- figures:begin -->…<!-- figures:end -->` block of
+docs/BENCHMARKS.md from the JSON under benchmarks/results/ (run_all calls it).
+
+    .venv/bin/python benchmarks/render_figures.py [RESULTS_DIR]
+
+Only figures the benchmarks wrote are shown; a benchmark with no result file is
+listed as not run. Nothing here is typed in by hand.
+"""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "BENCHMARKS.md"
+BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
+
+
+def load(results: Path, name: str) -> dict | None:
+    path = results / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def span(figure: dict, digits: int = 0, unit: str = "") -> str:
+    f = f"{{:,.{digits}f}}"
+    return (
+        f"{f.format(figure['median'])}{unit} "
+        f"[{f.format(figure['min'])}, {f.format(figure['max'])}]"
+    )
+
+
+def serving_lines(data: dict) -> list[str]:
+    s, settings = data["summary"], data["settings"]
+    lines = [
+        f"### Serving as deployed (`bench_serving`, {data['date']})",
+        "",
+        f"gunicorn {settings['gunicorn_workers']} workers, access log "
+        f"{settings['access_log']}, {settings['database']}, {settings['cache']} cache, "
+        f"throttle {settings['throttle_anon']}; {settings['rounds']} interleaved "
+        f"rounds × {settings['seconds']} s per endpoint, wrk {settings['connections']} "
+        f"connections. Median [min, max] of the rounds; load average "
+        f"{span(s['load_average'], 2)} on {data['machine']['cpus']} CPUs.",
+        "",
+        "| endpoint | req/s | p50 ms | p99 ms | failures (non-2xx, 429, socket) |",
+        "|---|---|---|---|---|",
+    ]
+    for name in ("floor", "healthz", "recommendations"):
+        e = s[name]
+        lines.append(
+            f"| `GET {e['path']}` | {span(e['requests_per_second'])} | "
+            f"{span(e['p50_ms'], 2)} | {span(e['p99_ms'], 1)} | "
+            f"{e['failures']} of {e['requests']:,} |"
+        )
+    lines += ["", "| ratio (per round, slower by) | median [min, max] | target |",
+              "|---|---|---|"]  # fmt: skip
+    for name, limit in (("recommendations/floor", 1.5), ("recommendations/healthz", 2)):
+        r = s["ratios"][name]
+        verdict = "met" if r["median"] <= limit else "NOT met"
+        lines.append(f"| {name} | {span(r, 2, '×')} | ≤ {limit}× ({verdict}) |")
+    m = data["metrics_scrape_ms"]
+    lines += [
+        "",
+        f"One `/metrics` scrape (2 workers): {span(m, 1, ' ms')} (target < 25 ms).",
+    ]
+    recycles = data.get("metrics_after_recycles")
+    if recycles:
+        lines.append(
+            f"After {recycles['recycles']} worker recycles (simulated: copies of a "
+            f"real worker's files), collecting a scrape takes "
+            f"{span(recycles['scrape_ms'], 1, ' ms')} over {recycles['db_files']} .db "
+            f"files with the archive step, "
+            f"{span(recycles['without_archive']['scrape_ms'], 1, ' ms')} over "
+            f"{recycles['without_archive']['db_files']} files without it."
+        )
+    return lines
+
+
+def anchor_lines(data: dict) -> list[str]:
+    a = data["anchors"]
+    o, g, u = a["original_multioutput"], a["fully_grown"], a["ours"]
+    lines = [
+        f"### Anchors (`bench_anchors`, {data['date']}, {a['draws']} draws)",
+        "",
+        "Every model also timed through scikit-learn's `predict_proba`, so the "
+        "comparison is of models, not code paths.",
+        "",
+        "| model | fit s | predict_proba, one row, ms | our tree-summing, ms |",
+        "|---|---|---|---|",
+        f"| original: MultiOutputClassifier(45 × RF(100)) | {span(o['fit_s'], 2)} | "
+        f"{span(o['predict_proba_ms'], 2)} | – |",
+        f"| fully grown RF(100), min_samples_leaf=1 | {span(g['fit_s'], 2)} | "
+        f"{span(g['predict_proba_ms'], 2)} | {span(g['tree_sum_ms'], 3)} |",
+        f"| ours (min_samples_leaf=50) | {span(u['fit_s'], 2)} | "
+        f"{span(u['predict_proba_ms'], 2)} | {span(u['tree_sum_ms'], 3)} |",
+        "",
+    ]
+    growth = data["growth"]
+    lines += [
+        f"Growth: {growth['synthetic_draws']:,} synthetic uniform draws (seed 0), "
+        "validation on the last 200 draws next to the random baseline:",
+        "",
+        "| fit | seconds | model MB | rows fitted | Brier (baseline) | any-hit (baseline) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in ("windowed", "unwindowed"):
+        if name not in growth:
+            lines.append(f"| {name} | not run (quick) | | | | |")
+            continue
+        row, v = growth[name], growth[name]["validation"]
+        cells = []
+        for key in ("brier_score", "any_hit_rate"):
+            f = v.get(key)
+            cells.append(
+                f"{f['value']:.4f} ({f['baseline']:.4f}, {f['verdict_code']})"
+                if f
+                else "–"
+            )
+        lines.append(
+            f"| {name} | {row['seconds']} | {row['model_mb']} | {row['rows_final_fit']} "
+            f"| {cells[0]} | {cells[1]} |"
+        )
+    return lines
+
+
+def printed_lines(name: str, data: dict) -> list[str]:
+    run = data.get("run", data)
+    lines = [
+        f"### `{name}` ({run.get('date', '?')}, exit {run.get('exit_code', '?')}, "
+        f"load {run['load_average_at_start'][0]:.2f} → {run['load_average_at_end'][0]:.2f})",
+        "",
+        f"`{run.get('command', '')}`",
+    ]
+    if "stdout" in data:
+        lines += ["", "```", data["stdout"].rstrip(), "```"]
+    return lines
+
+
+def render(results: Path, doc: Path = DOC) -> Path:
+    from benchmarks.run_all import BENCHMARKS
+
+    quick = results.name == "quick"
+    body = [BEGIN, ""]
+    if quick:
+        body += ["**Quick (smoke) run: not figures to quote.**", ""]
+    for name in BENCHMARKS:
+        data = load(results, name)
+        if data is None:
+            body += [f"### `{name}`: not run", ""]
+            continue
+        if name == "bench_serving" and "summary" in data:
+            body += serving_lines(data) + [""]
+        elif name == "bench_anchors" and "anchors" in data:
+            body += anchor_lines(data) + [""]
+        if "stdout" in data or "run" in data:
+            body += printed_lines(name, data)
+        else:
+            body += [
+                f"### `{name}`: `benchmarks/results/{name}.json` is from an earlier "
+                f"run, not from run_all ({data.get('date', 'undated')})"
+            ]
+        body.append("")
+    body.append(END)
+    text = doc.read_text() if doc.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    # The markers on lines of their own (the prose above may quote them).
+    pattern = re.compile(
+        "^" + re.escape(BEGIN) + "$.*?^" + re.escape(END) + "$",
+        re.DOTALL | re.MULTILINE,
+    )
+    doc.write_text(pattern.sub(lambda _: "\n".join(body), text))
+    return doc
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    render(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "benchmarks" / "results")

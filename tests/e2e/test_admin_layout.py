@@ -1,0 +1,152 @@
+"""In Chromium at 1280 and 1920 px: the admin pages operators read fit, nothing squeezed.
+
+Renders the admin index, the operations page (with a scored track record, so
+the trend chart and figures are drawn), a version page and every mlops list, and
+asserts on each: no box holding text is narrower than 40 px, nothing reaches
+past the right edge, the page does not scroll sideways and no text overflows
+its box. Set E2E_SCREENSHOT_DIR to keep the screenshots.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.conf import settings as django_settings
+from django.urls import reverse
+
+from draws.models import LottoDraw, expected_draw_date
+from draws.services import draw_import_file
+from mlops.models import Prediction
+from tests.e2e.test_admin_browser import CHROMIUM, browser_page, e2e_settings
+from tests.factories import train
+
+__all__ = ["browser_page", "e2e_settings"]  # fixtures used by name below
+
+WIDTHS = (1280, 1920)
+MIN_TEXT_BOX_PX = 40
+
+# For every visible text: the box that lays it out (its nearest non-inline
+# ancestor) must be at least MIN px wide, end inside the viewport and hold its
+# text without overflowing; and the page must not scroll horizontally.
+LAYOUT_PROBLEMS = """
+(min) => {
+  const problems = [];
+  const root = document.documentElement;
+  const viewport = root.clientWidth;
+  if (root.scrollWidth > viewport + 1) {
+    problems.push(`page is ${root.scrollWidth}px wide in a ${viewport}px window`);
+  }
+  const describe = (el) => {
+    const id = el.id ? `#${el.id}` : "";
+    const cls = el.className && typeof el.className === "string"
+      ? "." + el.className.trim().split(/\\s+/).join(".") : "";
+    return `<${el.tagName.toLowerCase()}${id}${cls}>`;
+  };
+  const seen = new Set();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const text = walker.currentNode.textContent.trim();
+    if (!/[\\p{L}\\p{N}]/u.test(text)) continue;
+    let box = walker.currentNode.parentElement;
+    while (box && getComputedStyle(box).display === "inline") box = box.parentElement;
+    if (!box || seen.has(box)) continue;
+    seen.add(box);
+    if (box.closest("svg")) continue;  // the chart is checked as one box
+    const style = getComputedStyle(box);
+    const rect = box.getBoundingClientRect();
+    if (!box.getClientRects().length || style.visibility === "hidden") continue;
+    // Text for screen readers only (admin's .visually-hidden: clipped to 1px).
+    if (style.clip !== "auto" || style.clipPath !== "none") continue;
+    if (rect.right < 0 || rect.bottom < 0) continue;  // parked off-screen (skip link)
+    const what = `${describe(box)} "${text.slice(0, 30)}"`;
+    if (rect.width < min) problems.push(`${what} is ${rect.width.toFixed(1)}px wide`);
+    if (rect.right > viewport + 1) {
+      problems.push(`${what} ends at ${rect.right.toFixed(0)}px of ${viewport}px`);
+    }
+    const clips = ["hidden", "clip", "auto", "scroll"].includes(style.overflowX);
+    if (!clips && box.scrollWidth > box.clientWidth + 1 && box.clientWidth > 0) {
+      problems.push(`${what} overflows: ${box.scrollWidth}px in ${box.clientWidth}px`);
+    }
+  }
+  for (const svg of document.querySelectorAll("svg#accuracy-trend")) {
+    const rect = svg.getBoundingClientRect();
+    if (rect.right > viewport + 1) problems.push(`the chart ends at ${rect.right}px`);
+  }
+  return problems;
+}
+"""
+
+
+def a_scored_track_record():
+    """1,170 real draws, two versions, 50 ML forecasts scored by the last 50 draws."""
+    draw_import_file(django_settings.DRAWS_SHIPPED_CSV)
+    LottoDraw.objects.filter(draw_no__gt=1170).delete()
+    train(1, activate=True)
+    active = train(2, activate=True)
+    rng = np.random.default_rng(7)
+    # Activation already recorded the forecast for draw 1171.
+    recorded = set(Prediction.objects.values_list("target_draw_no", flat=True))
+    for draw_no in sorted(set(range(1171, 1221)) - recorded):
+        Prediction.objects.create(
+            target_draw_no=draw_no,
+            target_draw_date=expected_draw_date(draw_no),
+            mode=Prediction.Mode.ML,
+            model_version=active,
+            forecaster=active.version,
+            probabilities=[1 / 45] * 45,
+            top_numbers=sorted((rng.choice(45, 6, replace=False) + 1).tolist()),
+        )
+    draw_import_file(django_settings.DRAWS_SHIPPED_CSV)  # scores them on import
+    assert Prediction.objects.filter(scored_at__isnull=False).count() >= 50
+    return active
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+@pytest.mark.django_db(transaction=True)
+def test_the_admin_pages_fit_at_1280_and_1920_pixels(
+    live_server, model_root, e2e_settings, browser_page, django_user_model, tmp_path
+):
+    e2e_settings.ML_N_ESTIMATORS = 4
+    version = a_scored_track_record()
+    django_user_model.objects.create_superuser("root", password="correct horse 9")
+    pages = {
+        "index": reverse("admin:index"),
+        "operations": reverse("operations_dashboard"),
+        "version": reverse("admin:mlops_modelversion_change", args=[version.pk]),
+        "retrain_confirmation": reverse("admin:mlops_retrainrun_retrain"),
+    }
+    for model in (
+        "modelversion",
+        "retrainrun",
+        "prediction",
+        "auditevent",
+        "modelactivation",
+        "modelbackup",
+    ):
+        pages[f"{model}_list"] = reverse(f"admin:mlops_{model}_changelist")
+    shots = Path(os.environ.get("E2E_SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    page = browser_page
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "root")
+    page.fill("#id_password", "correct horse 9")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+    problems = {}
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        for name, url in pages.items():
+            page.goto(f"{live_server.url}{url}")
+            page.screenshot(path=str(shots / f"{name}_{width}.png"), full_page=True)
+            found = page.evaluate(LAYOUT_PROBLEMS, MIN_TEXT_BOX_PX)
+            if found:
+                problems[f"{name} at {width}px"] = sorted(set(found))[:12]
+    report = "\n".join(f"{where}: {p}" for where, ps in problems.items() for p in ps)
+    assert not problems, report
+    # The operations page drew what it was given: the chart and the figures.
+    page.goto(f"{live_server.url}{pages['operations']}")
+    assert page.locator("svg#accuracy-trend circle").count() > 0
+    assert page.locator("#monitor-figures tbody tr").count() == 4

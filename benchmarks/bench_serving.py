@@ -295,7 +295,11 @@ def main() -> int:
         args.save.parent.mkdir(parents=True, exist_ok=True)
         args.save.write_text(json.dumps(report, indent=2) + "\n")
         print(f"Saved {args.save}")
-    return 0 if ok else 1
+    met = all(
+        summary["ratios"][name]["median"] <= limit for name, limit in TARGETS.items()
+    ) and (scrape["median"] < METRICS_TARGET_MS)
+    # 0: no failure and every target met; 1: a failure or a target missed.
+    return 0 if ok and met else 1
 
 
 if __name__ == "__main__":

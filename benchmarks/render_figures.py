@@ -149,10 +149,16 @@ def render(results: Path, doc: Path = DOC) -> Path:
             body += [f"### `{name}`: not run", ""]
             continue
         if name == "bench_serving" and "summary" in data:
-            body += serving_lines(data)
+            body += serving_lines(data) + [""]
         elif name == "bench_anchors" and "anchors" in data:
-            body += anchor_lines(data)
-        body += printed_lines(name, data) if "stdout" in data or "run" in data else []
+            body += anchor_lines(data) + [""]
+        if "stdout" in data or "run" in data:
+            body += printed_lines(name, data)
+        else:
+            body += [
+                f"### `{name}`: `benchmarks/results/{name}.json` is from an earlier "
+                f"run, not from run_all ({data.get('date', 'undated')})"
+            ]
         body.append("")
     body.append(END)
     text = doc.read_text() if doc.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"

@@ -70,7 +70,7 @@ def run_one(name: str, quick: bool, out: Path) -> int:
     full_args, quick_args, saves = BENCHMARKS[name]
     command = [PYTHON, f"benchmarks/{name}.py", *(quick_args if quick else full_args)]
     if saves:
-        command += ["--save", str(out / f"{name}.json")]
+        command += ["--save", os.path.relpath(out / f"{name}.json", ROOT)]
     print(f"\n=== {name}: {' '.join(command[1:])}", flush=True)
     load_start = os.getloadavg()
     started = time.monotonic()

@@ -37,7 +37,9 @@ from mlops.services.training.training import (
 logger = logging.getLogger(__name__)
 
 
-def _train_and_gate(run: RetrainRun, *, reason: str) -> dict:
+def challenger_train_and_gate(
+    run: RetrainRun, *, reason: str, activated_by: str = "retrain"
+) -> dict:
     """Train the challenger (archived), then promote it if the gate says so."""
     draw_nos, numbers, data_hash = training_history()
     outcome = {
@@ -84,7 +86,7 @@ def _train_and_gate(run: RetrainRun, *, reason: str) -> dict:
                 version=version,
                 actor=actor,
                 reason=message("activation.retrain", reason=reason, gate=gate_reason),
-                activated_by="retrain",
+                activated_by=activated_by,
                 retrain_run=run,
             )
             outcome["promoted"] = True
@@ -138,11 +140,13 @@ def json_roundtrip(value):
 
 
 def _train_full(run: RetrainRun, numbers, actor: Actor) -> ModelVersion:
-    params = None
+    # The request's params (seed, n_estimators) override the settings; tuning
+    # searches around them.
+    params = run.options.get("params") or None
     if run.options.get("tune"):
         run.tuning = tuning.tune_hyperparameters(
             numbers,
-            base_params=training_params(),
+            base_params={**training_params(), **(params or {})},
             grid=settings.RETRAIN_TUNE_GRID or tuning.DEFAULT_GRID,
             n_splits=settings.RETRAIN_TUNE_SPLITS,
             n_jobs=settings.RETRAIN_TUNE_N_JOBS,

@@ -1,8 +1,7 @@
 """Fixtures shared by every test package, and the Hypothesis profiles."""
 
-import os
-
 import datetime as dt
+import os
 
 import pytest
 from django.conf import settings as django_settings

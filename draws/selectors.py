@@ -10,17 +10,13 @@ from .models import ALL_PRIZE_FIELDS, LottoDraw
 from .versioning import draw_history_version
 
 
-def draw_list() -> QuerySet[LottoDraw]:
-    """All stored draws, oldest first (the order the models learn in)."""
-    return LottoDraw.objects.order_by("draw_no")
-
-
 def draw_latest() -> LottoDraw | None:
     """The newest stored draw, or None when the history is empty."""
     return LottoDraw.objects.order_by("-draw_no").first()
 
 
 def draw_get(*, draw_no: int) -> LottoDraw | None:
+    """The stored draw with this number, or None."""
     return LottoDraw.objects.filter(draw_no=draw_no).first()
 
 
@@ -71,15 +67,6 @@ def draw_search(
     if draw_to is not None:
         draws = draws.filter(draw_no__lte=draw_to)
     return draws.order_by(ordering)
-
-
-def draw_count() -> int:
-    return LottoDraw.objects.count()
-
-
-def draw_numbers_matrix() -> list[tuple[int, ...]]:
-    """The winning numbers of every stored draw in draw order, as plain tuples."""
-    return list(draw_list().values_list("n1", "n2", "n3", "n4", "n5", "n6"))
 
 
 def draws_missing_prizes(*, limit: int, exclude: Iterable[int] = ()) -> list[int]:

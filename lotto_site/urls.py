@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/statistics/", include("draws.api.statistics_urls")),
     path("api/tickets/", include("draws.api.ticket_urls")),
     path("api/recommendations/", include("recommendations.api.urls")),
+    path("api/forecasts/", include("recommendations.api.forecasts_urls")),
     path("api/admin/", include("mlops.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

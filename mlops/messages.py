@@ -32,6 +32,13 @@ MESSAGES = {
     "gate.abandoned": _(
         "not promoted: the run was marked abandoned meanwhile (%(reason)s)"
     ),
+    # A retrain with nothing new to learn (mlops.services.training.challenger).
+    "retrain.unchanged": _(
+        "unchanged: the active model %(version)s was trained on the same "
+        "%(count)s draws (data hash %(hash)s…), parameters and feature set "
+        "%(feature_set)s, and its file verifies; nothing was registered (force a "
+        "retrain to fit again anyway)"
+    ),
     # Why a version became active, or stopped being active (ModelActivation).
     "activation.replaced_by": _("replaced by %(version)s"),
     "activation.corrupt": _("corrupt: %(reason)s"),

@@ -339,6 +339,11 @@ FORECAST_FIELDS = frozenset(
         "top_numbers",
         "combinations",
         "created_at",
+        # The ledger link (see services/monitoring/ledger.py).
+        "ledger_index",
+        "commitment",
+        "previous_commitment",
+        "pre_ledger",
     }
 )
 
@@ -427,6 +432,20 @@ class Prediction(models.Model):
     combination_results = models.JSONField(
         verbose_name=_("combination results"), null=True, blank=True
     )
+    # The forecast ledger: a hash chain over every forecast recorded since it
+    # existed (services/monitoring/ledger.py). Position 1, 2, ... in the chain;
+    # sha256 of the canonical form with the previous link's commitment.
+    ledger_index = models.PositiveIntegerField(
+        verbose_name=_("ledger index"), null=True, blank=True, unique=True
+    )
+    commitment = models.CharField(
+        verbose_name=_("commitment"), max_length=64, blank=True, default=""
+    )
+    previous_commitment = models.CharField(
+        verbose_name=_("previous commitment"), max_length=64, blank=True, default=""
+    )
+    # Recorded before the ledger existed: not in the chain.
+    pre_ledger = models.BooleanField(verbose_name=_("before the ledger"), default=False)
 
     objects = PredictionQuerySet.as_manager()
 
@@ -465,6 +484,29 @@ class Prediction(models.Model):
         if any(stored[name] != getattr(self, name) for name in attnames):
             targets = [stored.get("target_draw_no", self.target_draw_no)]
             _refuse_if_drawn([*targets, self.target_draw_no], "altering")
+
+
+class LedgerHead(models.Model):
+    """The forecast ledger's head: one row, locked to append a link.
+
+    Appending a forecast first updates this row (length + 1), which locks it
+    until the transaction ends on PostgreSQL and takes SQLite's write lock, so
+    concurrent recorders link one after another into one chain.
+    """
+
+    SINGLETON = 1
+
+    length = models.PositiveIntegerField(verbose_name=_("length"), default=0)
+    commitment = models.CharField(
+        verbose_name=_("commitment"), max_length=64, blank=True, default=""
+    )
+
+    class Meta:
+        verbose_name = _("ledger head")
+        verbose_name_plural = _("ledger head")
+
+    def __str__(self) -> str:
+        return f"Ledger head {self.commitment[:12] or '(empty)'} ({self.length} links)"
 
 
 class AuditEvent(models.Model):

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from mlops.messages import is_message, render
 from mlops.models import AuditEvent
 
-from .base import ReadOnlyAdmin, _pretty_json
+from .base import ReadOnlyAdmin, pretty_json
 
 
 def audit_summary(event: AuditEvent) -> str:
@@ -93,4 +93,4 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("Details"))
     def details_pretty(self, obj):
-        return _pretty_json(obj.details)
+        return pretty_json(obj.details)

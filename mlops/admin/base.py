@@ -9,7 +9,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 
-def _pretty_json(value) -> str:
+def pretty_json(value) -> str:
+    """A JSON value as an indented, wrapped <pre> block for a read-only field."""
     return format_html(
         '<pre style="white-space: pre-wrap; margin: 0">{}</pre>',
         json.dumps(value, indent=2, sort_keys=True, default=str),
@@ -36,7 +37,8 @@ def whole_number(text: str | None) -> int | None:
     return int(text) if re.fullmatch(r"[0-9]{1,20}", text) else None
 
 
-def _errors(exc: ValidationError) -> str:
+def error_text(exc: ValidationError) -> str:
+    """A ValidationError's messages as one line for message_user."""
     return " ".join(exc.messages)
 
 

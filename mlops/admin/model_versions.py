@@ -36,7 +36,7 @@ from mlops.services.registry.registry import (
     model_version_read_verified,
 )
 
-from .base import ActionPermissionMixin, ReadOnlyAdmin, _errors, _pretty_json
+from .base import ActionPermissionMixin, ReadOnlyAdmin, error_text, pretty_json
 from .figures import validation_rows
 
 
@@ -300,7 +300,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
 
     @admin.display(description=gettext_lazy("Metadata"))
     def metadata_pretty(self, obj):
-        return _pretty_json(model_version_metadata(obj))
+        return pretty_json(model_version_metadata(obj))
 
     # --- actions ---
     def _one(self, request, queryset, verb: str) -> ModelVersion | None:
@@ -333,7 +333,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
                 reason=message("activation.admin"),
             )
         except (ValidationError, ModelIntegrityError) as exc:
-            text = _errors(exc) if isinstance(exc, ValidationError) else str(exc)
+            text = error_text(exc) if isinstance(exc, ValidationError) else str(exc)
             self.message_user(request, _("Not activated: %s") % text, messages.ERROR)
             return None
         # Django's message list capitalises the first letter: never start with
@@ -353,7 +353,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
                     version=version, actor=Actor.for_user(request.user)
                 )
             except ValidationError as exc:
-                self.message_user(request, _errors(exc), messages.ERROR)
+                self.message_user(request, error_text(exc), messages.ERROR)
                 continue
             self.message_user(
                 request,
@@ -378,7 +378,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
             )
         except ValidationError as exc:
             self.message_user(
-                request, _("Not restored: %s") % _errors(exc), messages.ERROR
+                request, _("Not restored: %s") % error_text(exc), messages.ERROR
             )
             return None
         self.message_user(
@@ -450,7 +450,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
                 )
             except ValidationError as exc:
                 self.message_user(
-                    request, _("Not rolled back: %s") % _errors(exc), messages.ERROR
+                    request, _("Not rolled back: %s") % error_text(exc), messages.ERROR
                 )
             else:
                 self.message_user(

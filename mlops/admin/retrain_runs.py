@@ -17,7 +17,7 @@ from mlops.services.training.retrain_requests import (
     retrain_request,
 )
 
-from .base import ReadOnlyAdmin, _errors
+from .base import ReadOnlyAdmin, error_text
 
 
 @admin.register(RetrainRun)
@@ -79,7 +79,7 @@ class RetrainRunAdmin(ReadOnlyAdmin):
         except ValidationError as exc:
             self.message_user(
                 request,
-                _("Refused: %(error)s") % {"error": _errors(exc)},
+                _("Refused: %(error)s") % {"error": error_text(exc)},
                 messages.ERROR,
             )
         else:

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from mlops.messages import code_of
 from mlops.models import ModelVersion
+from mlops.selectors import activation_history
 from mlops.services.operations.backups import (
     model_version_backup,
     model_version_restore,
@@ -201,11 +202,7 @@ class ModelActivationsApi(OperationsApi):
         responses=ActivationOutputSerializer(many=True),
     )
     def get(self, request, version: str):
-        periods = (
-            self.version(version)
-            .activations.select_related("user")
-            .order_by("activated_at", "id")
-        )
+        periods = activation_history(version=self.version(version))
         return Response(
             [
                 {

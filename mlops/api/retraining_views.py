@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mlops.models import RetrainRun
+from mlops.selectors import retrain_run_list
 from mlops.services.registry.audit import Actor
 from mlops.services.training.retrain_requests import (
     RetrainAlreadyRunning,
@@ -149,12 +150,10 @@ class RetrainRunListApi(StaffApiMixin, generics.ListAPIView):
     permission_classes = [IsStaff, CanViewRuns]
 
     def get_queryset(self):
-        runs = RetrainRun.objects.select_related("model_version", "requested_by")
-        for name in ("trigger", "status"):
-            value = self.request.query_params.get(name)
-            if value:
-                runs = runs.filter(**{name: value})
-        return runs
+        query = self.request.query_params
+        return retrain_run_list(
+            trigger=query.get("trigger"), status=query.get("status")
+        )
 
     @extend_schema(
         summary=_("Retrain runs"),
@@ -178,7 +177,9 @@ class RetrainRunListApi(StaffApiMixin, generics.ListAPIView):
 class RetrainRunDetailApi(StaffApiMixin, generics.RetrieveAPIView):
     serializer_class = RetrainRunOutputSerializer
     permission_classes = [IsStaff, CanViewRuns]
-    queryset = RetrainRun.objects.select_related("model_version", "requested_by")
+
+    def get_queryset(self):
+        return retrain_run_list()
 
     @extend_schema(
         summary=_("One retrain run"),

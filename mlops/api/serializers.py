@@ -5,6 +5,22 @@ from rest_framework import serializers
 
 from mlops.messages import code_of
 from mlops.models import RetrainRun
+from mlops.services.training.retrain_requests import PARAM_RANGES
+
+
+class RetrainParamsSerializer(serializers.Serializer):
+    seed = serializers.IntegerField(
+        required=False,
+        min_value=PARAM_RANGES["seed"][0],
+        max_value=PARAM_RANGES["seed"][1],
+        help_text=_("Random seed of the forest (default: the ML_SEED setting)."),
+    )
+    n_estimators = serializers.IntegerField(
+        required=False,
+        min_value=PARAM_RANGES["n_estimators"][0],
+        max_value=PARAM_RANGES["n_estimators"][1],
+        help_text=_("Trees in the forest (default: the ML_N_ESTIMATORS setting)."),
+    )
 
 
 class RetrainRequestInputSerializer(serializers.Serializer):
@@ -12,6 +28,13 @@ class RetrainRequestInputSerializer(serializers.Serializer):
     tune = serializers.BooleanField(default=False)
     warm_start = serializers.BooleanField(default=False)
     reason = serializers.CharField(default="", allow_blank=True, max_length=500)
+    params = RetrainParamsSerializer(
+        required=False,
+        help_text=_(
+            "Training parameters for this run; omitted ones come from settings. "
+            "Not with warm_start (it keeps the active model's parameters)."
+        ),
+    )
 
 
 class RetrainRunOutputSerializer(serializers.ModelSerializer):

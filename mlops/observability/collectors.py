@@ -36,8 +36,9 @@ from mlops.models import ModelVersion, Prediction, RetrainRun
 from mlops.services.monitoring.fairness import draw_fairness_latest
 from mlops.services.monitoring.monitoring import get_monitor_status
 from mlops.services.monitoring.replay import replayed_status
+from mlops.serving_state import serving_state
 
-from .metrics import COLLECTOR_ERRORS_TOTAL
+from .metrics import COLLECTOR_ERRORS_TOTAL, SERVING_MODES
 
 logger = logging.getLogger(__name__)
 
@@ -323,6 +324,20 @@ SECTIONS: tuple[tuple[str, Callable[[], Iterable[Metric]]], ...] = (
 )
 
 
+def serving_metrics() -> Iterable[Metric]:
+    """The mode the process answering this scrape serves (its state provider)."""
+    state = serving_state()
+    family = GaugeMetricFamily(
+        "ml_process_serving_mode",
+        "1 for the mode the web process answering this scrape serves now; all 0 "
+        "before its first forecast.",
+        labels=["mode"],
+    )
+    for mode in SERVING_MODES:
+        family.add_metric([mode], 1 if state.mode == mode else 0)
+    yield family
+
+
 class DatabaseCollector:
     """A prometheus-client collector that reads the metrics above per scrape."""
 
@@ -331,6 +346,7 @@ class DatabaseCollector:
 
     def collect(self) -> Iterable[Metric]:
         yield from threshold_metrics()
+        yield from serving_metrics()
         for section, read in SECTIONS:
             try:
                 families = list(read())  # all or nothing per section

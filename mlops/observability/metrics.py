@@ -22,6 +22,8 @@ import os
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from mlops.fallback_reasons import FallbackReason
+
 logger = logging.getLogger(__name__)
 
 MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
@@ -30,17 +32,7 @@ if MULTIPROC_DIR:
     # import of this module fail (e.g. a management command in the web container).
     os.makedirs(MULTIPROC_DIR, exist_ok=True)
 
-FALLBACK_REASONS = (
-    "no_model",
-    "file_missing",
-    "checksum_mismatch",
-    "load_failed",
-    "inference_error",
-    "insufficient_draws",
-    "memory_error",
-    "forced",
-    "storage_unavailable",
-)
+FALLBACK_REASONS = tuple(FallbackReason.values)  # the one list (fallback_reasons.py)
 # Anything else is counted as "other" (and logged): a label value per free-form
 # string would let a bug create unbounded series.
 OTHER_REASON = "other"

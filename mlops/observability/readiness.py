@@ -7,12 +7,14 @@ from django.db import DatabaseError, connection
 
 from draws.freshness import draw_freshness
 from draws.models import LottoDraw
+from mlops.fallback_reasons import FallbackReason
 from mlops.models import ModelVersion
 from mlops.services.registry.registry import (
     ModelIntegrityError,
     model_version_active,
     model_version_load,
 )
+from mlops.serving_state import serving_state as serving_mode
 
 from .serving import serving_state
 
@@ -64,6 +66,8 @@ def readiness_check() -> tuple[bool, dict]:
     report["draws"] = freshness.status
     report["draws_stored"] = draws
     report["latest_draw"] = freshness.latest_draw_no
+    # What this process serves now (null fields before its first forecast).
+    report["serving"] = serving_mode().as_dict()
     if active is not None:
         report["model_version"] = active.version
         try:
@@ -71,7 +75,7 @@ def readiness_check() -> tuple[bool, dict]:
         except ModelIntegrityError as exc:
             report["model_error"] = exc.reason
         except MemoryError:
-            report["model_error"] = "memory_error"
+            report["model_error"] = FallbackReason.MEMORY_ERROR.value
         else:
             report["model"] = "ml"
             report["model_source"] = "file"

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from mlops.fallback_reasons import FallbackReason
 from mlops.messages import verdict_fields
 from recommendations.services.inference import ML, STATISTICAL
 from recommendations.services.recommendation import Recommendation, number_list_errors
@@ -16,21 +17,9 @@ VALIDATION_METRICS = (
     ("brier_score", _("Brier score of the 45 probabilities (lower is better)"), False),
     ("brier_skill_score", _("Brier skill score against the uniform 6/45"), True),
 )
-# Why statistical mode served, in the reader's language, beside the reason code.
-FALLBACK_DESCRIPTIONS = {
-    "forced": _("ML is switched off (use_ml_model=False or RECOMMENDATIONS_USE_ML=0)."),
-    "insufficient_draws": _(
-        "Fewer draws are stored than the model needs (ML_MIN_DRAWS)."
-    ),
-    "no_model": _("No model version is active."),
-    "file_missing": _("The active model's file is missing."),
-    "checksum_mismatch": _("The active model's file differs from its recorded sha256."),
-    "load_failed": _("The active model's file could not be loaded."),
-    "inference_error": _(
-        "The model failed to predict or returned invalid probabilities."
-    ),
-    "memory_error": _("Out of memory while loading or predicting."),
-}
+# Why statistical mode served, in the reader's language, beside the reason code:
+# the labels of the one list of reasons.
+FALLBACK_DESCRIPTIONS = {reason.value: reason.label for reason in FallbackReason}
 # What each mode means, in the reader's language, beside the `mode` code.
 MODE_DESCRIPTIONS = {
     ML: _("Recommended from the active model's forecast."),
@@ -130,7 +119,8 @@ class RecommendationOutputSerializer(serializers.Serializer):
     model_version = serializers.CharField(allow_null=True)
     feature_set_version = serializers.CharField(allow_null=True)
     target_draw = TargetDrawSerializer()
-    fallback_reason = serializers.CharField(
+    fallback_reason = serializers.ChoiceField(
+        choices=FallbackReason.choices,
         allow_null=True,
         help_text=_("Why statistical mode served this instead of the model, or null."),
     )

@@ -1,38 +1,33 @@
-"""Falling back to statistical mode: the reasons, and the audit of state changes.
+"""Falling back to statistical mode: the error that says why, and the audit of
+this process's fallback state.
 
-A `_Fallback` carries why the model was not used (`reason`, e.g. `file_missing`)
-and what happened (`detail`); RETRYABLE_FALLBACKS are the reasons a retry can
-cure. The audit trail records the changes of fallback state, not every request
-served in one (see `_note_outcome`).
+A `FallbackError` carries why the model was not used (`reason`, a
+`FallbackReason`: an unknown reason can't be raised) and what happened
+(`detail`). The audit trail records the changes of fallback state, not every
+request served in one (see `fallback_note_outcome`).
 """
 
 import logging
 import os
 
+from mlops.fallback_reasons import FallbackReason
 from mlops.models import AuditEvent
 from mlops.services.registry.audit import SYSTEM, audit_record
-
-# The cache is read through its module: forecast_cache_clear replaces it.
-from recommendations.services import forecast_cache
-from recommendations.services.forecast_cache import _UNSET
+from recommendations.services.forecast_cache import forecast_cache_outcome_changed
 
 logger = logging.getLogger(__name__)
 
-# Fallbacks that a retry can cure without a new draw or a new activation (a file
-# put back, a transient error): a process tries the model again after this long.
-RETRYABLE_FALLBACKS = frozenset(
-    {"file_missing", "checksum_mismatch", "load_failed", "inference_error"}
-    | {"memory_error", "storage_unavailable"}
-)
+
+class FallbackError(Exception):
+    """The model can't serve this forecast; statistical mode will."""
+
+    def __init__(self, reason: FallbackReason | str, detail: str = "", version=None):
+        self.reason = FallbackReason(reason)  # ValueError for a reason not listed
+        self.detail, self.version = detail, version
+        super().__init__(f"{self.reason.value}: {detail}")
 
 
-class _Fallback(Exception):
-    def __init__(self, reason: str, detail: str = "", version=None):
-        self.reason, self.detail, self.version = reason, detail, version
-        super().__init__(f"{reason}: {detail}")
-
-
-def _note_outcome(reason: str | None, detail: str, version) -> None:
+def fallback_note_outcome(reason: str | None, detail: str, version) -> None:
     """Audit a change of fallback state (entering, changing reason, recovering).
 
     Per process, the engine remembers the outcome of its last ML-wanted
@@ -42,10 +37,8 @@ def _note_outcome(reason: str | None, detail: str, version) -> None:
     between two of them, which records it twice), and a steady state records
     nothing, however many requests it serves.
     """
-    cache = forecast_cache._cache
-    if cache.last_outcome is not _UNSET and cache.last_outcome == reason:
+    if not forecast_cache_outcome_changed(reason):
         return
-    cache.last_outcome = reason
     try:
         last = (
             AuditEvent.objects.filter(action=AuditEvent.Action.FALLBACK)

@@ -8,6 +8,7 @@ with the loaded model, until the state it was computed from changes.
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ from django.db.models import Count, Max
 
 from draws.models import LottoDraw
 from mlops.models import ModelVersion
+from mlops.serving_state import ServingState
 from recommendations.services.served_counts import forecast_served_forget
 
 
@@ -37,7 +39,7 @@ class Forecast:
 
 
 @dataclass(frozen=True)
-class _State:
+class ForecastState:
     """What the cached forecast depends on, as read from the database."""
 
     active_id: int | None
@@ -50,7 +52,7 @@ class _State:
 
 @dataclass(frozen=True)
 class _Entry:
-    state: _State
+    state: ForecastState
     forecast: Forecast
     computed_at: float  # monotonic
     retry: bool  # a retryable fallback: try the model again after a while
@@ -65,12 +67,12 @@ class _ForecastCache:
     Reads are lock-free (each attribute is replaced whole, never mutated in
     place); computing a forecast holds `lock`, so concurrent threads compute it
     once. An RLock: self-heal activates a version while the lock is held, and the
-    model_activated receiver runs in the same thread.
+    forecast_due receiver runs in the same thread.
     """
 
     def __init__(self):
         self.lock = threading.RLock()
-        self.state: tuple[float, _State] | None = None  # (checked at, state)
+        self.state: tuple[float, ForecastState] | None = None  # (checked at, state)
         self.entries: dict[bool, _Entry] = {}  # keyed by "ML wanted"
         self.model: tuple[tuple[int, str], object] | None = None
         self.last_outcome = _UNSET  # fallback reason or None, ML-wanted path
@@ -92,7 +94,78 @@ def forecast_cache_invalidate() -> None:
     _cache.entries = {}
 
 
-def _read_state() -> _State:
+def forecast_cache_get(
+    *,
+    want_ml: bool,
+    compute: Callable[[ForecastState], tuple[Forecast, bool]],
+    still_current: Callable[[Forecast, ForecastState], bool] | None = None,
+) -> Forecast:
+    """The cached forecast, or `compute(state)` -> (forecast, retry) once, cached.
+
+    `retry` marks a fallback a retry can cure: the model is tried again after
+    ML_FALLBACK_RETRY_SECONDS even if nothing changed.
+    """
+
+    def usable(entry, state) -> bool:
+        return _fresh(entry, state) and (
+            still_current is None or still_current(entry.forecast, state)
+        )
+
+    entry = _cache.entries.get(want_ml)
+    if usable(entry, _current_state()):
+        return entry.forecast
+    with _cache.lock:
+        state = _current_state()
+        entry = _cache.entries.get(want_ml)
+        if usable(entry, state):
+            return entry.forecast
+        forecast, retry = compute(state)
+        entry = _Entry(state, forecast, time.monotonic(), retry)
+        _cache.entries = {**_cache.entries, want_ml: entry}
+        return forecast
+
+
+def forecast_cache_entry(*, want_ml: bool) -> tuple[Forecast, ForecastState] | None:
+    """The cached forecast and the state it was computed from, or None."""
+    entry = _cache.entries.get(want_ml)
+    return None if entry is None else (entry.forecast, entry.state)
+
+
+def forecast_cache_model(key: tuple[int, str]) -> object | None:
+    """The model this process holds for (pk, sha256), or None."""
+    held = _cache.model
+    return held[1] if held is not None and held[0] == key else None
+
+
+def forecast_cache_hold_model(key: tuple[int, str] | None, model=None) -> None:
+    """Hold `model` for (pk, sha256); None drops the one held (one at a time)."""
+    _cache.model = None if key is None else (key, model)
+
+
+def forecast_cache_outcome_changed(reason: str | None) -> bool:
+    """Remember the last ML-wanted outcome; True when it differs from the one before."""
+    if _cache.last_outcome is not _UNSET and _cache.last_outcome == reason:
+        return False
+    _cache.last_outcome = reason
+    return True
+
+
+def forecast_cache_serving_state() -> ServingState:
+    """What this process serves now (the ML-wanted forecast, else the forced one)."""
+    entries = _cache.entries
+    entry = entries.get(True) or entries.get(False)
+    if entry is None:
+        return ServingState()
+    forecast = entry.forecast
+    return ServingState(
+        mode=forecast.mode,
+        model_version=forecast.model_version,
+        fallback_reason=forecast.fallback_reason,
+        target_draw_no=forecast.target_draw_no,
+    )
+
+
+def _read_state() -> ForecastState:
     draws = LottoDraw.objects.aggregate(
         latest=Max("draw_no"), count=Count("pk"), changed=Max("created_at")
     )
@@ -101,7 +174,7 @@ def _read_state() -> _State:
         .values_list("pk", "sha256")
         .first()
     )
-    return _State(
+    return ForecastState(
         active_id=active[0] if active else None,
         active_sha256=active[1] if active else "",
         latest_draw_no=draws["latest"],
@@ -110,7 +183,7 @@ def _read_state() -> _State:
     )
 
 
-def _current_state() -> _State:
+def _current_state() -> ForecastState:
     """The state, re-read at most every ML_ACTIVE_CHECK_SECONDS (0 = every call)."""
     now = time.monotonic()
     checked = _cache.state
@@ -121,7 +194,7 @@ def _current_state() -> _State:
     return checked[1]
 
 
-def _fresh(entry: _Entry | None, state: _State) -> bool:
+def _fresh(entry: _Entry | None, state: ForecastState) -> bool:
     if entry is None or entry.state != state:
         return False
     if not entry.retry:

@@ -20,6 +20,7 @@ from django.conf import settings
 
 from draws.models import LottoDraw, expected_draw_date
 from draws.schedule import next_scheduled_draw
+from mlops.fallback_reasons import FallbackReason
 from mlops.ml import features, pipeline
 from mlops.ml.sampling import OFFICIAL_SLIP_GAMES, sample_games
 from mlops.ml.statistical import statistical_probabilities
@@ -34,20 +35,14 @@ from mlops.services.registry.registry import (
     model_version_check_stored,
     model_version_load,
 )
-
-# The cache is read through its module: forecast_cache_clear replaces it.
-from recommendations.services import forecast_cache
-from recommendations.services.fallback import (
-    RETRYABLE_FALLBACKS,
-    _Fallback,
-    _note_outcome,
-)
+from recommendations.services.fallback import FallbackError, fallback_note_outcome
 from recommendations.services.forecast_cache import (
     Forecast,
-    _current_state,
-    _Entry,
-    _fresh,
-    _State,
+    ForecastState,
+    forecast_cache_entry,
+    forecast_cache_get,
+    forecast_cache_hold_model,
+    forecast_cache_model,
 )
 
 logger = logging.getLogger(__name__)
@@ -76,11 +71,9 @@ def forecast_target_draw(latest_draw_no: int | None) -> int:
     return max(next_scheduled_draw().draw_no, (latest_draw_no or 0) + 1)
 
 
-def _still_current(entry: _Entry | None, state: _State) -> bool:
-    """The cached forecast fits the state and still targets the next draw."""
-    return _fresh(entry, state) and (
-        entry.forecast.target_draw_no == forecast_target_draw(state.latest_draw_no)
-    )
+def _targets_next_draw(forecast: Forecast, state: ForecastState) -> bool:
+    """The cached forecast still targets the next draw (the calendar moves on)."""
+    return forecast.target_draw_no == forecast_target_draw(state.latest_draw_no)
 
 
 def process_serving_state() -> dict | None:
@@ -89,15 +82,15 @@ def process_serving_state() -> dict | None:
     The state provider mlops reads (/readyz, the operations page); None until
     this process has computed a forecast.
     """
-    entry = forecast_cache._cache.entries.get(True)
-    if entry is None:
+    held = forecast_cache_entry(want_ml=True)
+    if held is None:
         return None
-    forecast = entry.forecast
+    forecast, state = held
     return {
         "mode": forecast.mode,
         "model_version": forecast.model_version,
         "model_version_id": forecast.model_version_id,
-        "model_sha256": entry.state.active_sha256 if forecast.model_version else "",
+        "model_sha256": state.active_sha256 if forecast.model_version else "",
         "fallback_reason": forecast.fallback_reason,
     }
 
@@ -108,19 +101,11 @@ def forecast_current(*, use_ml_model: bool = True) -> Forecast:
     Raises NoDrawsError when no draws are stored.
     """
     want_ml = ml_enabled(use_ml_model)
-    cache = forecast_cache._cache
-    entry = cache.entries.get(want_ml)
-    if _still_current(entry, _current_state()):
-        return entry.forecast
-    with cache.lock:
-        state = _current_state()
-        entry = cache.entries.get(want_ml)
-        if _still_current(entry, state):
-            return entry.forecast
-        forecast, retry = _compute(want_ml=want_ml, state=state)
-        entry = _Entry(state, forecast, time.monotonic(), retry)
-        cache.entries = {**cache.entries, want_ml: entry}
-        return forecast
+    return forecast_cache_get(
+        want_ml=want_ml,
+        compute=lambda state: _compute(want_ml=want_ml, state=state),
+        still_current=_targets_next_draw,
+    )
 
 
 def _history() -> tuple[list[int], np.ndarray]:
@@ -133,33 +118,34 @@ def _history() -> tuple[list[int], np.ndarray]:
     return [row[0] for row in rows], numbers
 
 
-def _compute(*, want_ml: bool, state: _State) -> tuple[Forecast, bool]:
+def _compute(*, want_ml: bool, state: ForecastState) -> tuple[Forecast, bool]:
     """Compute the forecast; returns it and whether to retry the model later."""
     draw_nos, numbers = _history()
     if not draw_nos:
         raise NoDrawsError("No draws are stored yet: import the draw history first.")
     target = forecast_target_draw(draw_nos[-1])
     if not want_ml:
-        fallback = _Fallback(
-            "forced", "ML disabled (use_ml_model=False or RECOMMENDATIONS_USE_ML=0)"
+        fallback = FallbackError(
+            FallbackReason.FORCED,
+            "ML disabled (use_ml_model=False or RECOMMENDATIONS_USE_ML=0)",
         )
         return _statistical(numbers, target, fallback), False
     try:
         if len(draw_nos) < settings.ML_MIN_DRAWS:
-            raise _Fallback(
-                "insufficient_draws",
+            raise FallbackError(
+                FallbackReason.INSUFFICIENT_DRAWS,
                 f"{len(draw_nos)} draws stored, ML_MIN_DRAWS is "
                 f"{settings.ML_MIN_DRAWS}",
             )
         version = ModelVersion.objects.filter(pk=state.active_id).first()
         if version is None or not version.is_active:
-            raise _Fallback("no_model", "no model version is active")
+            raise FallbackError(FallbackReason.NO_MODEL, "no model version is active")
         model, loaded = _load(version)
         probabilities = _predict(model, loaded, numbers)
-    except _Fallback as fallback:
+    except FallbackError as fallback:
         forecast = _statistical(numbers, target, fallback)
-        _note_outcome(fallback.reason, fallback.detail, fallback.version)
-        return forecast, fallback.reason in RETRYABLE_FALLBACKS
+        fallback_note_outcome(fallback.reason.value, fallback.detail, fallback.version)
+        return forecast, fallback.reason.retryable
     forecast = _record(
         Forecast(
             probabilities=_read_only(probabilities),
@@ -176,7 +162,7 @@ def _compute(*, want_ml: bool, state: _State) -> tuple[Forecast, bool]:
         ),
         loaded,
     )
-    _note_outcome(None, "", loaded)
+    fallback_note_outcome(None, "", loaded)
     # If self-heal switched versions, the next state check sees a new active
     # version and computes again (with the restored model already in memory).
     return forecast, False
@@ -194,34 +180,34 @@ def _load(version: ModelVersion) -> tuple[object, ModelVersion]:
         try:
             return _load_verified(version), version
         except ModelIntegrityError as error:
-            if error.reason == "storage_unavailable":
+            if error.reason == FallbackReason.STORAGE_UNAVAILABLE:
                 # The store did not answer: the file may be fine, heal nothing.
-                raise _Fallback(error.reason, str(error), version) from error
+                raise FallbackError(error.reason, str(error), version) from error
             healed = _self_heal(version, error)
             if healed is None:
-                raise _Fallback(error.reason, str(error), version) from error
+                raise FallbackError(error.reason, str(error), version) from error
             try:
                 return _load_verified(healed), healed
             except ModelIntegrityError as second:
-                raise _Fallback(
+                raise FallbackError(
                     error.reason,
                     f"{error}; the self-healed {healed.version} failed too: {second}",
                     version,
                 ) from second
     except MemoryError as error:
         detail = "MemoryError while loading the model"
-        raise _Fallback("memory_error", detail, version) from error
+        raise FallbackError(FallbackReason.MEMORY_ERROR, detail, version) from error
 
 
 def _load_verified(version: ModelVersion):
     key = (version.pk, version.sha256)
-    cached = forecast_cache._cache.model
-    if cached is not None and cached[0] == key:
+    held = forecast_cache_model(key)
+    if held is not None:
         model_version_check_stored(version)  # still there and unchanged?
-        return cached[1]
-    forecast_cache._cache.model = None  # one model in memory at a time
+        return held
+    forecast_cache_hold_model(None)  # one model in memory at a time
     model = model_version_load(version)
-    forecast_cache._cache.model = (key, model)
+    forecast_cache_hold_model(key, model)
     return model
 
 
@@ -238,8 +224,8 @@ def _self_heal(version: ModelVersion, error: ModelIntegrityError):
 
 def _predict(model, version: ModelVersion, numbers: np.ndarray) -> np.ndarray:
     if version.feature_set_version != features.FEATURE_SET_VERSION:
-        raise _Fallback(
-            "inference_error",
+        raise FallbackError(
+            FallbackReason.INFERENCE_ERROR,
             f"model {version.version} was trained on feature set "
             f"{version.feature_set_version}, this code builds "
             f"{features.FEATURE_SET_VERSION}",
@@ -251,24 +237,24 @@ def _predict(model, version: ModelVersion, numbers: np.ndarray) -> np.ndarray:
         probabilities = np.asarray(pipeline.predict_probabilities(model, row), float)
     except MemoryError as exc:
         detail = "MemoryError during inference"
-        raise _Fallback("memory_error", detail, version) from exc
+        raise FallbackError(FallbackReason.MEMORY_ERROR, detail, version) from exc
     except Exception as exc:
-        raise _Fallback("inference_error", repr(exc), version) from exc
+        raise FallbackError(FallbackReason.INFERENCE_ERROR, repr(exc), version) from exc
     observe_inference(time.perf_counter() - started)
     valid = probabilities.shape == (POOL_SIZE,) and np.all(np.isfinite(probabilities))
     if not valid or probabilities.min() < 0 or probabilities.max() > 1:
-        raise _Fallback(
-            "inference_error",
+        raise FallbackError(
+            FallbackReason.INFERENCE_ERROR,
             f"model returned invalid probabilities (shape {probabilities.shape})",
             version,
         )
     return probabilities
 
 
-def _statistical(numbers: np.ndarray, target: int, fallback: _Fallback) -> Forecast:
+def _statistical(numbers: np.ndarray, target: int, fallback: FallbackError) -> Forecast:
     logger.warning(
         "Falling back to statistical mode (reason: %s): %s",
-        fallback.reason,
+        fallback.reason.value,
         fallback.detail,
     )
     started = time.perf_counter()
@@ -284,7 +270,7 @@ def _statistical(numbers: np.ndarray, target: int, fallback: _Fallback) -> Forec
             validation_metrics=None,
             target_draw_no=target,
             target_draw_date=expected_draw_date(target),
-            fallback_reason=fallback.reason,
+            fallback_reason=fallback.reason.value,
             fallback_detail=fallback.detail,
             prediction_id=None,
         ),

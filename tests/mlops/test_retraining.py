@@ -397,14 +397,14 @@ def test_the_requesting_user_is_recorded(model_root, django_user_model):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_working_run_beats_its_heartbeat_so_it_is_not_taken_for_dead(settings):
-    from mlops.services.training.retrain_watch import _RunWatch
+    from mlops.services.training.retrain_watch import RunWatch
 
     # Beats every RETRAIN_HEARTBEAT_TIMEOUT_SECONDS / 6 (at least 1 s).
     settings.RETRAIN_HEARTBEAT_TIMEOUT_SECONDS = 6
     started = timezone.now() - dt.timedelta(seconds=5)
     run = running_run("cli", started_at=started)
 
-    with _RunWatch(run.pk) as watch:
+    with RunWatch(run.pk) as watch:
         threading.Event().wait(1.6)  # the run "works" past one beat
 
     run.refresh_from_db()

@@ -39,8 +39,15 @@ class Command(BaseCommand):
             help="Grow the active forest with trees for the new draws.",
         )
         parser.add_argument("--reason", default="", help="Why, for the record.")
+        parser.add_argument("--seed", type=int, help="Random seed (ML_SEED).")
+        parser.add_argument("--n-estimators", type=int, help="Trees (settings).")
 
     def handle(self, *args, emergency, tune, force, warm_start, reason, **options):
+        params = {
+            name: options[name]
+            for name in ("seed", "n_estimators")
+            if options.get(name) is not None
+        }
         try:
             run = retrain_run_now(
                 trigger="emergency" if emergency else "cli",
@@ -49,6 +56,7 @@ class Command(BaseCommand):
                 tune=tune,
                 warm_start=warm_start,
                 reason=reason,
+                params=params,
             )
         except RetrainAlreadyRunning as exc:
             raise CommandError(f"{exc} Not started.") from exc

@@ -1,16 +1,21 @@
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
-from mlops.messages import message
+from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor
 from mlops.services.registry.registry import (
     ModelIntegrityError,
     model_version_active,
     model_version_read_verified,
 )
-from mlops.services.training.training import InsufficientDrawsError, model_version_train
+from mlops.services.training.retrain_requests import (
+    PARAM_RANGES,
+    RetrainAlreadyRunning,
+    retrain_run_now,
+)
 
-# scikit-learn's random_state range.
-MAX_SEED = 2**32 - 1
+MAX_SEED = PARAM_RANGES["seed"][1]  # scikit-learn's random_state range
 
 # (key in validation_metrics, label, format)
 FIGURES = (
@@ -25,8 +30,9 @@ FIGURES = (
 class Command(BaseCommand):
     help = (
         "Train a model on all stored draws, register it and make it the active "
-        "version; prints the version, file size, duration and validation figures "
-        "next to their random baselines. --if-missing does nothing when an active "
+        "version, as a forced retrain run (recorded, single flight; the promotion "
+        "gate's decision is recorded and printed); prints the version, file size, "
+        "duration and validation figures next to their random baselines. --if-missing does nothing when an active "
         "version exists and its file matches its checksum. Needs ML_MIN_DRAWS draws."
     )
 
@@ -48,14 +54,25 @@ class Command(BaseCommand):
             raise CommandError(f"--seed must be between 0 and {MAX_SEED}, got {seed}.")
         overrides = {"n_estimators": n_estimators, "seed": seed}
         try:
-            version = model_version_train(
-                params={k: v for k, v in overrides.items() if v is not None},
+            run = retrain_run_now(
+                trigger=RetrainRun.Trigger.CLI,
                 actor=Actor.cli(),
-                reason=message("activation.train_model_command"),
+                force=True,
+                reason="train_model command",
+                params={k: v for k, v in overrides.items() if v is not None},
+                activated_by="cli",
             )
-        except InsufficientDrawsError as exc:
+        except RetrainAlreadyRunning as exc:
+            raise CommandError(str(exc)) from exc
+        except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        self._report(version)
+        if run.status != RetrainRun.Status.SUCCESS or not run.promoted:
+            raise CommandError(run.error_message or run.promotion_reason)
+        self._report(run.model_version)
+        self.stdout.write(
+            _("Retrain run %(run)s (forced): %(decision)s")
+            % {"run": run.pk, "decision": run.promotion_reason}
+        )
 
     def _active_model_is_fine(self) -> bool:
         active = model_version_active()

@@ -23,6 +23,7 @@ from draws.models import LottoDraw
 from draws.timefmt import iso_kst
 from mlops.ml import metrics
 from mlops.models import FrozenForecastError, ModelVersion, Prediction
+from mlops.services.monitoring.ledger import ledger_append
 from mlops.services.registry.storage import METADATA_DIR, get_storage
 from mlops.signals import forecast_due
 
@@ -179,6 +180,9 @@ def forecast_record(
                 top_numbers=metrics.top_numbers(values),
                 combinations=cleaned_combinations,
             )
+            # Linked in the same transaction: a forecast is never recorded
+            # without its place in the ledger.
+            ledger_append(prediction)
     except IntegrityError:
         # Another process recorded it between our read and our insert: theirs wins.
         existing = Prediction.objects.filter(
@@ -198,15 +202,6 @@ def forecast_note_served(prediction_id: int, count: int = 1) -> int:
         raise ValidationError(f"count must be >= 1, got {count}.")
     return Prediction.objects.filter(pk=prediction_id).update(
         served_count=F("served_count") + int(count)
-    )
-
-
-def forecast_for_draw(*, target_draw_no: int) -> list[Prediction]:
-    """Every forecast recorded for a draw, oldest first."""
-    return list(
-        Prediction.objects.filter(target_draw_no=target_draw_no)
-        .select_related("model_version")
-        .order_by("created_at", "id")
     )
 
 

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from draws.timefmt import iso_kst
+from mlops.fallback_reasons import FallbackReason
 from mlops.messages import message, render_english, stored_text
 from mlops.ml import pipeline
 from mlops.models import ModelActivation, ModelVersion
@@ -42,11 +43,14 @@ ACTIVATE_ATTEMPTS = 3
 class ModelIntegrityError(Exception):
     """A version's file is missing, differs from its checksum, or won't load."""
 
-    def __init__(self, version: ModelVersion, reason: str, detail: str = ""):
+    def __init__(
+        self, version: ModelVersion, reason: FallbackReason | str, detail: str = ""
+    ):
+        # file_missing | checksum_mismatch | load_failed; ValueError if not listed
+        self.reason = FallbackReason(reason).value
         self.version = version
-        # file_missing | checksum_mismatch | load_failed | storage_unavailable
-        # (the store did not answer: nothing is known to be wrong with the file)
-        self.reason = reason
+        # storage_unavailable: the store did not answer; nothing is known to be
+        # wrong with the file
         self.detail = detail
         super().__init__(f"Model {version.version}: {reason}. {detail}".strip())
 
@@ -182,16 +186,22 @@ def model_version_read_verified(version: ModelVersion) -> bytes:
     try:
         data = storage.read_bytes(version.file_path)
     except (FileNotFoundError, IsADirectoryError) as exc:
-        raise ModelIntegrityError(version, "file_missing", str(exc)) from exc
+        raise ModelIntegrityError(
+            version, FallbackReason.FILE_MISSING, str(exc)
+        ) from exc
     except UnsafePathError as exc:
-        raise ModelIntegrityError(version, "file_missing", str(exc)) from exc
+        raise ModelIntegrityError(
+            version, FallbackReason.FILE_MISSING, str(exc)
+        ) from exc
     except StorageUnavailableError as exc:
-        raise ModelIntegrityError(version, "storage_unavailable", str(exc)) from exc
+        raise ModelIntegrityError(
+            version, FallbackReason.STORAGE_UNAVAILABLE, str(exc)
+        ) from exc
     actual = sha256_bytes(data)
     if actual != version.sha256:
         raise ModelIntegrityError(
             version,
-            "checksum_mismatch",
+            FallbackReason.CHECKSUM_MISMATCH,
             f"recorded {version.sha256[:12]}…, file has {actual[:12]}…",
         )
     return data
@@ -211,13 +221,17 @@ def model_version_check_stored(version: ModelVersion) -> None:
     try:
         size = storage.size(version.file_path)
     except (FileNotFoundError, UnsafePathError) as exc:
-        raise ModelIntegrityError(version, "file_missing", str(exc)) from exc
+        raise ModelIntegrityError(
+            version, FallbackReason.FILE_MISSING, str(exc)
+        ) from exc
     except StorageUnavailableError as exc:
-        raise ModelIntegrityError(version, "storage_unavailable", str(exc)) from exc
+        raise ModelIntegrityError(
+            version, FallbackReason.STORAGE_UNAVAILABLE, str(exc)
+        ) from exc
     if size != version.size_bytes:
         raise ModelIntegrityError(
             version,
-            "checksum_mismatch",
+            FallbackReason.CHECKSUM_MISMATCH,
             f"recorded {version.size_bytes} bytes, the stored object has {size}",
         )
 
@@ -252,7 +266,9 @@ def model_version_load(version: ModelVersion):
     except MemoryError:
         raise
     except Exception as exc:  # any unpickling failure means corrupt
-        raise ModelIntegrityError(version, "load_failed", repr(exc)) from exc
+        raise ModelIntegrityError(
+            version, FallbackReason.LOAD_FAILED, repr(exc)
+        ) from exc
 
 
 def _refuse_unusable(version: ModelVersion, state: str) -> None:

@@ -13,7 +13,7 @@ import sklearn
 from django.conf import settings
 
 from draws.models import LottoDraw
-from mlops.messages import message
+from mlops.messages import message, render_english
 from mlops.ml import features, incremental, tuning
 from mlops.models import ModelVersion, RetrainRun
 from mlops.services.registry.audit import Actor
@@ -37,7 +37,9 @@ from mlops.services.training.training import (
 logger = logging.getLogger(__name__)
 
 
-def _train_and_gate(run: RetrainRun, *, reason: str) -> dict:
+def challenger_train_and_gate(
+    run: RetrainRun, *, reason: str, activated_by: str = "retrain"
+) -> dict:
     """Train the challenger (archived), then promote it if the gate says so."""
     draw_nos, numbers, data_hash = training_history()
     outcome = {
@@ -49,9 +51,9 @@ def _train_and_gate(run: RetrainRun, *, reason: str) -> dict:
         ensure_enough_draws(len(draw_nos))
         unchanged = retrain_unchanged_reason(run, model_version_active(), data_hash)
         if unchanged:
-            logger.info("Retrain run %s: %s", run.pk, unchanged)
+            logger.info("Retrain run %s: %s", run.pk, render_english(unchanged))
             outcome.update(
-                status=RetrainRun.Status.UNCHANGED, promotion_reason=unchanged
+                status=RetrainRun.Status.UNCHANGED, promotion_reason_message=unchanged
             )
             return outcome
         actor = Actor("system", f"retrain run {run.pk}")
@@ -84,7 +86,7 @@ def _train_and_gate(run: RetrainRun, *, reason: str) -> dict:
                 version=version,
                 actor=actor,
                 reason=message("activation.retrain", reason=reason, gate=gate_reason),
-                activated_by="retrain",
+                activated_by=activated_by,
                 retrain_run=run,
             )
             outcome["promoted"] = True
@@ -100,8 +102,8 @@ def _train_and_gate(run: RetrainRun, *, reason: str) -> dict:
 
 def retrain_unchanged_reason(
     run: RetrainRun, champion: ModelVersion | None, data_hash: str
-) -> str:
-    """Why this run would only repeat the active model, or "" when it would not.
+) -> dict | None:
+    """Why this run would only repeat the active model (a stored message), or None.
 
     Nothing new to learn: the stored draws hash the same, the parameters and the
     feature set and scikit-learn version are the ones the active model was
@@ -110,7 +112,7 @@ def retrain_unchanged_reason(
     always train.
     """
     if champion is None or run.options.get("force") or run.options.get("tune"):
-        return ""
+        return None
     same = (
         champion.training_data_hash == data_hash
         and champion.feature_set_version == features.FEATURE_SET_VERSION
@@ -118,16 +120,17 @@ def retrain_unchanged_reason(
         and (champion.training_info or {}).get("sklearn_version") == sklearn.__version__
     )
     if not same:
-        return ""
+        return None
     try:
         model_version_read_verified(champion)
     except ModelIntegrityError:
-        return ""
-    return (
-        f"unchanged: the active model {champion.version} was trained on the same "
-        f"{champion.draw_count} draws (data hash {data_hash[:12]}…), parameters "
-        f"and feature set {champion.feature_set_version}, and its file verifies; "
-        "nothing was registered (force a retrain to fit again anyway)"
+        return None
+    return message(
+        "retrain.unchanged",
+        version=champion.version,
+        count=champion.draw_count,
+        hash=data_hash[:12],
+        feature_set=champion.feature_set_version,
     )
 
 
@@ -137,11 +140,13 @@ def json_roundtrip(value):
 
 
 def _train_full(run: RetrainRun, numbers, actor: Actor) -> ModelVersion:
-    params = None
+    # The request's params (seed, n_estimators) override the settings; tuning
+    # searches around them.
+    params = run.options.get("params") or None
     if run.options.get("tune"):
         run.tuning = tuning.tune_hyperparameters(
             numbers,
-            base_params=training_params(),
+            base_params={**training_params(), **(params or {})},
             grid=settings.RETRAIN_TUNE_GRID or tuning.DEFAULT_GRID,
             n_splits=settings.RETRAIN_TUNE_SPLITS,
             n_jobs=settings.RETRAIN_TUNE_N_JOBS,

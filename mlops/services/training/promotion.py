@@ -46,8 +46,8 @@ def promotion_verdict(
         return True, message("gate.no_champion")
     comparisons, worse = [], []
     for name, _higher_is_better in GATE_METRICS:
-        new = _metric_value(challenger.validation_metrics, name)
-        old = _metric_value(champion.validation_metrics, name)
+        new = promotion_metric_value(challenger.validation_metrics, name)
+        old = promotion_metric_value(champion.validation_metrics, name)
         if new is None or old is None:
             continue
         comparisons.append(f"{name} {new:.4f} vs {old:.4f}")
@@ -68,7 +68,8 @@ def promotion_verdict(
     return False, message("gate.kept_champion", worse=", ".join(worse), facts=facts)
 
 
-def _metric_value(metrics: dict, name: str) -> float | None:
+def promotion_metric_value(metrics: dict, name: str) -> float | None:
+    """A stored validation figure as a finite float, or None when absent/invalid."""
     value = (metrics or {}).get(name, {})
     value = value.get("value") if isinstance(value, dict) else value
     if isinstance(value, int | float) and math.isfinite(value):

@@ -11,6 +11,7 @@ import logging
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
 from mlops.models import RetrainRun
@@ -25,7 +26,11 @@ logger = logging.getLogger(__name__)
 
 # The error_message prefix of a run the broker refused (Redis down).
 NOT_QUEUED = "could not queue the task"
-OPTION_NAMES = ("force", "tune", "warm_start", "reason")
+OPTION_NAMES = ("force", "tune", "warm_start", "reason", "params")
+# Training parameters a request may set, with their allowed range (inclusive).
+# seed: scikit-learn's random_state range; n_estimators: bounded so that one
+# request can't occupy the worker for hours.
+PARAM_RANGES = {"seed": (0, 2**32 - 1), "n_estimators": (1, 2000)}
 
 
 class RetrainAlreadyRunning(Exception):
@@ -59,6 +64,52 @@ def _clean_options(options: dict | None) -> dict:
             "model with its own parameters."
         )
     cleaned["reason"] = str(options.get("reason") or "")[:500]
+    params = _clean_params(options.get("params"))
+    if params and cleaned["warm_start"]:
+        raise ValidationError(
+            _(
+                "Choose params or warm_start, not both: warm start grows the active "
+                "model with its own parameters."
+            ),
+            code="params_with_warm_start",
+        )
+    if params:
+        cleaned["params"] = params
+    return cleaned
+
+
+def _clean_params(params) -> dict:
+    """Training parameters (seed, n_estimators) checked against PARAM_RANGES."""
+    if params in (None, {}):
+        return {}
+    if not isinstance(params, dict):
+        raise ValidationError(
+            _('params must be an object, e.g. {"seed": 7}.'), code="invalid"
+        )
+    unknown = set(params) - set(PARAM_RANGES)
+    if unknown:
+        raise ValidationError(
+            _("Unknown training parameter(s) %(unknown)s; known: %(known)s.")
+            % {"unknown": sorted(unknown), "known": list(PARAM_RANGES)},
+            code="unknown_param",
+        )
+    cleaned = {}
+    for name, value in params.items():
+        low, high = PARAM_RANGES[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(
+                _("params.%(name)s must be a whole number.") % {"name": name},
+                code="invalid",
+            )
+        if not low <= value <= high:
+            raise ValidationError(
+                _(
+                    "params.%(name)s must be between %(low)s and %(high)s, got %(value)s."
+                )
+                % {"name": name, "low": low, "high": high, "value": value},
+                code="out_of_range",
+            )
+        cleaned[name] = value
     return cleaned
 
 
@@ -68,10 +119,13 @@ def retrain_request(
     actor: Actor,
     options: dict | None = None,
     run_async: bool = True,
+    activated_by: str = "retrain",
 ) -> RetrainRun:
     """Record a queued retrain and run it on the cluster (or here, if not async).
 
-    Raises RetrainAlreadyRunning when one is queued or running.
+    Raises RetrainAlreadyRunning when one is queued or running. `activated_by`
+    names the door in the activation record when a run in this process
+    promotes its model (a queued run always says "retrain").
     """
     if trigger not in RetrainRun.Trigger.values:
         raise ValidationError(
@@ -110,7 +164,7 @@ def retrain_request(
         "Retraining requested: run %s (trigger %s, by %s)", run.pk, trigger, actor.label
     )
     if not run_async:
-        return retrain_execute(run_id=run.pk)
+        return retrain_execute(run_id=run.pk, activated_by=activated_by)
     transaction.on_commit(lambda: _enqueue(run.pk))
     return run
 
@@ -169,9 +223,21 @@ def retrain_run_now(
     tune: bool = False,
     warm_start: bool = False,
     reason: str = "",
+    params: dict | None = None,
+    activated_by: str = "retrain",
 ) -> RetrainRun:
     """Request a retrain and run it in this process; return the finished run."""
-    options = {"force": force, "tune": tune, "warm_start": warm_start, "reason": reason}
+    options = {
+        "force": force,
+        "tune": tune,
+        "warm_start": warm_start,
+        "reason": reason,
+        "params": params,
+    }
     return retrain_request(
-        trigger=trigger, actor=actor, options=options, run_async=False
+        trigger=trigger,
+        actor=actor,
+        options=options,
+        run_async=False,
+        activated_by=activated_by,
     )

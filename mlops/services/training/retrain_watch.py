@@ -14,7 +14,7 @@ from mlops.models import RetrainRun
 logger = logging.getLogger(__name__)
 
 
-class _RunWatch:
+class RunWatch:
     """Heartbeat and peak memory of one run, from a background thread.
 
     Peak memory: the kernel's RSS high-water mark of this process (VmHWM, reset

@@ -28,9 +28,9 @@ from mlops.messages import render_english
 from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor, audit_record
 from mlops.services.registry.storage import METADATA_DIR, get_storage
-from mlops.services.training.challenger import _train_and_gate
-from mlops.services.training.promotion import _metric_value
-from mlops.services.training.retrain_watch import _RunWatch
+from mlops.services.training.challenger import challenger_train_and_gate
+from mlops.services.training.promotion import promotion_metric_value
+from mlops.services.training.retrain_watch import RunWatch
 from mlops.services.training.training import InsufficientDrawsError
 
 logger = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def retrain_recover_abandoned() -> list[RetrainRun]:
     return recovered
 
 
-def retrain_execute(*, run_id: int) -> RetrainRun:
+def retrain_execute(*, run_id: int, activated_by: str = "retrain") -> RetrainRun:
     """Run a queued retrain: train, gate, promote or archive; record everything.
 
     A repeated delivery of the task for a run that is already running or
@@ -139,9 +139,11 @@ def retrain_execute(*, run_id: int) -> RetrainRun:
     )
     started = time.perf_counter()
     outcome: dict = {}
-    with _RunWatch(run.pk) as watch:
+    with RunWatch(run.pk) as watch:
         try:
-            outcome = _train_and_gate(run, reason=reason)
+            outcome = challenger_train_and_gate(
+                run, reason=reason, activated_by=activated_by
+            )
         except InsufficientDrawsError as exc:
             outcome = {
                 "status": RetrainRun.Status.SKIPPED,
@@ -247,7 +249,7 @@ def retrain_metadata(run: RetrainRun) -> dict:
         "promoted": run.promoted,
         "promotion_reason": run.promotion_reason,
         "validation": {
-            name: _metric_value(metrics, name)
+            name: promotion_metric_value(metrics, name)
             for name in (
                 "any_hit_rate",
                 "mean_hits",

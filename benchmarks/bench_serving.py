@@ -22,7 +22,7 @@ ratios are what the targets are about.
 
 /metrics: --scrapes sequential GETs after the load (both workers have written
 their files); median, min and max in ms. Then --recycles dead workers: copies of
-one real worker's counter/histogram files under new pids (what a recycled worker
+one real worker's counter/histogram/gauge files under new pids (what a recycled worker
 leaves behind), the collect+render time of a scrape read as they are and after
 gunicorn's child_exit step folded them into the archive (multiproc_archive.py).
 """
@@ -47,6 +47,7 @@ from prometheus_client.multiprocess import MultiProcessCollector  # noqa: E402
 
 from benchmarks.bench_load import WRK_REPORT_LUA, wrk  # noqa: E402
 from mlops.observability.multiproc_archive import (  # noqa: E402
+    GAUGE_MODES,
     SUMMED_TYPES,
     archive_dead_worker,
 )
@@ -98,12 +99,17 @@ def recycled_scrape(source: Path, recycles: int, runs: int) -> dict:
     pids), read as they are, then after gunicorn's child_exit archive step."""
     workdir = Path(tempfile.mkdtemp(prefix="lotto-recycles-"))
     try:
-        files = [p for p in source.glob("*.db") if p.name.split("_")[0] in SUMMED_TYPES]
-        pid = files[0].stem.rsplit("_", 1)[1] if files else None
+        kinds = {*SUMMED_TYPES, *(f"gauge_{mode}" for mode in GAUGE_MODES)}
+        files = [p for p in source.glob("*.db") if p.stem.rsplit("_", 1)[0] in kinds]
+        counters = [
+            p for p in files
+            if p.name.startswith("counter_") and p.stem.rsplit("_", 1)[1].isdigit()
+        ] or [p for p in files if p.name.startswith("counter_")]  # fmt: skip
+        pid = counters[0].stem.rsplit("_", 1)[1] if counters else None  # a live one
         templates = [p for p in files if p.stem.endswith(f"_{pid}")]
         for fake in range(1, recycles + 1):
             for template in templates:
-                kind = template.name.split("_")[0]
+                kind = template.stem.rsplit("_", 1)[0]
                 shutil.copy(template, workdir / f"{kind}_{10_000_000 + fake}.db")
         before = collect_ms(workdir, runs)
         files_before = len(list(workdir.glob("*.db")))

@@ -9,8 +9,11 @@ file per type, written only by the gunicorn master, in `child_exit`) and removes
 its files: the totals are unchanged, the file count stays bounded.
 
 Counters, histogram buckets/sums and summary counts/sums are stored as plain
-per-process values that the collector sums, so adding them is exact. Gauges are
-left to `mark_process_dead` (live modes) or kept per process (other modes).
+per-process values that the collector sums, so adding them is exact. Gauges in
+the modes the collector combines across processes (mostrecent, max, min, sum)
+fold into `gauge_<mode>_archive.db` the same way the collector combines them;
+live modes are `mark_process_dead`'s, and mode `all` stays per process (its
+samples carry the pid).
 No Django here: the gunicorn master imports this before any app is loaded.
 """
 
@@ -19,6 +22,14 @@ import os
 from prometheus_client.mmap_dict import MmapedDict
 
 SUMMED_TYPES = ("counter", "histogram", "summary")
+# Gauge modes whose samples the collector combines across processes (the pid
+# label dropped), so one archive value per key keeps the result: how to combine.
+GAUGE_MODES = {
+    "mostrecent": lambda old, new: new if new[1] >= old[1] else old,
+    "max": lambda old, new: new if new[0] > old[0] else old,
+    "min": lambda old, new: new if new[0] < old[0] else old,
+    "sum": lambda old, new: (old[0] + new[0], max(old[1], new[1])),
+}
 ARCHIVE = "archive"
 
 
@@ -36,6 +47,22 @@ def archive_dead_worker(directory: str, pid: int) -> int:
             for key, value, _timestamp, _pos in values:
                 current, _ = archive.read_value(key)
                 archive.write_value(key, current + value, 0.0)
+        finally:
+            archive.close()
+        os.remove(path)
+        folded += 1
+    for mode, combine in GAUGE_MODES.items():
+        path = os.path.join(directory, f"gauge_{mode}_{pid}.db")
+        if not os.path.exists(path):
+            continue
+        values = MmapedDict.read_all_values_from_file(path)
+        archive = MmapedDict(os.path.join(directory, f"gauge_{mode}_{ARCHIVE}.db"))
+        try:
+            kept = {key: (value, ts) for key, value, ts in archive.read_all_values()}
+            for key, value, timestamp, _pos in values:
+                if key in kept:
+                    value, timestamp = combine(kept[key], (value, timestamp))
+                archive.write_value(key, value, timestamp)
         finally:
             archive.close()
         os.remove(path)

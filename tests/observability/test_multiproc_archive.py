@@ -10,7 +10,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from mlops.observability.multiproc_archive import archive_dead_worker
 
 WORKER = """
-from prometheus_client import Counter, Histogram, Summary
+from prometheus_client import Counter, Gauge, Histogram, Summary
+import os, time
 served = Counter("served", "Games served", ["mode"])
 latency = Histogram("latency_seconds", "Latency", buckets=(0.1, 1.0))
 sizes = Summary("sizes", "Sizes")
@@ -19,7 +20,8 @@ for value in (0.05, 0.5, 5.0):
     latency.observe(value)
     sizes.observe(value)
 served.labels(mode="statistical").inc(2)
-import os
+Gauge("last_seen", "Latest", multiprocess_mode="mostrecent").set(time.time())
+Gauge("peak", "Largest", multiprocess_mode="max").set(os.getpid())
 print(os.getpid())
 """
 
@@ -51,15 +53,18 @@ def test_it_keeps_the_totals_of_dead_workers_in_one_archive_file(tmp_path):
 
     folded = [archive_dead_worker(str(tmp_path), pid) for pid in pids]
 
-    assert folded == [3, 3, 3, 3]
+    assert folded == [5, 5, 5, 5]
     assert sorted(os.listdir(tmp_path)) == [
         "counter_archive.db",
+        "gauge_max_archive.db",
+        "gauge_mostrecent_archive.db",
         "histogram_archive.db",
         "summary_archive.db",
     ]
     assert totals(tmp_path) == before
     assert before[("served_total", (("mode", "ml"),))] == 12
     assert before[("latency_seconds_bucket", (("le", "1.0"),))] == 8
+    assert before[("peak", ())] == max(pids)
 
 
 def test_it_adds_a_live_workers_counts_to_the_archived_ones(tmp_path):

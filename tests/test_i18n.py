@@ -108,11 +108,18 @@ def test_people_read_kst_labelled_and_the_api_reads_plus_nine_hours():
 def test_the_kst_template_filter_labels_the_zone():
     template = Template(
         '{% load kst %}{{ when|kst }} / {{ when|kst:"seconds" }} / {{ none|kst }}'
+        " / {{ iso|kst }}"
     )
 
-    rendered = template.render(Context({"when": MIDNIGHT_KST, "none": None}))
+    rendered = template.render(
+        Context(
+            {"when": MIDNIGHT_KST, "none": None, "iso": "2026-12-07T15:00:00+00:00"}
+        )
+    )
 
-    assert rendered == "2026-12-08 00:00 KST / 2026-12-08 00:00:00 KST / —"
+    assert rendered == (
+        "2026-12-08 00:00 KST / 2026-12-08 00:00:00 KST / — / 2026-12-08 00:00 KST"
+    )
 
 
 @pytest.mark.parametrize("language", ["ko", "en"])

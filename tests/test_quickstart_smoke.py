@@ -30,6 +30,8 @@ def test_migrate_and_import_work_on_a_fresh_sqlite_file(tmp_path):
         "SECRET_KEY": secrets.token_urlsafe(50),  # production settings need one
         "VAR_DIR": str(tmp_path),
         "MODEL_ROOT": str(tmp_path / "models"),
+        # The embedded default speaks Korean; these assertions read the English.
+        "LANGUAGE_CODE": "en",
     }
     env.pop("DATABASE_URL", None)
     migrate = run_manage("migrate", "--noinput", env=env)

@@ -109,7 +109,9 @@ class ApiAutoSchema(AutoSchema):
         return isinstance(self.view, ListModelMixin)
 
     def error_statuses(self) -> set[int]:
-        codes = {401, 500, 503}
+        # 400 everywhere: the request guard (lotto_site/middleware.py) refuses a NUL
+        # character or an out-of-range number in any query, on every operation.
+        codes = {400, 401, 500, 503}
         view, method = self.view, self.method
         unsafe = method not in {"GET", "HEAD", "OPTIONS"}
         guarded = any(not isinstance(p, AllowAny) for p in view.get_permissions())

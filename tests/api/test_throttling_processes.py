@@ -113,15 +113,22 @@ def ping_counts_by_worker(prom_dir: Path) -> dict[str, float]:
 def test_two_gunicorn_workers_enforce_one_limit(gunicorn):
     url, prom_dir = gunicorn
 
-    # Many connections at once, so that both workers take requests.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
-        answers = list(
-            pool.map(lambda _: http_get(url + "/api/ping/"), range(REQUESTS))
-        )
+    # Many connections at once, so that both workers take requests; on a quiet
+    # machine one worker may take a whole batch, so send batches until both have
+    # answered (the limit is per day: every batch counts against the same one).
+    statuses, batches = [], 0
+    while batches < 5:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            answers = list(
+                pool.map(lambda _: http_get(url + "/api/ping/"), range(REQUESTS))
+            )
+        statuses += [status for status, _ in answers]
+        batches += 1
+        served_by = ping_counts_by_worker(prom_dir)
+        if len(served_by) == 2:
+            break
 
-    statuses = [status for status, _ in answers]
     assert statuses.count(200) == ALLOWED, statuses
-    assert statuses.count(429) == REQUESTS - ALLOWED, statuses
-    served_by = ping_counts_by_worker(prom_dir)
+    assert statuses.count(429) == batches * REQUESTS - ALLOWED, statuses
     assert len(served_by) == 2, served_by  # both workers answered
-    assert sum(served_by.values()) == REQUESTS
+    assert sum(served_by.values()) == batches * REQUESTS

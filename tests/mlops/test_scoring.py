@@ -175,7 +175,7 @@ def test_a_malformed_stored_forecast_is_skipped_and_the_others_are_scored(
 
 
 def test_a_stored_import_scores_the_forecasts_and_records_the_next_one(
-    model_root, tmp_path, django_capture_on_commit_callbacks
+    model_root, tmp_path, django_capture_on_commit_callbacks, clock_follows_history
 ):
     prediction = record(1201, None)
     csv = tmp_path / "draws.csv"

@@ -143,5 +143,9 @@ def test_counts_survive_workers_that_gunicorn_replaces(make_stack):
     assert answers == [200] * 100
     samples = scrape(stack)
     assert sample(samples, "http_requests_total", **LATEST) == 100
-    assert len(counts_by_worker(stack.multiproc_dir, **LATEST)) > 2
+    by_worker = counts_by_worker(stack.multiproc_dir, **LATEST)
+    # Recycled workers' files are folded into the archive when they exit
+    # (mlops/observability/multiproc_archive.py): their counts live on there.
+    assert by_worker.get("archive", 0) > 0, by_worker
+    assert sum(by_worker.values()) == 100
     assert stack.stop() == {"web": 0}

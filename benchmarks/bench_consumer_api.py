@@ -290,7 +290,7 @@ def main() -> int:
             (
                 "page_random",
                 (
-                    f"GET /api/draws/?page=<1..{pages}> of {args.synthetic:,}, cold",
+                    f"GET /api/draws/?page=N, N random in 1-{pages:,}, cold",
                     cold_script("/api/draws/?", pages),
                 ),
             ),

@@ -124,7 +124,7 @@ def test_the_worker_health_check_sees_the_running_cluster(cluster):
 def test_a_retrain_on_the_worker_reaches_both_hosts_within_5_s_without_a_failure(
     cluster,
 ):
-    before, _, _ = cluster.active_version()
+    before, _, before_sha256 = cluster.active_version()
     pollers, load = under_load(cluster, HOSTS)
     try:
         run_id = cluster.queue_retrain()
@@ -147,6 +147,7 @@ def test_a_retrain_on_the_worker_reaches_both_hosts_within_5_s_without_a_failure
         assert totals[host]["requests"] > 0
         assert totals[host]["errors"] == 0, (host, load.slices[host])
     _, _, sha256 = cluster.active_version()
+    assert sha256 != before_sha256  # new bytes: each host has to fetch them
     for host in HOSTS:  # each host downloaded the new model once, into its cache
         assert (cluster.workdir / host / "var" / "model-cache" / sha256).is_file()
         # ... in its prefetch thread, never inside one of the requests

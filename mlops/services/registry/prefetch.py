@@ -6,8 +6,8 @@ activation would download the model inside a request. So each gunicorn worker
 (`post_worker_init` in deploy/gunicorn.conf.py) calls `model_prefetch_start()`:
 
 - at start, before it accepts a request, it downloads the active version if this
-  host has not cached it yet (bounded by boto3's timeouts; a failure is logged
-  and the worker starts anyway);
+  host has not cached it yet (waiting at most START_WAIT_SECONDS; a failure is
+  logged and the worker starts anyway);
 - then a daemon thread asks PostgreSQL for the active version's sha256 every
   ML_PREFETCH_SECONDS and downloads a version it has not cached. That is how a
   web host learns of a version another host activated (the worker's retrain).
@@ -41,6 +41,9 @@ from mlops.services.registry.storage import get_storage
 from mlops.signals import model_activated
 
 logger = logging.getLogger(__name__)
+# How long a starting worker waits for its first prefetch (gunicorn's default
+# worker timeout is 30 s).
+START_WAIT_SECONDS = 15.0
 
 
 class _Prefetcher:
@@ -51,6 +54,7 @@ class _Prefetcher:
         self.thread: threading.Thread | None = None
         self.wake = threading.Event()
         self.halt = threading.Event()
+        self.started = threading.Event()  # the first prefetch is over
         self.lock = threading.Lock()
         self.waiting: dict[str, float] = {}  # sha256 -> monotonic time first seen
         self.failed: set[str] = set()  # sha256s the prefetch could not fetch
@@ -108,6 +112,8 @@ def _prefetch_once(prefetcher: _Prefetcher) -> None:
 
 
 def _loop(prefetcher: _Prefetcher) -> None:
+    _prefetch_once(prefetcher)
+    prefetcher.started.set()
     while not prefetcher.halt.is_set():
         prefetcher.wake.wait(settings.ML_PREFETCH_SECONDS)
         prefetcher.wake.clear()
@@ -128,11 +134,17 @@ def model_prefetch_start() -> bool:
     with prefetcher.lock:
         if prefetcher.running:
             return True
-        _prefetch_once(prefetcher)
         prefetcher.thread = threading.Thread(
             target=_loop, args=(prefetcher,), name="model-prefetch", daemon=True
         )
         prefetcher.thread.start()
+    # Bounded: with S3 unreachable, boto3 retries for longer than gunicorn lets
+    # a booting worker stay silent (its timeout); the thread carries on alone.
+    if not prefetcher.started.wait(START_WAIT_SECONDS):
+        logger.warning(
+            "The model prefetch did not finish in %s s; serving starts anyway",
+            START_WAIT_SECONDS,
+        )
     return True
 
 

@@ -423,6 +423,11 @@ ML_PREFETCH_GRACE_SECONDS = env_float("ML_PREFETCH_GRACE_SECONDS", 30.0)
 # After a fallback a retry could cure (file put back, transient error), a web
 # process tries the model again after this long.
 ML_FALLBACK_RETRY_SECONDS = env_float("ML_FALLBACK_RETRY_SECONDS", 60.0)
+# How long a process trusts its last check of the served model's file (/readyz,
+# the response's model_file, the operations page share it); a file that went is
+# noticed within this time. Holding the model, the check hashes the file (S3: a
+# HEAD); not holding it, it loads it.
+ML_MODEL_FILE_RECHECK_SECONDS = env_float("ML_MODEL_FILE_RECHECK_SECONDS", 60.0)
 # Each web process adds up how often it served a forecast and writes the sum at
 # most this often (0 = one UPDATE per response).
 ML_SERVED_FLUSH_SECONDS = env_float("ML_SERVED_FLUSH_SECONDS", 5.0)

@@ -40,7 +40,6 @@ from recommendations.services.fallback import FallbackError, fallback_note_outco
 from recommendations.services.forecast_cache import (
     Forecast,
     ForecastState,
-    forecast_cache_entry,
     forecast_cache_get,
     forecast_cache_hold_model,
     forecast_cache_model,
@@ -75,25 +74,6 @@ def forecast_target_draw(latest_draw_no: int | None) -> int:
 def _targets_next_draw(forecast: Forecast, state: ForecastState) -> bool:
     """The cached forecast still targets the next draw (the calendar moves on)."""
     return forecast.target_draw_no == forecast_target_draw(state.latest_draw_no)
-
-
-def process_serving_state() -> dict | None:
-    """What this process serves when ML is wanted: its cached forecast's source.
-
-    The state provider mlops reads (/readyz, the operations page); None until
-    this process has computed a forecast.
-    """
-    held = forecast_cache_entry(want_ml=True)
-    if held is None:
-        return None
-    forecast, state = held
-    return {
-        "mode": forecast.mode,
-        "model_version": forecast.model_version,
-        "model_version_id": forecast.model_version_id,
-        "model_sha256": state.active_sha256 if forecast.model_version else "",
-        "fallback_reason": forecast.fallback_reason,
-    }
 
 
 def forecast_current(*, use_ml_model: bool = True) -> Forecast:

@@ -413,9 +413,21 @@ RECOMMENDATIONS_USE_ML = env_bool("RECOMMENDATIONS_USE_ML", True)
 # How long a web process trusts its idea of "the active model" before asking the
 # database again; another worker's promotion is seen within this time.
 ML_ACTIVE_CHECK_SECONDS = env_float("ML_ACTIVE_CHECK_SECONDS", 2.0)
+# Model files on S3: each web worker downloads the active model into its host's
+# read cache at start and then checks for a new active version this often
+# (0 = no prefetch: the first request after an activation downloads it), so no
+# request downloads a model. Requests keep serving the previous model while the
+# prefetch fetches the new one, for at most ML_PREFETCH_GRACE_SECONDS.
+ML_PREFETCH_SECONDS = env_float("ML_PREFETCH_SECONDS", 0.5)
+ML_PREFETCH_GRACE_SECONDS = env_float("ML_PREFETCH_GRACE_SECONDS", 30.0)
 # After a fallback a retry could cure (file put back, transient error), a web
 # process tries the model again after this long.
 ML_FALLBACK_RETRY_SECONDS = env_float("ML_FALLBACK_RETRY_SECONDS", 60.0)
+# How long a process trusts its last check of the served model's file (/readyz,
+# the response's model_file, the operations page share it); a file that went is
+# noticed within this time. Holding the model, the check hashes the file (S3: a
+# HEAD); not holding it, it loads it.
+ML_MODEL_FILE_RECHECK_SECONDS = env_float("ML_MODEL_FILE_RECHECK_SECONDS", 60.0)
 # Each web process adds up how often it served a forecast and writes the sum at
 # most this often (0 = one UPDATE per response).
 ML_SERVED_FLUSH_SECONDS = env_float("ML_SERVED_FLUSH_SECONDS", 5.0)

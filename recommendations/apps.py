@@ -6,17 +6,12 @@ class RecommendationsConfig(AppConfig):
     name = "recommendations"
 
     def ready(self):
-        from mlops.observability.serving import serving_state_provider_register
-        from mlops.serving_state import (
-            serving_state_provider_register as serving_mode_provider_register,
-        )
+        from mlops.serving_state import serving_state_provider_register
 
         from . import receivers  # noqa: F401  (connects signal handlers)
         from .services.forecast_cache import forecast_cache_serving_state
-        from .services.inference import process_serving_state
 
-        # mlops reads what this process serves through these providers; it never
-        # imports serving. /readyz and the operations page say what this process
-        # serves; /metrics and /readyz's "serving" say its mode.
-        serving_state_provider_register(process_serving_state)
-        serving_mode_provider_register(forecast_cache_serving_state)
+        # mlops reads what this process serves through this one provider; it
+        # never imports serving. /readyz, /metrics, the operations page and the
+        # model file check behind the response's model_file all read it.
+        serving_state_provider_register(forecast_cache_serving_state)

@@ -1,49 +1,15 @@
 """GET /readyz: can this process serve recommendations right now?"""
 
 import logging
-import time
 
 from django.db import DatabaseError, connection
 
 from draws.freshness import draw_freshness
 from draws.models import LottoDraw
-from mlops.fallback_reasons import FallbackReason
-from mlops.models import ModelVersion
-from mlops.services.registry.registry import (
-    ModelIntegrityError,
-    model_version_active,
-    model_version_load,
-)
-from mlops.serving_state import serving_state as serving_mode
-
-from .serving import serving_state
+from mlops.services.registry.registry import model_version_active
+from mlops.serving_state import MODEL_FILE_OK, model_file_status, serving_state
 
 logger = logging.getLogger(__name__)
-
-# Unpickling the forest on every probe would cost more than serving; a version
-# that loaded once is trusted for this long, then checked again (its file may go).
-MODEL_RECHECK_SECONDS = 60.0
-_loaded_at: dict[tuple[int, str], float] = {}
-
-
-def _model_loadable(version: ModelVersion) -> None:
-    key = (version.pk, version.sha256)
-    checked = _loaded_at.get(key)
-    if checked is not None and time.monotonic() - checked < MODEL_RECHECK_SECONDS:
-        return
-    model_version_load(version)  # raises ModelIntegrityError
-    _loaded_at.clear()
-    _loaded_at[key] = time.monotonic()
-
-
-def _serves_from_memory(active: ModelVersion) -> bool:
-    state = serving_state()
-    return bool(
-        state
-        and state["mode"] == "ml"
-        and state["model_version_id"] == active.pk
-        and state["model_sha256"] == active.sha256
-    )
 
 
 def readiness_check() -> tuple[bool, dict]:
@@ -67,20 +33,19 @@ def readiness_check() -> tuple[bool, dict]:
     report["draws_stored"] = draws
     report["latest_draw"] = freshness.latest_draw_no
     # What this process serves now (null fields before its first forecast).
-    report["serving"] = serving_mode().as_dict()
+    serving = serving_state()
+    report["serving"] = serving.as_dict()
     if active is not None:
         report["model_version"] = active.version
-        try:
-            _model_loadable(active)
-        except ModelIntegrityError as exc:
-            report["model_error"] = exc.reason
-        except MemoryError:
-            report["model_error"] = FallbackReason.MEMORY_ERROR.value
-        else:
+        # The one file check this process shares with the recommendation
+        # response and the operations page (mlops.serving_state).
+        report["model_file"] = model_file_status(active)
+        if report["model_file"] == MODEL_FILE_OK:
             report["model"] = "ml"
             report["model_source"] = "file"
             return True, report
-        if _serves_from_memory(active):
+        report["model_error"] = report["model_file"]
+        if serving.holds(active):
             # This warm process still serves the model it loaded before the
             # file went: say that, not what a fresh process would serve.
             report["model"] = "ml"

@@ -7,6 +7,7 @@ from rest_framework.fields import empty
 
 from mlops.fallback_reasons import FallbackReason
 from mlops.messages import verdict_fields
+from mlops.serving_state import MODEL_FILE_OK
 from recommendations.services.inference import ML, STATISTICAL
 from recommendations.services.recommendation import Recommendation, number_list_errors
 
@@ -21,6 +22,22 @@ VALIDATION_METRICS = (
 # Why statistical mode served, in the reader's language, beside the reason code:
 # the labels of the one list of reasons.
 FALLBACK_DESCRIPTIONS = {reason.value: reason.label for reason in FallbackReason}
+# The served model's file, in the reader's language, beside the `model_file` code.
+MODEL_FILE_CODES = [
+    MODEL_FILE_OK,
+    FallbackReason.FILE_MISSING.value,
+    FallbackReason.CHECKSUM_MISMATCH.value,
+    FallbackReason.LOAD_FAILED.value,
+    FallbackReason.MEMORY_ERROR.value,
+    FallbackReason.STORAGE_UNAVAILABLE.value,
+]
+MODEL_FILE_OK_DESCRIPTION = _(
+    "The model's file is stored and passes its integrity check."
+)
+MODEL_FILE_PROBLEM = _(
+    "Served from this process's memory: %(problem)s A new process could not load "
+    "it; self-heal or a retrain replaces it."
+)
 # What each mode means, in the reader's language, beside the `mode` code.
 MODE_DESCRIPTIONS = {
     ML: _("Recommended from the active model's forecast."),
@@ -129,6 +146,20 @@ class RecommendationOutputSerializer(serializers.Serializer):
         allow_null=True,
         help_text=_("The fallback reason in the reader's language, or null."),
     )
+    model_file = serializers.ChoiceField(
+        choices=MODEL_FILE_CODES,
+        allow_null=True,
+        help_text=_(
+            "Whether the served model's file still holds: ok, or why not (a "
+            "fallback reason code) while this process serves the model it loaded "
+            "earlier from memory; null in statistical mode. /readyz says the same "
+            "in model_file."
+        ),
+    )
+    model_file_description = serializers.CharField(
+        allow_null=True,
+        help_text=_("model_file in the reader's language, or null."),
+    )
     seed = serializers.IntegerField(allow_null=True)
     probabilities = NumberProbabilitySerializer(many=True)
     validation = ValidationSerializer(
@@ -180,6 +211,8 @@ def recommendation_output(recommendation: Recommendation) -> dict:
         "fallback_reason_description": fallback_description(
             recommendation.fallback_reason
         ),
+        "model_file": recommendation.model_file,
+        "model_file_description": model_file_description(recommendation.model_file),
         "seed": recommendation.seed,
         **forecast_output(
             recommendation.probabilities, recommendation.validation_metrics
@@ -219,3 +252,12 @@ def fallback_description(reason: str | None) -> str | None:
     if reason is None:
         return None
     return str(FALLBACK_DESCRIPTIONS.get(reason, reason))
+
+
+def model_file_description(code: str | None) -> str | None:
+    """The served model's file status in the reader's language (None: no model)."""
+    if code is None:
+        return None
+    if code == MODEL_FILE_OK:
+        return str(MODEL_FILE_OK_DESCRIPTION)
+    return str(MODEL_FILE_PROBLEM) % {"problem": fallback_description(code)}

@@ -9,7 +9,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from django.conf import settings
@@ -17,7 +17,8 @@ from django.db.models import Count, Max
 
 from draws.models import LottoDraw
 from mlops.models import ModelVersion
-from mlops.serving_state import ServingState
+from mlops.services.registry.prefetch import model_prefetch_ready
+from mlops.serving_state import ServingState, model_file_checks_forget
 from recommendations.services.served_counts import forecast_served_forget
 
 
@@ -86,6 +87,7 @@ def forecast_cache_clear() -> None:
     global _cache
     _cache = _ForecastCache()
     forecast_served_forget()
+    model_file_checks_forget()
 
 
 def forecast_cache_invalidate() -> None:
@@ -125,12 +127,6 @@ def forecast_cache_get(
         return forecast
 
 
-def forecast_cache_entry(*, want_ml: bool) -> tuple[Forecast, ForecastState] | None:
-    """The cached forecast and the state it was computed from, or None."""
-    entry = _cache.entries.get(want_ml)
-    return None if entry is None else (entry.forecast, entry.state)
-
-
 def forecast_cache_model(key: tuple[int, str]) -> object | None:
     """The model this process holds for (pk, sha256), or None."""
     held = _cache.model
@@ -151,7 +147,11 @@ def forecast_cache_outcome_changed(reason: str | None) -> bool:
 
 
 def forecast_cache_serving_state() -> ServingState:
-    """What this process serves now (the ML-wanted forecast, else the forced one)."""
+    """What this process serves now (the ML-wanted forecast, else the forced one).
+
+    mlops' one serving-state provider (/readyz, /metrics, the operations page and
+    the model file check read it; registered in RecommendationsConfig.ready).
+    """
     entries = _cache.entries
     entry = entries.get(True) or entries.get(False)
     if entry is None:
@@ -160,6 +160,9 @@ def forecast_cache_serving_state() -> ServingState:
     return ServingState(
         mode=forecast.mode,
         model_version=forecast.model_version,
+        model_version_id=forecast.model_version_id,
+        # The bytes held are the active ones the forecast was computed from.
+        model_sha256=entry.state.active_sha256 if forecast.model_version else None,
         fallback_reason=forecast.fallback_reason,
         target_draw_no=forecast.target_draw_no,
     )
@@ -183,12 +186,26 @@ def _read_state() -> ForecastState:
     )
 
 
+# While the prefetch fetches a new model, the state is re-read this often.
+PREFETCH_RECHECK_SECONDS = 0.2
+
+
 def _current_state() -> ForecastState:
     """The state, re-read at most every ML_ACTIVE_CHECK_SECONDS (0 = every call)."""
     now = time.monotonic()
     checked = _cache.state
     if checked is None or now - checked[0] >= settings.ML_ACTIVE_CHECK_SECONDS:
         state = _read_state()
+        if checked is not None and not model_prefetch_ready(state.active_sha256):
+            # A new active version this host has not downloaded yet: keep
+            # serving the model it holds (no request downloads a model) and
+            # look again shortly; the prefetch is fetching it.
+            state = replace(
+                state,
+                active_id=checked[1].active_id,
+                active_sha256=checked[1].active_sha256,
+            )
+            now -= max(0.0, settings.ML_ACTIVE_CHECK_SECONDS - PREFETCH_RECHECK_SECONDS)
         _cache.state = (now, state)
         return state
     return checked[1]

@@ -32,6 +32,7 @@ from mlops.services.monitoring import predictions
 from mlops.services.operations.self_heal import model_self_heal
 from mlops.services.registry.registry import (
     ModelIntegrityError,
+    model_download_context,
     model_version_check_stored,
     model_version_load,
 )
@@ -39,7 +40,6 @@ from recommendations.services.fallback import FallbackError, fallback_note_outco
 from recommendations.services.forecast_cache import (
     Forecast,
     ForecastState,
-    forecast_cache_entry,
     forecast_cache_get,
     forecast_cache_hold_model,
     forecast_cache_model,
@@ -74,25 +74,6 @@ def forecast_target_draw(latest_draw_no: int | None) -> int:
 def _targets_next_draw(forecast: Forecast, state: ForecastState) -> bool:
     """The cached forecast still targets the next draw (the calendar moves on)."""
     return forecast.target_draw_no == forecast_target_draw(state.latest_draw_no)
-
-
-def process_serving_state() -> dict | None:
-    """What this process serves when ML is wanted: its cached forecast's source.
-
-    The state provider mlops reads (/readyz, the operations page); None until
-    this process has computed a forecast.
-    """
-    held = forecast_cache_entry(want_ml=True)
-    if held is None:
-        return None
-    forecast, state = held
-    return {
-        "mode": forecast.mode,
-        "model_version": forecast.model_version,
-        "model_version_id": forecast.model_version_id,
-        "model_sha256": state.active_sha256 if forecast.model_version else "",
-        "fallback_reason": forecast.fallback_reason,
-    }
 
 
 def forecast_current(*, use_ml_model: bool = True) -> Forecast:
@@ -140,7 +121,8 @@ def _compute(*, want_ml: bool, state: ForecastState) -> tuple[Forecast, bool]:
         version = ModelVersion.objects.filter(pk=state.active_id).first()
         if version is None or not version.is_active:
             raise FallbackError(FallbackReason.NO_MODEL, "no model version is active")
-        model, loaded = _load(version)
+        with model_download_context("request", unless_set=True):
+            model, loaded = _load(version)
         probabilities = _predict(model, loaded, numbers)
     except FallbackError as fallback:
         forecast = _statistical(numbers, target, fallback)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from mlops.ml import features
 from mlops.ml.sampling import sample_games
 from mlops.observability.metrics import record_fallback, record_served
+from mlops.serving_state import served_model_file_status
 from recommendations.services.forecast_cache import Forecast
 from recommendations.services.inference import forecast_current
 from recommendations.services.served_counts import forecast_served_add
@@ -54,6 +55,10 @@ class Recommendation:
     target_draw_no: int
     target_draw_date: dt.date
     fallback_reason: str | None
+    # "ok", or why the served model's file no longer holds while this warm
+    # process serves the model from memory (a FallbackReason code); None when
+    # no model served (statistical mode).
+    model_file: str | None
     disclaimer: str
     seed: int | None
     prediction_id: int | None
@@ -166,6 +171,9 @@ class RecommendationEngine:
             target_draw_no=forecast.target_draw_no,
             target_draw_date=forecast.target_draw_date,
             fallback_reason=forecast.fallback_reason,
+            model_file=served_model_file_status(
+                model_version_id=forecast.model_version_id
+            ),
             disclaimer=DISCLAIMER,
             seed=seed,
             prediction_id=forecast.prediction_id,

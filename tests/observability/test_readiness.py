@@ -13,9 +13,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _fresh_load_cache(monkeypatch):
+def _fresh_load_cache():
     # A fresh process: nothing loaded, no forecast served from memory.
-    monkeypatch.setattr(readiness, "_loaded_at", {})
     forecast_cache_clear()
     yield
     forecast_cache_clear()

@@ -20,9 +20,12 @@ def test_the_provider_reports_the_model_this_process_serves(trained):
     assert serving_state() == ServingState(
         mode="ml",
         model_version=trained.version,
+        model_version_id=trained.pk,
+        model_sha256=trained.sha256,
         fallback_reason=None,
         target_draw_no=521,
     )
+    assert serving_state().holds(trained)
 
 
 def test_readyz_says_what_this_process_serves(client, model_root):
@@ -34,6 +37,8 @@ def test_readyz_says_what_this_process_serves(client, model_root):
     assert body["serving"] == {
         "mode": "statistical",
         "model_version": None,
+        "model_version_id": None,
+        "model_sha256": None,
         "fallback_reason": "insufficient_draws",
         "target_draw_no": 61,
     }

@@ -59,7 +59,7 @@ class Command(BaseCommand):
                 params=params,
             )
         except RetrainAlreadyRunning as exc:
-            raise CommandError(f"{exc} Not started.") from exc
+            raise CommandError(_("%(error)s Not started.") % {"error": exc}) from exc
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         self.stdout.write(describe_run(run))

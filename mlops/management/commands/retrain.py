@@ -2,6 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from mlops.messages import render
 from mlops.services.registry.audit import Actor
 from mlops.services.training.retrain_requests import (
     RetrainAlreadyRunning,
@@ -98,9 +99,20 @@ def describe_run(run) -> str:
         )
     if run.tuning.get("best_params"):
         lines.append(
-            f"  tuning: best {run.tuning['scoring']} {run.tuning['best_score']:.4f} "
-            f"with {run.tuning['best_params']} ({run.tuning['seconds']:.0f} s)"
+            _(
+                "  tuning: best %(scoring)s %(score).4f with %(params)s (%(seconds).0f s)"
+            )
+            % {
+                "scoring": run.tuning["scoring"],
+                "score": run.tuning["best_score"],
+                "params": run.tuning["best_params"],
+                "seconds": run.tuning["seconds"],
+            }
         )
+    warm_start = run.tuning.get("warm_start") or {}
+    if warm_start.get("used") is False:
+        reason = render(warm_start.get("reason_message"), fallback=warm_start["reason"])
+        lines.append(_("  full refit instead of warm start: %s") % reason)
     if run.error_message:
         lines.append(_("  error: %s") % run.error_message_text)
     return "\n".join(lines)

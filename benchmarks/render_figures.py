@@ -248,9 +248,11 @@ def render(results: Path, doc: Path = DOC) -> Path:
         for name in BENCHMARKS
         if (data := load(results, name)) is not None
     }
-    if seconds and all(isinstance(v, int | float) for v in seconds.values()):
+    seconds = {n: v for n, v in seconds.items() if isinstance(v, int | float)}
+    if seconds:
         body += [
-            f"run_all's time: {sum(seconds.values()) / 60:.1f} min in all ("
+            f"Run time: {sum(seconds.values()) / 60:.1f} min for the "
+            f"{len(seconds)} of {len(BENCHMARKS)} benchmarks run by run_all ("
             + ", ".join(f"`{n}` {v:.0f} s" for n, v in seconds.items())
             + ").",
             "",

@@ -3,9 +3,12 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from draws.selectors import draw_latest
 from mlops.models import RetrainRun
@@ -18,24 +21,89 @@ from mlops.services.training.retrain_requests import (
 )
 
 from .base import ReadOnlyAdmin, error_text
+from .figures import seconds, validation_table_html
+
+# Who asked, in words beside the code (the model's labels say "Cli").
+TRIGGER_WORDS = {
+    RetrainRun.Trigger.SCHEDULED: gettext_lazy("weekly schedule"),
+    RetrainRun.Trigger.MANUAL: gettext_lazy("staff request"),
+    RetrainRun.Trigger.EMERGENCY: gettext_lazy("emergency"),
+    RetrainRun.Trigger.CLI: gettext_lazy("command line"),
+}
 
 
 @admin.register(RetrainRun)
 class RetrainRunAdmin(ReadOnlyAdmin):
     list_display = (
         "id",
-        "trigger",
+        "trigger_code",
         "status",
         "requested_by",
         "created_at",
-        "duration_seconds",
+        "duration",
         "draw_to",
         "model_version",
         "promoted",
     )
+    fields = (
+        "trigger_code",
+        "requested_by",
+        "status",
+        "options_text",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "heartbeat_at",
+        "duration",
+        "draw_count",
+        "draw_from",
+        "draw_to",
+        "model_version",
+        "promoted",
+        "promotion_reason",
+        "validation_table",
+        "tuning",
+        "peak_memory",
+        "error_message",
+        "traceback",
+        "task_id",
+    )
+    readonly_fields = (
+        "trigger_code",
+        "created_at",
+        "options_text",
+        "duration",
+        "validation_table",
+        "peak_memory",
+    )
     list_filter = ("trigger", "status", "promoted")
     list_select_related = ("requested_by", "model_version")
     search_fields = ("id", "error_message", "promotion_reason")
+
+    @admin.display(description=gettext_lazy("Trigger"), ordering="trigger")
+    def trigger_code(self, obj):
+        return format_html(
+            "<code>{}</code> {}", obj.trigger, TRIGGER_WORDS.get(obj.trigger, "")
+        )
+
+    @admin.display(description=gettext_lazy("Duration"), ordering="duration_seconds")
+    def duration(self, obj):
+        return seconds(obj.duration_seconds)
+
+    @admin.display(description=gettext_lazy("Options"))
+    def options_text(self, obj):
+        options = obj.options or {}
+        return "; ".join(f"{key}: {value}" for key, value in options.items()) or "—"
+
+    @admin.display(description=gettext_lazy("Validation metrics"))
+    def validation_table(self, obj):
+        return validation_table_html(obj.validation_metrics)
+
+    @admin.display(description=gettext_lazy("Peak memory"))
+    def peak_memory(self, obj):
+        if obj.peak_memory_bytes is None:
+            return "—"
+        return filesizeformat(obj.peak_memory_bytes)
 
     def has_retrain_permission(self, request):
         return request.user.has_perm("mlops.retrain_model")

@@ -95,31 +95,86 @@ def anchor_lines(data: dict) -> list[str]:
         f"{span(u['predict_proba_ms'], 2)} | {span(u['tree_sum_ms'], 3)} |",
         "",
     ]
-    growth = data["growth"]
-    lines += [
-        f"Growth: {growth['synthetic_draws']:,} synthetic uniform draws (seed 0), "
-        "validation on the last 200 draws next to the random baseline:",
+    return lines
+
+
+def growth_lines(data: dict) -> list[str]:
+    w, u, c = data["windowed"], data["unwindowed"], data["comparison"]
+    lines = [
+        f"### Growth (`bench_growth`, {data['date']}, {data['synthetic_draws']:,} "
+        "synthetic uniform draws, deployed params)",
         "",
-        "| fit | seconds | model MB | rows fitted | Brier (baseline) | any-hit (baseline) |",
+        f"The retrain through the training service (`model_version_train()`, "
+        f"{data['service']['draws']:,} stored draws, training_window "
+        f"{data['params']['training_window']:,}): {data['service']['retrain_seconds']} s "
+        f"(target < 30 s), model {data['service']['model_mb']} MB (target < 20 MB). "
+        f"The validation fit alone: windowed {w['validation_fit_seconds']} s, "
+        f"{w['model_mb']} MB, {w['rows_fitted']:,} rows; unwindowed "
+        f"{u['validation_fit_seconds']} s, {u['model_mb']} MB, {u['rows_fitted']:,} rows. "
+        f"Load average {data['load_average_at_start'][0]:.2f} → "
+        f"{data['load_average_at_end'][0]:.2f}.",
+        "",
+        "| last 200 draws | Brier (chance value of these forecasts) | verdict "
+        "| any-hit (chance) | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for name, side in (("windowed", w), ("unwindowed", u)):
+        b, h = side["quality"]["brier"], side["quality"]["any_hit"]
+        lines.append(
+            f"| {name} | {b['value']:.5f} ({b['chance_value']:.5f}) | {b['verdict']} "
+            f"| {h['value']:.3f} ({h['baseline']:.3f}) | {h['verdict']} |"
+        )
+    low, high = c["brier_difference_interval"]
+    lines += [
+        "",
+        f"Windowed − unwindowed on the same draws: Brier {c['brier_difference']:+.5f} "
+        f"[{low:+.5f}, {high:+.5f}] (95 % bootstrap); a hit by only one side on "
+        f"{c['any_hit_only_windowed']} draws (windowed) and "
+        f"{c['any_hit_only_unwindowed']} (unwindowed), sign test p = "
+        f"{c['any_hit_sign_test_p']:.2f}. Windowed "
+        + ("significantly worse." if c["windowed_worse"] else "not worse."),
+    ]
+    return lines
+
+
+def consumer_lines(data: dict) -> list[str]:
+    settings = data["settings"]
+    lines = [
+        f"### Consumer API as deployed (`bench_consumer_api`, {data['date']})",
+        "",
+        f"gunicorn {settings['gunicorn_workers']} workers, access log "
+        f"{settings['access_log']}, {settings['database']}, {settings['cache']} cache, "
+        f"throttle {settings['throttle_anon']}; {settings['rounds']} interleaved rounds "
+        f"× {settings['seconds']} s per case, wrk {settings['connections']} connections "
+        "(one per worker: latency without queueing). p50 median [min, max] of the "
+        "rounds; the ratio is taken within each round.",
+        "",
+        "| case | p50 ms | × floor | p99 ms | failures | load average |",
         "|---|---|---|---|---|---|",
     ]
-    for name in ("windowed", "unwindowed"):
-        if name not in growth:
-            lines.append(f"| {name} | not run (quick) | | | | |")
-            continue
-        row, v = growth[name], growth[name]["validation"]
-        cells = []
-        for key in ("brier_score", "any_hit_rate"):
-            f = v.get(key)
-            cells.append(
-                f"{f['value']:.4f} ({f['baseline']:.4f}, {f['verdict_code']})"
-                if f
-                else "–"
+    for phase in ("shipped", "grown"):
+        summary = data[phase]["summary"]
+        load = span(summary["load_average"], 2)
+        for name, e in summary.items():
+            if name == "load_average":
+                continue
+            ratio = e.get("ratio_to_floor")
+            lines.append(
+                f"| {e['what']} | {span(e['p50_ms'], 2)} | "
+                f"{span(ratio, 2, '×') if ratio else ''} | {span(e['p99_ms'], 1)} | "
+                f"{e['failures']} of {e['requests']:,} | {load} |"
             )
-        lines.append(
-            f"| {name} | {row['seconds']} | {row['model_mb']} | {row['rows_final_fit']} "
-            f"| {cells[0]} | {cells[1]} |"
-        )
+    t = data["targets"]
+    lines += [
+        "",
+        "Targets: ticket ≤ 2× floor "
+        + ("met" if t["ticket_ratio"] else "NOT met")
+        + "; warm `page_size=100` ≤ 2× floor "
+        + ("met" if t["warm_page_ratio"] else "NOT met")
+        + f"; every page of {settings['synthetic_draws']:,} draws p50 < 10 ms "
+        + ("met" if t["page_p50_ms"] else "NOT met")
+        + ".",
+    ]
     return lines
 
 
@@ -152,6 +207,10 @@ def render(results: Path, doc: Path = DOC) -> Path:
             body += serving_lines(data) + [""]
         elif name == "bench_anchors" and "anchors" in data:
             body += anchor_lines(data) + [""]
+        elif name == "bench_growth" and "comparison" in data:
+            body += growth_lines(data) + [""]
+        elif name == "bench_consumer_api" and "targets" in data:
+            body += consumer_lines(data) + [""]
         if "stdout" in data or "run" in data:
             body += printed_lines(name, data)
         else:

@@ -40,9 +40,10 @@ BENCHMARKS = {
     "bench_serving": ([], ["--rounds", "2", "--seconds", "2", "--scrapes", "10"], True),
     "bench_anchors": (
         [],
-        ["--runs", "1", "--calls", "5", "--synthetic", "3000", "--no-unwindowed"],
+        ["--runs", "1", "--calls", "5"],
         True,
     ),
+    "bench_growth": ([], ["--synthetic", "3000"], True),
     "bench_ml_engine": ([], ["--runs", "1", "--predict-calls", "100"], False),
     "bench_api": ([], ["--runs", "1", "--requests", "100"], False),
     "bench_statistics": (
@@ -52,8 +53,8 @@ BENCHMARKS = {
     ),
     "bench_consumer_api": (
         [],
-        ["--rounds", "1", "--requests", "50", "--synthetic", "2000"],
-        False,
+        ["--rounds", "1", "--seconds", "1", "--synthetic", "3000"],
+        True,
     ),
     "bench_tuning": ([], ["--splits", "2"], False),
     "bench_warm_start": ([], ["--seeds", "1", "--new", "1"], False),

@@ -44,6 +44,15 @@ def on_starting(server):
             os.remove(os.path.join(path, name))
 
 
+def post_worker_init(worker):
+    # Django is set up (the app is loaded), no request accepted yet: put the
+    # active model in this host's read cache now and keep it current, so no
+    # request downloads a model (model files on S3 only; see prefetch.py).
+    from mlops.services.registry.prefetch import model_prefetch_start
+
+    model_prefetch_start()
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 

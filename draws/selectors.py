@@ -1,12 +1,16 @@
 import datetime as dt
 import threading
-from collections.abc import Iterable
+from array import array
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from functools import reduce
 from operator import or_
 
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Q, QuerySet
 
-from .models import ALL_PRIZE_FIELDS, LottoDraw
+from .models import ALL_PRIZE_FIELDS, NUMBER_FIELDS, LottoDraw
 from .versioning import draw_history_version
 
 
@@ -82,21 +86,82 @@ def draws_missing_prizes(*, limit: int, exclude: Iterable[int] = ()) -> list[int
     )
 
 
-_counts: dict = {"version": None, "counts": {}}
+_numbers: dict = {"version": None, "lists": OrderedDict()}
+KNOWN_NUMBER_LISTS_MAX = 16
 
 
-def draw_count_known(*, key, count) -> int:
-    """`count()` of a filter set named `key`, remembered while the version holds."""
+def draw_numbers_known(**filters) -> array:
+    """The numbers of the draws `draw_search(**filters)` finds, in its order.
+
+    Remembered in this process per filter set while the history version holds
+    (at most KNOWN_NUMBER_LISTS_MAX sets, least recently used dropped first): a
+    page is then a slice of it, its length the count, so neither COUNT(*) nor
+    OFFSET runs per request. 20,000 draws are 160 kB.
+    """
+    version = draw_history_version()
+    key = tuple(sorted(filters.items()))
+    with _known_lock:
+        if _numbers["version"] != version:
+            _numbers.update(version=version, lists=OrderedDict())
+        lists = _numbers["lists"]
+        if key in lists:
+            lists.move_to_end(key)
+            return lists[key]
+    numbers = array("q", draw_search(**filters).values_list("draw_no", flat=True))
+    with _known_lock:
+        if _numbers["version"] == version:
+            lists[key] = numbers
+            while len(lists) > KNOWN_NUMBER_LISTS_MAX:
+                lists.popitem(last=False)
+    return numbers
+
+
+# The columns the draws API shows, in the model's order (Model.from_db wants it);
+# draws_by_numbers' draws carry only these.
+_SHOWN = {"draw_no", "draw_date", *NUMBER_FIELDS, "bonus", "total_sales"}
+SHOWN_FIELDS = tuple(
+    field.attname
+    for field in LottoDraw._meta.concrete_fields
+    if field.attname in _SHOWN or field.attname in ALL_PRIZE_FIELDS
+)
+_rows: dict = {"version": None, "rows": None}
+
+
+def draws_by_numbers(numbers: Sequence[int]) -> list[LottoDraw]:
+    """The stored draws with these numbers, in the given order; a number no longer
+    stored is left out. Only SHOWN_FIELDS are loaded; callers must not save them.
+
+    Up to DRAWS_ROWS_IN_MEMORY_MAX draws, from this process's copy of those columns
+    of the whole history (read in one query once per history version, about 300
+    bytes a draw): no query per page. A longer history: one query by the unique
+    draw_no index.
+    """
+    if not numbers:
+        return []
+    rows = _shown_rows()
+    if rows is None:
+        found = LottoDraw.objects.only(*SHOWN_FIELDS).in_bulk(
+            list(numbers), field_name="draw_no"
+        )
+        return [found[number] for number in numbers if number in found]
+    return [
+        LottoDraw.from_db(DEFAULT_DB_ALIAS, SHOWN_FIELDS, rows[number])
+        for number in numbers
+        if number in rows
+    ]
+
+
+def _shown_rows() -> dict | None:
+    """draw_no -> the SHOWN_FIELDS values, for the current history version; None
+    when the history is longer than DRAWS_ROWS_IN_MEMORY_MAX."""
     version = draw_history_version()
     with _known_lock:
-        if _counts["version"] != version:
-            _counts.update(version=version, counts={})
-        if key in _counts["counts"]:
-            return _counts["counts"][key]
-    value = count()
+        if _rows["version"] == version:
+            return _rows["rows"]
+    if len(draw_numbers_known()) > settings.DRAWS_ROWS_IN_MEMORY_MAX:
+        rows = None
+    else:
+        rows = {row[0]: row for row in LottoDraw.objects.values_list(*SHOWN_FIELDS)}
     with _known_lock:
-        if _counts["version"] == version:
-            if len(_counts["counts"]) >= KNOWN_DRAWS_MAX:
-                _counts["counts"].clear()
-            _counts["counts"][key] = value
-    return value
+        _rows.update(version=version, rows=rows)
+    return rows

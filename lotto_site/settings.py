@@ -343,6 +343,10 @@ DRAWS_SYNC_REFILL_MAX = env_int("DRAWS_SYNC_REFILL_MAX", 5)
 DRAWS_IMPORT_MAX_BYTES = env_int("DRAWS_IMPORT_MAX_BYTES", 5_000_000)
 # How long a web process trusts its idea of the draw history's version (ETags).
 DRAWS_VERSION_CHECK_SECONDS = env_float("DRAWS_VERSION_CHECK_SECONDS", 2.0)
+# A web process keeps the shown columns of up to this many draws in memory (about
+# 300 bytes a draw) and serves list pages from them; a longer history is read per
+# page (one indexed query).
+DRAWS_ROWS_IN_MEMORY_MAX = env_int("DRAWS_ROWS_IN_MEMORY_MAX", 50_000)
 # A draw not stored this long after its broadcast (Saturday 20:35 KST) makes the
 # history "stale" (/readyz, /metrics, alert, operations page, check_draws). 24 h
 # lets the Saturday 21:30 sync and the Sunday 09:00 follow-up both have their try.
@@ -413,6 +417,13 @@ RECOMMENDATIONS_USE_ML = env_bool("RECOMMENDATIONS_USE_ML", True)
 # How long a web process trusts its idea of "the active model" before asking the
 # database again; another worker's promotion is seen within this time.
 ML_ACTIVE_CHECK_SECONDS = env_float("ML_ACTIVE_CHECK_SECONDS", 2.0)
+# Model files on S3: each web worker downloads the active model into its host's
+# read cache at start and then checks for a new active version this often
+# (0 = no prefetch: the first request after an activation downloads it), so no
+# request downloads a model. Requests keep serving the previous model while the
+# prefetch fetches the new one, for at most ML_PREFETCH_GRACE_SECONDS.
+ML_PREFETCH_SECONDS = env_float("ML_PREFETCH_SECONDS", 0.5)
+ML_PREFETCH_GRACE_SECONDS = env_float("ML_PREFETCH_GRACE_SECONDS", 30.0)
 # After a fallback a retry could cure (file put back, transient error), a web
 # process tries the model again after this long.
 ML_FALLBACK_RETRY_SECONDS = env_float("ML_FALLBACK_RETRY_SECONDS", 60.0)

@@ -8,6 +8,7 @@ from mlops.services.operations import (
     backups,  # noqa: F401  (receivers)
     integrity,  # noqa: F401  (receivers)
 )
+from mlops.services.registry import prefetch  # noqa: F401  (receivers)
 from mlops.signals import model_activated
 
 draws_imported.connect(on_draws_imported, dispatch_uid="mlops.scoring.draws_imported")

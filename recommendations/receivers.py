@@ -4,6 +4,7 @@ import logging
 
 from django.dispatch import receiver
 
+from mlops.services.registry.registry import model_download_context
 from mlops.signals import forecast_due
 from recommendations.services.forecast_cache import forecast_cache_invalidate
 from recommendations.services.recommendation import RecommendationEngine
@@ -21,6 +22,8 @@ def record_next_forecast(sender, **kwargs) -> None:
     """
     try:
         forecast_cache_invalidate()
-        RecommendationEngine().forecast()
+        # In the process that activated the version: not a request's download.
+        with model_download_context("other"):
+            RecommendationEngine().forecast()
     except Exception:
         logger.exception("Could not record the forecast for the next draw")

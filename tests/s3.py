@@ -13,6 +13,7 @@ through the code under test: the local root with pathlib, S3 with boto3.
 import datetime as dt
 import logging
 import os
+import re
 import socket
 import time
 import uuid
@@ -34,6 +35,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class RequestLog(logging.Handler):
+    """The request lines werkzeug logs for moto's server: (method, path)."""
+
+    LINE = re.compile(r'"([A-Z]+) (\S+) HTTP/[0-9.]+"')
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.requests: list[tuple[str, str]] = []
+
+    def emit(self, record):
+        match = self.LINE.search(record.getMessage())
+        if match:
+            self.requests.append((match.group(1), match.group(2).split("?")[0]))
+
+    def mark(self) -> int:
+        return len(self.requests)
+
+    def since(self, mark: int, *, method: str, path_suffix: str) -> list[str]:
+        """Paths of `method` requests after `mark` whose path ends in the suffix."""
+        return [
+            path
+            for seen_method, path in self.requests[mark:]
+            if seen_method == method and path.endswith(path_suffix)
+        ]
+
+
 class S3Server:
     """moto's S3 server in a thread; `stop()` ends it."""
 
@@ -45,9 +72,16 @@ class S3Server:
         self._server = ThreadedMotoServer(
             ip_address="127.0.0.1", port=self.port, verbose=False
         )
+        # Every request the server answers, as (method, path): a test can see
+        # which objects a process read (e.g. no GET of a model in a request).
+        # Kept here, not printed: a line per request would drown a failing
+        # test's output.
+        self.request_log = RequestLog()
+        werkzeug_logger = logging.getLogger("werkzeug")
+        werkzeug_logger.setLevel(logging.INFO)
+        werkzeug_logger.propagate = False
+        werkzeug_logger.handlers = [self.request_log]
         self._server.start()
-        # One log line per request would drown a failing test's output.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         deadline = time.monotonic() + 10
         while True:
             try:

@@ -3,8 +3,6 @@
 import datetime as dt
 
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -12,48 +10,35 @@ from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.pagination import PageNumberPagination
 
-from draws.models import LottoDraw
 from draws.selectors import (
-    draw_count_known,
     draw_get_known,
     draw_latest,
+    draw_numbers_known,
     draw_search,
+    draws_by_numbers,
 )
 
 from .caching import HttpCachedMixin
 from .serializers import DrawOutputSerializer
 
 
-class KeysFirstPaginator(Paginator):
-    """Finds a page's draw numbers on the index alone, then reads those rows.
+class DrawNumbersPaginator(Paginator):
+    """Pages over the list of the matching draw numbers, then reads the page's rows.
 
-    OFFSET over whole rows reads every skipped row; over the draw_no index it
-    does not, so a deep page of 20,000 draws costs about what the first does.
+    The list (`draw_numbers_known`) is remembered per filter set while the history
+    holds, so a page of 20,000 draws costs one query by the unique draw_no index,
+    deep or not: no COUNT(*), no OFFSET that reads every skipped row.
     """
 
-    @cached_property
-    def count(self) -> int:
-        # The count of a filter set changes only with the history: remember it.
-        key = getattr(self.object_list, "count_key", None)
-        if key is None:
-            return Paginator.count.func(self)
-        return draw_count_known(key=key, count=lambda: Paginator.count.func(self))
-
     def _get_page(self, object_list, number, paginator):
-        if isinstance(object_list, QuerySet) and object_list.query.low_mark:
-            ordering = object_list.query.order_by
-            page_keys = object_list.values("draw_no")  # one query: a subquery
-            object_list = LottoDraw.objects.filter(draw_no__in=page_keys).order_by(
-                *ordering
-            )
-        return super()._get_page(object_list, number, paginator)
+        return super()._get_page(draws_by_numbers(object_list), number, paginator)
 
 
 class DrawPagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
-    django_paginator_class = KeysFirstPaginator
+    django_paginator_class = DrawNumbersPaginator
 
 
 class DrawListApi(HttpCachedMixin, ListAPIView):
@@ -101,9 +86,13 @@ class DrawListApi(HttpCachedMixin, ListAPIView):
         filters = read_draw_filters(self.request.query_params)
         filters.pop("page_size", None)
         filters.pop("page", None)
-        draws = draw_search(**filters)
-        draws.count_key = tuple(sorted(filters.items()))  # see KeysFirstPaginator
-        return draws
+        self.draw_filters = filters
+        return draw_search(**filters)
+
+    def paginate_queryset(self, queryset):
+        # Pages over the numbers of the draws `queryset` holds: see
+        # DrawNumbersPaginator.
+        return super().paginate_queryset(draw_numbers_known(**self.draw_filters))
 
     @extend_schema(
         summary=_("Draws"),

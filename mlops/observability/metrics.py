@@ -85,6 +85,17 @@ COLLECTOR_ERRORS_TOTAL = Counter(
     "Scrapes where a database-backed metric could not be read, by section.",
     ["section"],
 )
+# Where a model's bytes were downloaded from the object store (S3 backend only):
+# "prefetch" (the web process's background prefetch, before any request needs
+# them), "request" (inside a request: the prefetch had not fetched them) or
+# "other" (the worker, a command, self-heal).
+MODEL_DOWNLOAD_CONTEXTS = ("request", "prefetch", "other")
+MODEL_DOWNLOADS_TOTAL = Counter(
+    "ml_model_downloads_total",
+    "Model files downloaded from the object store into the host's read cache, "
+    "by context (request, prefetch, other).",
+    ["context"],
+)
 HTTP_REQUESTS_TOTAL = Counter(
     "http_requests_total",
     "HTTP requests answered, by method, URL route pattern and status code.",
@@ -104,6 +115,8 @@ for _mode in SERVING_MODES:
     RECOMMENDATIONS_SERVED_TOTAL.labels(mode=_mode)
 for _outcome in SELF_HEAL_OUTCOMES:
     SELF_HEAL_TOTAL.labels(outcome=_outcome)
+for _context in MODEL_DOWNLOAD_CONTEXTS:
+    MODEL_DOWNLOADS_TOTAL.labels(context=_context)
 COLLECTOR_SECTIONS = ("retrains", "models", "predictions", "monitoring", "draws")
 for _section in COLLECTOR_SECTIONS:
     COLLECTOR_ERRORS_TOTAL.labels(section=_section)
@@ -134,3 +147,10 @@ def observe_inference(seconds: float) -> None:
 def record_self_heal(outcome: str) -> None:
     """Count one self-heal attempt that ended in `outcome`."""
     SELF_HEAL_TOTAL.labels(outcome=outcome).inc()
+
+
+def record_model_download(context: str) -> None:
+    """Count one model download from the object store, made in `context`."""
+    if context not in MODEL_DOWNLOAD_CONTEXTS:
+        context = "other"
+    MODEL_DOWNLOADS_TOTAL.labels(context=context).inc()

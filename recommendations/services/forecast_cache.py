@@ -9,7 +9,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from django.conf import settings
@@ -17,6 +17,7 @@ from django.db.models import Count, Max
 
 from draws.models import LottoDraw
 from mlops.models import ModelVersion
+from mlops.services.registry.prefetch import model_prefetch_ready
 from mlops.serving_state import ServingState, model_file_checks_forget
 from recommendations.services.served_counts import forecast_served_forget
 
@@ -185,12 +186,26 @@ def _read_state() -> ForecastState:
     )
 
 
+# While the prefetch fetches a new model, the state is re-read this often.
+PREFETCH_RECHECK_SECONDS = 0.2
+
+
 def _current_state() -> ForecastState:
     """The state, re-read at most every ML_ACTIVE_CHECK_SECONDS (0 = every call)."""
     now = time.monotonic()
     checked = _cache.state
     if checked is None or now - checked[0] >= settings.ML_ACTIVE_CHECK_SECONDS:
         state = _read_state()
+        if checked is not None and not model_prefetch_ready(state.active_sha256):
+            # A new active version this host has not downloaded yet: keep
+            # serving the model it holds (no request downloads a model) and
+            # look again shortly; the prefetch is fetching it.
+            state = replace(
+                state,
+                active_id=checked[1].active_id,
+                active_sha256=checked[1].active_sha256,
+            )
+            now -= max(0.0, settings.ML_ACTIVE_CHECK_SECONDS - PREFETCH_RECHECK_SECONDS)
         _cache.state = (now, state)
         return state
     return checked[1]

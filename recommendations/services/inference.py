@@ -32,6 +32,7 @@ from mlops.services.monitoring import predictions
 from mlops.services.operations.self_heal import model_self_heal
 from mlops.services.registry.registry import (
     ModelIntegrityError,
+    model_download_context,
     model_version_check_stored,
     model_version_load,
 )
@@ -120,7 +121,8 @@ def _compute(*, want_ml: bool, state: ForecastState) -> tuple[Forecast, bool]:
         version = ModelVersion.objects.filter(pk=state.active_id).first()
         if version is None or not version.is_active:
             raise FallbackError(FallbackReason.NO_MODEL, "no model version is active")
-        model, loaded = _load(version)
+        with model_download_context("request", unless_set=True):
+            model, loaded = _load(version)
         probabilities = _predict(model, loaded, numbers)
     except FallbackError as fallback:
         forecast = _statistical(numbers, target, fallback)

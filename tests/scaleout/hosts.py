@@ -33,16 +33,19 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
 # This engineer's Redis db (TEAM.md). Never flushed: the cluster's queue, stats
 # and cache keys live under its own claimed name, and destroy() deletes those.
-REDIS_URL = os.environ.get("SCALEOUT_REDIS_URL", "redis://127.0.0.1:6379/13")
+REDIS_URL = os.environ.get("SCALEOUT_REDIS_URL", "redis://127.0.0.1:6379/12")
 RECOMMENDATIONS = "/api/recommendations/?count=5"
 
 # How a retrain is queued on the cluster: through the retraining service
-# (single flight, RetrainRun row), forced so the served version surely changes.
+# (single flight, RetrainRun row), forced so the served version surely changes,
+# with a seed of its own so the new model's bytes (and sha256) differ too: the
+# same data and parameters give the same bytes, which no host would download.
 QUEUE_RETRAIN = (
     "from mlops.services.registry.audit import Actor; "
     "from mlops.services.training.retrain_requests import retrain_request; "
     "run = retrain_request(trigger='manual', actor=Actor.cli(), "
-    "options={'force': True, 'reason': 'scale-out test'}); print(run.pk)"
+    "options={'force': True, 'reason': 'scale-out test', "
+    "'params': {'seed': %d}}); print(run.pk)"
 )
 
 
@@ -76,6 +79,7 @@ class Cluster:
         self.workdir = Path(self.workdir)
         self.database = f"lotto_scaleout_{os.getpid()}_{secrets.token_hex(3)}"
         self.redis_namespace = None
+        self.retrains = 0
         self.secret_key = secrets.token_urlsafe(50)
 
     # --- resources ---------------------------------------------------------------
@@ -265,7 +269,9 @@ class Cluster:
     # --- the model's life --------------------------------------------------------
 
     def queue_retrain(self, host: str = "worker") -> int:
-        out = self.must(host, "shell", "-c", QUEUE_RETRAIN, timeout=120)
+        self.retrains += 1
+        seed = 1000 + self.retrains
+        out = self.must(host, "shell", "-c", QUEUE_RETRAIN % seed, timeout=120)
         return int(out.strip().splitlines()[-1])
 
     def retrain_run(self, run_id: int) -> dict:

@@ -15,6 +15,7 @@ notes which model version answered every 0.1 s:
 
 import hashlib
 import json
+import re
 import shutil
 import urllib.error
 
@@ -96,6 +97,25 @@ def model_files_on_host_disks(cluster) -> list:
     ]
 
 
+def model_downloads(cluster, host: str) -> dict[str, float]:
+    """ml_model_downloads_total by context, from the host's own /metrics."""
+    status, body = cluster.processes[host].get("/metrics")
+    assert status == 200, body[:200]
+    found = re.findall(
+        r'^ml_model_downloads_total\{context="(\w+)"\} ([0-9.e+]+)$',
+        body.decode(),
+        re.MULTILINE,
+    )
+    return {context: float(value) for context, value in found}
+
+
+def test_each_host_prefetched_the_model_before_its_first_request(cluster):
+    for host in HOSTS:
+        counted = model_downloads(cluster, host)
+        assert counted["prefetch"] == 1, (host, counted)
+        assert counted["request"] == 0, (host, counted)
+
+
 def test_the_worker_health_check_sees_the_running_cluster(cluster):
     checked = cluster.manage("worker", "check_worker")
     assert checked.returncode == 0, checked.stderr
@@ -104,7 +124,7 @@ def test_the_worker_health_check_sees_the_running_cluster(cluster):
 def test_a_retrain_on_the_worker_reaches_both_hosts_within_5_s_without_a_failure(
     cluster,
 ):
-    before, _, _ = cluster.active_version()
+    before, _, before_sha256 = cluster.active_version()
     pollers, load = under_load(cluster, HOSTS)
     try:
         run_id = cluster.queue_retrain()
@@ -127,8 +147,15 @@ def test_a_retrain_on_the_worker_reaches_both_hosts_within_5_s_without_a_failure
         assert totals[host]["requests"] > 0
         assert totals[host]["errors"] == 0, (host, load.slices[host])
     _, _, sha256 = cluster.active_version()
+    assert sha256 != before_sha256  # new bytes: each host has to fetch them
     for host in HOSTS:  # each host downloaded the new model once, into its cache
         assert (cluster.workdir / host / "var" / "model-cache" / sha256).is_file()
+        # ... in its prefetch thread, never inside one of the requests
+        assert model_downloads(cluster, host) == {
+            "request": 0,
+            "prefetch": 2,
+            "other": 0,
+        }
     assert model_files_on_host_disks(cluster) == []
 
 

@@ -6,10 +6,12 @@ unpickles anything: a pickle runs code, so a file the registry did not write (or
 one that changed since) is never loaded.
 """
 
+import contextvars
 import datetime as dt
 import json
 import logging
 import platform
+from contextlib import contextmanager
 from pathlib import Path
 
 import joblib
@@ -24,6 +26,7 @@ from mlops.fallback_reasons import FallbackReason
 from mlops.messages import message, render_english, stored_text
 from mlops.ml import pipeline
 from mlops.models import ModelActivation, ModelVersion
+from mlops.observability.metrics import record_model_download
 from mlops.services.registry.audit import SYSTEM, Actor, audit_record
 from mlops.services.registry.storage import (
     METADATA_DIR,
@@ -36,6 +39,9 @@ from mlops.services.registry.storage import (
 from mlops.signals import model_activated
 
 logger = logging.getLogger(__name__)
+# Who is downloading a model, for ml_model_downloads_total: the serving path
+# sets "request", the prefetch "prefetch"; everything else counts as "other".
+_download_context = contextvars.ContextVar("model_download_context", default=None)
 VERSION_PREFIX = "lotto_model_"
 ACTIVATE_ATTEMPTS = 3
 
@@ -236,6 +242,23 @@ def model_version_check_stored(version: ModelVersion) -> None:
         )
 
 
+@contextmanager
+def model_download_context(context: str, *, unless_set: bool = False):
+    """Count the model downloads made inside the block under `context`.
+
+    `unless_set`: keep the context an outer block chose (the forecast an
+    activation records in the worker is not a request's).
+    """
+    if unless_set and _download_context.get() is not None:
+        yield
+        return
+    token = _download_context.set(context)
+    try:
+        yield
+    finally:
+        _download_context.reset(token)
+
+
 def model_version_bytes(version: ModelVersion) -> bytes:
     """The version's bytes, checked against its sha256, for loading.
 
@@ -249,6 +272,7 @@ def model_version_bytes(version: ModelVersion) -> bytes:
     data = storage.cached(version.sha256)
     if data is None:
         data = model_version_read_verified(version)
+        record_model_download(_download_context.get() or "other")
         try:
             storage.remember(version.sha256, data)
         except OSError:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from draws.selectors import draw_latest
+from mlops.messages import message
 from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor
 from mlops.services.registry.registry import model_version_active
@@ -50,6 +51,7 @@ class RetrainRunAdmin(ReadOnlyAdmin):
         "requested_by",
         "status",
         "options_text",
+        "reason_text",
         "created_at",
         "started_at",
         "finished_at",
@@ -60,25 +62,42 @@ class RetrainRunAdmin(ReadOnlyAdmin):
         "draw_to",
         "model_version",
         "promoted",
-        "promotion_reason",
+        "promotion_reason_text",
         "validation_table",
         "tuning",
         "peak_memory",
-        "error_message",
+        "error_message_text",
         "traceback",
         "task_id",
     )
+    # Read-only pages: computed fields, and the texts in the reader's language
+    # in place of the English text columns.
     readonly_fields = (
         "trigger_code",
         "created_at",
         "options_text",
+        "reason_text",
         "duration",
+        "promotion_reason_text",
         "validation_table",
         "peak_memory",
+        "error_message_text",
     )
     list_filter = ("trigger", "status", "promoted")
     list_select_related = ("requested_by", "model_version")
     search_fields = ("id", "error_message", "promotion_reason")
+
+    @admin.display(description=gettext_lazy("reason"))
+    def reason_text(self, obj):
+        return obj.reason_text
+
+    @admin.display(description=gettext_lazy("promotion reason"))
+    def promotion_reason_text(self, obj):
+        return obj.promotion_reason_text
+
+    @admin.display(description=gettext_lazy("error message"))
+    def error_message_text(self, obj):
+        return obj.error_message_text
 
     @admin.display(description=gettext_lazy("Trigger"), ordering="trigger")
     def trigger_code(self, obj):
@@ -93,7 +112,14 @@ class RetrainRunAdmin(ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("Options"))
     def options_text(self, obj):
         options = obj.options or {}
-        return "; ".join(f"{key}: {value}" for key, value in options.items()) or "—"
+        return (
+            "; ".join(
+                f"{key}: {value}"
+                for key, value in options.items()
+                if key not in ("reason", "reason_message")  # shown as the reason
+            )
+            or "—"
+        )
 
     @admin.display(description=gettext_lazy("Validation metrics"))
     def validation_table(self, obj):
@@ -131,8 +157,10 @@ class RetrainRunAdmin(ReadOnlyAdmin):
             "force": request.POST.get("force") == "on",
             "tune": mode == "tune",
             "warm_start": mode == "warm_start",
+            # Stored as a code, read in each reader's language; a typed reason
+            # is kept as typed.
             "reason": request.POST.get("reason", "").strip()[:500]
-            or _("requested in the admin"),
+            or message("retrain.admin"),
         }
         try:
             run = retrain_request(

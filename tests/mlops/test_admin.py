@@ -193,7 +193,8 @@ def test_the_retrain_run_page_shows_its_figures_beside_baselines_and_readable(
     assert "5.064090876000137" not in listing.content.decode() + page
     assert "<code>cli</code> command line" in page
     assert "318.9 MB" in page.replace("\xa0", " ")  # filesizeformat's nbsp
-    assert "force: True; reason: test" in page
+    assert "force: True</div>" in page
+    assert "test</div>" in page  # the reason, in its own row
     figure = v2.validation_metrics["any_hit_rate"]
     row = re.search(r'<tr id="validation-any_hit_rate">(.*?)</tr>', page).group(1)
     assert f"<td>{100 * figure['baseline']:.1f}%</td>" in row

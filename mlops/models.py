@@ -6,7 +6,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from draws.models import LottoDraw
-from mlops.messages import render
+from mlops.messages import code_of, is_message, message, render
 
 
 class ModelVersion(models.Model):
@@ -287,6 +287,9 @@ class RetrainRun(models.Model):
         verbose_name=_("peak memory bytes"), null=True, blank=True
     )
     error_message = models.TextField(verbose_name=_("error message"), blank=True)
+    # The service's error as a code and parameters (mlops.messages); the text
+    # column keeps the English (search, older readers).
+    error_message_message = models.JSONField(null=True, blank=True, editable=False)
     traceback = models.TextField(verbose_name=_("traceback"), blank=True)
     task_id = models.CharField(verbose_name=_("task id"), max_length=64, blank=True)
 
@@ -303,6 +306,33 @@ class RetrainRun(models.Model):
     def promotion_reason_text(self) -> str:
         """The promotion gate's reason in the reader's language."""
         return render(self.promotion_reason_message, fallback=self.promotion_reason)
+
+    @property
+    def error_message_text(self) -> str:
+        """Why the run failed, in the reader's language (old rows as stored)."""
+        return render(self.error_message_message, fallback=self.error_message)
+
+    def requested_reason(self) -> dict | str | None:
+        """Why the run was requested: a stored message, or a person's typed text.
+
+        A run requested without a reason gets its trigger's (retrain.<trigger>).
+        """
+        options = self.options or {}
+        if options.get("reason_message") or options.get("reason"):
+            return options.get("reason_message") or options["reason"]
+        code = f"retrain.{self.trigger}"
+        return message(code) if is_message({"code": code}) else None
+
+    @property
+    def reason_text(self) -> str:
+        """Why the run was requested, in the reader's language (typed: as typed)."""
+        fallback = (self.options or {}).get("reason") or ""
+        return render(self.requested_reason(), fallback=fallback)
+
+    @property
+    def reason_code(self) -> str | None:
+        """The reason's code; None for a person's typed reason."""
+        return code_of(self.requested_reason())
 
 
 class IntegrityCheck(models.Model):

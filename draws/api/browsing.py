@@ -110,8 +110,8 @@ class DrawListApi(HttpCachedMixin, ListAPIView):
         parameters=[FilterSerializer],
         responses={
             200: DrawOutputSerializer(many=True),
-            400: OpenApiResponse(description="A filter value is invalid."),
-            404: OpenApiResponse(description="No such page."),
+            400: OpenApiResponse(description=_("A filter value is invalid.")),
+            404: OpenApiResponse(description=_("No such page.")),
         },
     )
     def get(self, request, *args, **kwargs):

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from draws.timefmt import format_kst
-from mlops.messages import message
+from mlops.messages import message, render
 from mlops.models import ModelActivation, ModelVersion
 from mlops.services.operations.backups import (
     model_backup_newest_good,
@@ -188,7 +188,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
         except ModelIntegrityError as exc:
             return _("PROBLEM: %(problem)s — %(detail)s") % {
                 "problem": exc.reason.replace("_", " "),
-                "detail": exc.detail,
+                "detail": render(exc.detail_message, fallback=exc.detail),
             }
         return _("present, matches its sha256")
 

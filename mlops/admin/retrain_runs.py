@@ -6,8 +6,10 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from draws.selectors import draw_latest
+from mlops.messages import message
 from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor
 from mlops.services.registry.registry import model_version_active
@@ -36,6 +38,21 @@ class RetrainRunAdmin(ReadOnlyAdmin):
     list_filter = ("trigger", "status", "promoted")
     list_select_related = ("requested_by", "model_version")
     search_fields = ("id", "error_message", "promotion_reason")
+    # The English text columns give way to the texts in the reader's language.
+    exclude = ("promotion_reason", "error_message")
+    readonly_fields = ("reason_text", "promotion_reason_text", "error_message_text")
+
+    @admin.display(description=gettext_lazy("reason"))
+    def reason_text(self, obj):
+        return obj.reason_text
+
+    @admin.display(description=gettext_lazy("promotion reason"))
+    def promotion_reason_text(self, obj):
+        return obj.promotion_reason_text
+
+    @admin.display(description=gettext_lazy("error message"))
+    def error_message_text(self, obj):
+        return obj.error_message_text
 
     def has_retrain_permission(self, request):
         return request.user.has_perm("mlops.retrain_model")
@@ -63,8 +80,10 @@ class RetrainRunAdmin(ReadOnlyAdmin):
             "force": request.POST.get("force") == "on",
             "tune": mode == "tune",
             "warm_start": mode == "warm_start",
+            # Stored as a code, read in each reader's language; a typed reason
+            # is kept as typed.
             "reason": request.POST.get("reason", "").strip()[:500]
-            or _("requested in the admin"),
+            or message("retrain.admin"),
         }
         try:
             run = retrain_request(

@@ -279,16 +279,15 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "lotto-mlops API",
-    "DESCRIPTION": (
-        "Korean Lotto 6/45 draw history and number recommendations. Lottery draws "
-        "are random: no recommendation improves the odds.\n\n"
-        "Public endpoints need no credentials; with a token (`Authorization: "
-        "Token <key>`, issued by staff) the rate limit is higher. Every error "
-        "answers one JSON shape, `ErrorResponse`."
-    ),
+    # DESCRIPTION: lotto_site.api.schema.API_DESCRIPTION, in the reader's language.
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI from drf-spectacular-sidecar's static files: works offline.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # DESCRIPTION above in the request's language, and serializers' docstrings.
+        "lotto_site.api.schema.translate_schema_texts",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

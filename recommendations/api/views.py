@@ -93,8 +93,8 @@ class RecommendationListApi(APIView):
         parameters=[InputSerializer],
         responses={
             200: RecommendationOutputSerializer,
-            400: OpenApiResponse(description="A parameter is invalid (per field)."),
-            503: OpenApiResponse(description="No draws are stored yet."),
+            400: OpenApiResponse(description=_("A parameter is invalid (per field).")),
+            503: OpenApiResponse(description=_("No draws are stored yet.")),
         },
     )
     def get(self, request):

@@ -66,7 +66,7 @@ class Command(BaseCommand):
         if run.status != run.Status.SUCCESS:
             raise CommandError(
                 _("Retrain run %(run)s %(status)s: %(error)s")
-                % {"run": run.pk, "status": run.status, "error": run.error_message}
+                % {"run": run.pk, "status": run.status, "error": run.error_message_text}
             )
 
 
@@ -102,5 +102,5 @@ def describe_run(run) -> str:
             f"with {run.tuning['best_params']} ({run.tuning['seconds']:.0f} s)"
         )
     if run.error_message:
-        lines.append(_("  error: %s") % run.error_message)
+        lines.append(_("  error: %s") % run.error_message_text)
     return "\n".join(lines)

@@ -2,6 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from mlops.messages import message
 from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor
 from mlops.services.registry.registry import (
@@ -58,7 +59,7 @@ class Command(BaseCommand):
                 trigger=RetrainRun.Trigger.CLI,
                 actor=Actor.cli(),
                 force=True,
-                reason="train_model command",
+                reason=message("activation.train_model_command"),
                 params={k: v for k, v in overrides.items() if v is not None},
                 activated_by="cli",
             )
@@ -67,11 +68,11 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         if run.status != RetrainRun.Status.SUCCESS or not run.promoted:
-            raise CommandError(run.error_message or run.promotion_reason)
+            raise CommandError(run.error_message_text or run.promotion_reason_text)
         self._report(run.model_version)
         self.stdout.write(
             _("Retrain run %(run)s (forced): %(decision)s")
-            % {"run": run.pk, "decision": run.promotion_reason}
+            % {"run": run.pk, "decision": run.promotion_reason_text}
         )
 
     def _active_model_is_fine(self) -> bool:

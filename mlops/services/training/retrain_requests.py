@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
+from mlops.messages import code_of, message, render_english, stored_text
 from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor, audit_record
 from mlops.services.training.retraining import (
@@ -63,7 +64,12 @@ def _clean_options(options: dict | None) -> dict:
             "Choose tune or warm_start, not both: warm start grows the active "
             "model with its own parameters."
         )
-    cleaned["reason"] = str(options.get("reason") or "")[:500]
+    # A service's reason is a stored message (read in the reader's language); a
+    # person's typed reason is kept and shown as typed.
+    reason, reason_message = stored_text(options.get("reason"))
+    cleaned["reason"] = str(reason or "")[:500]
+    if reason_message is not None:
+        cleaned["reason_message"] = reason_message
     params = _clean_params(options.get("params"))
     if params and cleaned["warm_start"]:
         raise ValidationError(
@@ -179,38 +185,48 @@ def _enqueue(run_id: int) -> None:
         )
     except Exception as exc:  # broker down: don't hold the lock for 30 minutes
         logger.exception("Could not queue retrain run %s", run_id)
-        _finish_unstarted(run_id, f"{NOT_QUEUED}: {exc!r}")
+        _finish_unstarted(run_id, message("run.not_queued", error=repr(exc)))
         return
     RetrainRun.objects.filter(pk=run_id).update(task_id=str(task_id or "")[:64])
 
 
 def retrain_not_queued(run: RetrainRun) -> bool:
     """Whether the broker refused the run's task (it failed without starting)."""
-    return run.status == RetrainRun.Status.FAILED and run.error_message.startswith(
-        NOT_QUEUED
+    if run.status != RetrainRun.Status.FAILED:
+        return False
+    # Runs recorded before codes carry the English prefix only.
+    return code_of(run.error_message_message) == "run.not_queued" or (
+        run.error_message.startswith(NOT_QUEUED)
     )
 
 
-def _finish_unstarted(run_id: int, message: str) -> None:
+def _finish_unstarted(run_id: int, error: dict) -> None:
     now = timezone.now()
+    text = render_english(error)
     RetrainRun.objects.filter(pk=run_id, status=RetrainRun.Status.QUEUED).update(
         status=RetrainRun.Status.FAILED,
         in_flight=None,
         finished_at=now,
-        error_message=message,
+        error_message=text,
+        error_message_message=error,
     )
     run = RetrainRun.objects.get(pk=run_id)
     audit_record(
         actor=Actor.system(),
         action="retrain_finished",
         obj=run,
-        details={"status": run.status, "outcome": "not_queued", "reason": message},
+        details={
+            "status": run.status,
+            "outcome": "not_queued",
+            "reason": text,
+            "reason_message": error,
+        },
     )
     logger.error(
         "Retraining failed: run %s (trigger %s, reason: %s)",
         run_id,
         run.trigger,
-        message,
+        text,
     )
     retrain_write_metadata(run)
 

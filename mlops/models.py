@@ -6,6 +6,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from draws.models import LottoDraw
+from draws.timefmt import format_kst
 from mlops.messages import code_of, is_message, message, render
 
 
@@ -146,7 +147,10 @@ class ModelActivation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.model_version.version} from {self.activated_at}"
+        return gettext("%(version)s from %(when)s") % {
+            "version": self.model_version.version,
+            "when": format_kst(self.activated_at),
+        }
 
     @property
     def reason_text(self) -> str:
@@ -196,7 +200,10 @@ class ModelBackup(models.Model):
         verbose_name_plural = _("model backups")
 
     def __str__(self) -> str:
-        return f"Backup of {self.model_version.version} at {self.created_at}"
+        return gettext("Backup of %(version)s at %(when)s") % {
+            "version": self.model_version.version,
+            "when": format_kst(self.created_at),
+        }
 
 
 class RetrainRun(models.Model):
@@ -349,7 +356,11 @@ class IntegrityCheck(models.Model):
     details = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
-        return f"{self.scope} check at {self.checked_at}: {self.summary}"
+        return gettext("%(scope)s check at %(when)s: %(summary)s") % {
+            "scope": self.scope,
+            "when": format_kst(self.checked_at),
+            "summary": self.summary,
+        }
 
 
 class FrozenForecastError(ValidationError):
@@ -591,7 +602,7 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("audit events")
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"
+        return f"{format_kst(self.created_at)} {self.actor} {self.action}"
 
 
 class DrawFairnessCheck(models.Model):

@@ -55,7 +55,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from benchmarks.bench_load import WRK_REPORT_LUA, wrk  # noqa: E402
+from benchmarks.wrkrun import WRK_REPORT_LUA, wrk  # noqa: E402
 from tests.observability.stack import STACK_REDIS_URL, Stack  # noqa: E402
 
 TARGET_RATIO = 2.0

@@ -24,7 +24,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from benchmarks.bench_consumer_api import cold_script  # noqa: E402
-from benchmarks.bench_load import wrk  # noqa: E402
+from benchmarks.wrkrun import wrk  # noqa: E402
 from tests.observability.stack import STACK_REDIS_URL, Stack  # noqa: E402
 
 PY_SPY = PROJECT_ROOT / ".venv" / "bin" / "py-spy"

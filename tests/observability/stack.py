@@ -4,7 +4,7 @@
 containers run; here they run against the local PostgreSQL (a fresh database,
 dropped afterwards) and Redis (keys under a claimed cluster name, deleted after;
 the database is never flushed: other test runs may be using it).
-Used by tests/observability/test_processes.py and benchmarks/bench_load.py.
+Used by tests/observability/test_processes.py and the benchmarks (bench_serving.py).
 
 Every wait is bounded, and `stop()` ends only the process groups started here.
 """
@@ -172,9 +172,21 @@ class Stack:
         self.processes[role] = process
         return process
 
-    def start_web(self) -> None:
-        """migrate, import_draws, setup_schedules, gunicorn: as the web container."""
-        self._start("web", {"PROMETHEUS_MULTIPROC_DIR": str(self.multiproc_dir)})
+    def start_web(self, **extra_env: str) -> None:
+        """migrate, import_draws, setup_schedules, gunicorn: as the web container
+        (`extra_env` added to the environment, e.g. GUNICORN_MAX_REQUESTS)."""
+        env = {"PROMETHEUS_MULTIPROC_DIR": str(self.multiproc_dir), **extra_env}
+        self._start("web", env)
+
+    def stop_web(self, timeout: float = 30) -> int:
+        """SIGTERM the web container's gunicorn, as a redeploy does; its exit code."""
+        process = self.processes.pop("web")
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            return process.wait(10)
 
     def start_worker(self, *, train_on_start: bool = True) -> None:
         """train_model --if-missing, then qcluster: as the worker container."""

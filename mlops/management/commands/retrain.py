@@ -64,7 +64,8 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         self.stdout.write(describe_run(run))
-        if run.status != run.Status.SUCCESS:
+        # Unchanged is a normal answer (nothing new to learn), not a failure.
+        if run.status not in (run.Status.SUCCESS, run.Status.UNCHANGED):
             raise CommandError(
                 _("Retrain run %(run)s %(status)s: %(error)s")
                 % {"run": run.pk, "status": run.status, "error": run.error_message_text}

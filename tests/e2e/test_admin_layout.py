@@ -28,7 +28,8 @@ MIN_TEXT_BOX_PX = 40
 
 # For every visible text: the box that lays it out (its nearest non-inline
 # ancestor) must be at least MIN px wide, end inside the viewport and hold its
-# text without overflowing; and the page must not scroll horizontally.
+# text without overflowing (sideways or below); and the page must not scroll
+# horizontally.
 LAYOUT_PROBLEMS = """
 (min) => {
   const problems = [];
@@ -67,6 +68,10 @@ LAYOUT_PROBLEMS = """
     const clips = ["hidden", "clip", "auto", "scroll"].includes(style.overflowX);
     if (!clips && box.scrollWidth > box.clientWidth + 1 && box.clientWidth > 0) {
       problems.push(`${what} overflows: ${box.scrollWidth}px in ${box.clientWidth}px`);
+    }
+    const clipsY = ["hidden", "clip", "auto", "scroll"].includes(style.overflowY);
+    if (!clipsY && box.scrollHeight > box.clientHeight + 1 && box.clientHeight > 0) {
+      problems.push(`${what} spills below: ${box.scrollHeight}px in ${box.clientHeight}px`);
     }
   }
   for (const svg of document.querySelectorAll("svg#accuracy-trend")) {
@@ -116,6 +121,7 @@ def test_the_admin_pages_fit_at_1280_and_1920_pixels(
         "operations": reverse("operations_dashboard"),
         "version": reverse("admin:mlops_modelversion_change", args=[version.pk]),
         "retrain_confirmation": reverse("admin:mlops_retrainrun_retrain"),
+        "rollback_confirmation": reverse("admin:mlops_modelversion_rollback"),
     }
     for model in (
         "modelversion",

@@ -160,7 +160,9 @@ def _restore_and_reactivate(version: ModelVersion, reason: str):
             )
     except (ModelIntegrityError, ValidationError, OSError) as exc:
         version.refresh_from_db()
-        logger.exception("Restoring %s from %s failed", version.version, backup)
+        logger.exception(
+            "Restoring %s from %s failed", version.version, backup.file_path
+        )
         return None, "restore_failed", {**details, "restore_error": repr(exc)}
     version.refresh_from_db()
     logger.warning(

@@ -71,6 +71,14 @@ MESSAGES = {
         "self-heal: model %(version)s is %(reason)s and could not be restored "
         "(%(outcome)s)"
     ),
+    # Why a warm-start retrain refitted instead (RetrainRun.tuning["warm_start"]).
+    "warm_start.no_active": _("no active model to grow"),
+    "warm_start.feature_set": _("the active model uses feature set %(feature_set)s"),
+    "warm_start.no_new_draws": _("no new draws since the active model was trained"),
+    "warm_start.history_changed": _(
+        "the draws the active model learned from have changed since"
+    ),
+    "warm_start.not_possible": _("the forest can't be grown: %(error)s"),
     # Why a retrain run failed (RetrainRun.error_message_message).
     "run.abandoned": _(
         "abandoned: no sign of life since %(since)s (more than %(limit)s s while "

@@ -79,6 +79,7 @@ STAFF_PAGES = (
     "admin:mlops_modelactivation_changelist",
     "admin:mlops_modelbackup_changelist",
     "admin:draws_lottodraw_changelist",
+    "admin:mlops_prediction_changelist",
 )
 
 
@@ -128,7 +129,50 @@ COMMANDS = (
     ("check_draws",),
     ("retrain",),
     ("verify_ledger",),
+    ("backup_model",),
+    ("check_worker",),
+    ("issue_token", "app", "--create-user"),
+    ("check_ticket", "--draw", "520", "--game", "1,2,3,4,5,6"),
+    ("train_model",),
+    ("train_model", "--if-missing"),
 )
+
+
+CHANGE_PAGES = (
+    "mlops_modelversion",
+    "mlops_retrainrun",
+    "mlops_auditevent",
+    "mlops_modelactivation",
+    "mlops_modelbackup",
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", CHANGE_PAGES)
+def test_a_change_page_in_korean_shows_no_english_sentence(
+    model, admin_client, model_root
+):
+    from django.apps import apps
+
+    from mlops.services.operations.backups import model_version_backup
+    from mlops.services.registry.audit import Actor
+    from mlops.services.training.retrain_requests import retrain_run_now
+    from tests.factories import store_draws
+
+    store_draws(520)
+    run = retrain_run_now(actor=Actor.cli())  # a version, its run, the trail
+    model_version_backup(version=run.model_version, actor=Actor.cli())
+    sentences = english_sentences()
+    row = apps.get_model(*model.split("_", 1)).objects.order_by("pk").first()
+
+    response = admin_client.get(
+        reverse(f"admin:{model}_change", args=[row.pk]), HTTP_ACCEPT_LANGUAGE="ko"
+    )
+    text = visible_text(response.content.decode())
+
+    assert response.status_code == 200
+    left = [sentence for sentence in sentences if sentence in text]
+    assert not left, left
 
 
 @pytest.mark.django_db

@@ -345,3 +345,23 @@ def test_a_corrupt_active_model_is_recorded_with_codes_read_in_korean(
     )
     assert deactivation.startswith("손상됨: checksum_mismatch: 기록된 값 ")
     assert heal.details["detail_message"]["code"] == "integrity.checksum_mismatch"
+
+
+@pytest.mark.django_db
+def test_why_a_warm_start_refitted_is_stored_as_a_code_and_printed_in_korean(
+    model_root,
+):
+    from mlops.management.commands.retrain import describe_run
+    from mlops.services.registry.audit import Actor
+    from mlops.services.training.retrain_requests import retrain_run_now
+    from tests.factories import store_draws
+
+    store_draws(520)
+    run = retrain_run_now(actor=Actor.cli(), warm_start=True)  # nothing to grow
+
+    with translation.override("ko"):
+        printed = describe_run(run)
+
+    assert run.tuning["warm_start"]["reason"] == "no active model to grow"
+    assert run.tuning["warm_start"]["reason_message"]["code"] == "warm_start.no_active"
+    assert "웜 스타트 대신 전체 재학습: 키울 활성 모델이 없음" in printed

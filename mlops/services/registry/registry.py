@@ -20,6 +20,7 @@ import sklearn
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from draws.timefmt import iso_kst
 from mlops.fallback_reasons import FallbackReason
@@ -109,7 +110,9 @@ def model_version_get(*, version: str) -> ModelVersion:
     if found is None and str(version).isdigit():
         found = ModelVersion.objects.filter(pk=int(version)).first()
     if found is None:
-        raise ValidationError(f"Unknown model version {version!r}.")
+        raise ValidationError(
+            _("Unknown model version %(version)s.") % {"version": repr(version)}
+        )
     return found
 
 
@@ -320,8 +323,11 @@ def model_version_load(version: ModelVersion):
 def _refuse_unusable(version: ModelVersion, state: str) -> None:
     if state in (ModelVersion.State.CORRUPT, ModelVersion.State.DELETED):
         raise ValidationError(
-            f"Model {version.version} is {state}; restore it from a backup "
-            "before activating it."
+            _(
+                "Model %(version)s is %(state)s; restore it from a backup before "
+                "activating it."
+            )
+            % {"version": version.version, "state": state}
         )
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
+from draws.timefmt import format_kst
 from mlops.messages import code_of, message, render_english, stored_text
 from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor, audit_record
@@ -41,8 +42,12 @@ class RetrainAlreadyRunning(Exception):
         self.run = run
         since = run.started_at or run.created_at
         super().__init__(
-            f"Retrain run {run.pk} is already {run.status} "
-            f"(since {since:%Y-%m-%d %H:%M:%S %Z})."
+            _("Retrain run %(id)s is already %(status)s (since %(since)s).")
+            % {
+                "id": run.pk,
+                "status": run.status,
+                "since": format_kst(since, seconds=True),
+            }
         )
 
 
@@ -61,8 +66,11 @@ def _clean_options(options: dict | None) -> dict:
     cleaned = {name: bool(options.get(name, False)) for name in OPTION_NAMES[:3]}
     if cleaned["tune"] and cleaned["warm_start"]:
         raise ValidationError(
-            "Choose tune or warm_start, not both: warm start grows the active "
-            "model with its own parameters."
+            _(
+                "Choose tune or warm_start, not both: warm start grows the active "
+                "model with its own parameters."
+            ),
+            code="tune_with_warm_start",
         )
     # A service's reason is a stored message (read in the reader's language); a
     # person's typed reason is kept and shown as typed.
@@ -165,7 +173,7 @@ def retrain_request(
         holder = retrain_in_flight()
         if holder is not None:
             raise RetrainAlreadyRunning(holder)
-        raise ValidationError("Could not take the retrain lock; try again.")
+        raise ValidationError(_("Could not take the retrain lock; try again."))
     logger.info(
         "Retraining requested: run %s (trigger %s, by %s)", run.pk, trigger, actor.label
     )

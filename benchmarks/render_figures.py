@@ -73,6 +73,50 @@ def serving_lines(data: dict) -> list[str]:
             f"{span(recycles['without_archive']['scrape_ms'], 1, ' ms')} over "
             f"{recycles['without_archive']['db_files']} files without it."
         )
+    real = data.get("metrics_after_real_recycles")
+    if real:
+        lines.append(
+            f"After {real['recycles']} real worker recycles "
+            f"(`GUNICORN_MAX_REQUESTS={real['max_requests']}`, {real['requests']:,} "
+            f"recommendations asked one at a time in {real['seconds']:.0f} s, "
+            f"{real['failures']} failed): one scrape "
+            f"{span(real['scrape_ms'], 1, ' ms')} (target < 25 ms), "
+            f"{real['db_files']} .db files; the recommendations' request count in "
+            f"`/metrics` {real['requests_counted']:,.0f} of {real['requests']:,} "
+            f"({'kept' if real['counts_kept'] else 'NOT kept'} across the recycles)."
+        )
+    retrain = data.get("during_retrain")
+    if retrain:
+        run, poller = retrain["retrain"], retrain["poller"]
+        lines += [
+            "",
+            f"During a forced retrain in the Q2 cluster ({run['status']}, "
+            f"{run['duration_seconds'] or 0:.1f} s), recommendations in "
+            f"{retrain['slice_seconds']} s wrk slices:",
+            "",
+            "| slices | n | req/s | p50 ms | p99 ms | failures |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name in ("around", "during"):
+            part = retrain[name]
+            if part:
+                lines.append(
+                    f"| {name} the retrain | {part['slices']} | "
+                    f"{span(part['requests_per_second'])} | {span(part['p50_ms'], 1)} "
+                    f"| {span(part['p99_ms'], 1)} | {part['failures']} of "
+                    f"{part['requests']:,} |"
+                )
+        lines += [
+            "",
+            f"Served versions (polled every 0.2 s): "
+            f"{' → '.join(f'`{v}`' for v in poller['versions_in_order'])}; "
+            f"{poller['failed']} failed of {poller['answers']} polled; "
+            + (
+                "switched without error."
+                if retrain["switched_without_error"]
+                else "did NOT switch without error."
+            ),
+        ]
     return lines
 
 
@@ -215,7 +259,8 @@ def printed_lines(name: str, data: dict) -> list[str]:
     run = data.get("run", data)
     lines = [
         f"### `{name}` ({run.get('date', '?')}, exit {run.get('exit_code', '?')}, "
-        f"load {run['load_average_at_start'][0]:.2f} → {run['load_average_at_end'][0]:.2f})",
+        f"{run.get('seconds', '?')} s, load {run['load_average_at_start'][0]:.2f} → "
+        f"{run['load_average_at_end'][0]:.2f})",
         "",
         f"`{run.get('command', '')}`",
     ]
@@ -231,6 +276,20 @@ def render(results: Path, doc: Path = DOC) -> Path:
     body = [BEGIN, ""]
     if quick:
         body += ["**Quick (smoke) run: not figures to quote.**", ""]
+    seconds = {
+        name: data.get("run", data).get("seconds")
+        for name in BENCHMARKS
+        if (data := load(results, name)) is not None
+    }
+    seconds = {n: v for n, v in seconds.items() if isinstance(v, int | float)}
+    if seconds:
+        body += [
+            f"Run time: {sum(seconds.values()) / 60:.1f} min for the "
+            f"{len(seconds)} of {len(BENCHMARKS)} benchmarks run by run_all ("
+            + ", ".join(f"`{n}` {v:.0f} s" for n, v in seconds.items())
+            + ").",
+            "",
+        ]
     for name in BENCHMARKS:
         data = load(results, name)
         if data is None:

@@ -4,7 +4,7 @@
 containers run; here they run against the local PostgreSQL (a fresh database,
 dropped afterwards) and Redis (keys under a claimed cluster name, deleted after;
 the database is never flushed: other test runs may be using it).
-Used by tests/observability/test_processes.py and the stack benchmarks; built
+Used by tests/observability/test_processes.py and the benchmarks (bench_serving.py); built
 on tests/harness.py, as the scale-out hosts (tests/scaleout/hosts.py) are.
 
 Every wait is bounded, and `stop()` ends only the process groups started here.
@@ -12,6 +12,8 @@ Every wait is bounded, and `stop()` ends only the process groups started here.
 
 import os
 import secrets
+import signal
+import subprocess
 from pathlib import Path
 
 from tests.harness import (
@@ -125,9 +127,21 @@ class Stack:
             own_session=True,
         )
 
-    def start_web(self) -> None:
-        """migrate, import_draws, setup_schedules, gunicorn: as the web container."""
-        self._start("web", {"PROMETHEUS_MULTIPROC_DIR": str(self.multiproc_dir)})
+    def start_web(self, **extra_env: str) -> None:
+        """migrate, import_draws, setup_schedules, gunicorn: as the web container
+        (`extra_env` added to the environment, e.g. GUNICORN_MAX_REQUESTS)."""
+        env = {"PROMETHEUS_MULTIPROC_DIR": str(self.multiproc_dir), **extra_env}
+        self._start("web", env)
+
+    def stop_web(self, timeout: float = 30) -> int:
+        """SIGTERM the web container's gunicorn, as a redeploy does; its exit code."""
+        process = self.processes.pop("web")
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            return process.wait(10)
 
     def start_worker(self, *, train_on_start: bool = True) -> None:
         """train_model --if-missing, then qcluster: as the worker container."""

@@ -27,7 +27,10 @@ from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 from prometheus_client import Counter
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.retry import Retry
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
@@ -95,11 +98,20 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
     the rate limiter cost a request. Here each thread (one in a sync gunicorn
     worker) makes one single-connection client per pool and keeps it; after a
     fork the child makes its own (the parent's socket stays the parent's).
-    A dropped connection is reconnected by redis-py on the next command.
+
+    A kept connection that Redis closed (a restart, an idle timeout) fails its
+    next command; the pool used to notice by polling every connection it handed
+    out. Here the command is sent once more on a new connection instead (only
+    for a closed connection: a timeout is not retried, a hung Redis must not
+    stall a request twice).
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, servers, **options):
+        options.setdefault(
+            "retry",
+            Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,)),
+        )
+        super().__init__(servers, **options)
         self._local = threading.local()
 
     def get_client(self, key=None, *, write=False):

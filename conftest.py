@@ -18,6 +18,33 @@ hypothesis_settings.register_profile("dev", max_examples=50, deadline=None)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
+# CI runs the suite on two pytest-xdist workers (`-n 2 --dist loadgroup`, see
+# .ci/run). Tests in one group run one after the other on one worker:
+# - "fuzz": the module's live server (migrated, seeded, trained) starts once, not
+#   once per worker;
+# - "timed_processes": the process tests that assert on time (a new model served
+#   within 5 s, a prompt SIGTERM, a schedule fired within its deadline, workers
+#   recycled under load) never overlap one another; each overlaps only the other
+#   worker's in-process tests.
+# Without xdist the marks do nothing.
+XDIST_GROUPS = {
+    "tests/test_api_fuzz.py": "fuzz",
+    "tests/scaleout/test_two_hosts.py": "timed_processes",
+    "tests/observability/test_processes.py": "timed_processes",
+    "tests/mlops/test_qcluster_e2e.py": "timed_processes",
+    "tests/test_database_down.py": "timed_processes",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        for prefix, group in XDIST_GROUPS.items():
+            if path.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
+
+
 @pytest.fixture
 def model_root(tmp_path, settings):
     """A fresh, empty MODEL_ROOT for this test."""

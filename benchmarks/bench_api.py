@@ -1,7 +1,7 @@
-"""Benchmark the served path: inference, the forecast cache and GET /api/recommendations/.
+"""Benchmark inference on the served path: predict and the cold forecast.
 
 Usage, from the project root (one command, nothing to set up):
-    .venv/bin/python benchmarks/bench_api.py [--runs 5] [--requests 400]
+    .venv/bin/python benchmarks/bench_api.py [--runs 5]
 
 It builds a throw-away site in a temp directory: a fresh SQLite database (tables
 created straight from the models, as the tests do, so pending migrations don't
@@ -12,15 +12,10 @@ measures, each figure the median over --runs runs:
 * predict_probabilities for the forecast row (p50/p95 of 200 calls per run);
 * the cold forecast: first computation in a fresh process (history read,
   features, checksum, unpickle, predict, recording the official forecast), and
-  after a new draw (the model already in memory);
-* in-process with django.test.Client, through the full middleware stack:
-  GET /api/recommendations/ with a warm cache, against two trivial DRF endpoints
-  measured interleaved in the same run: GET /api/draws/latest/ (one query and a
-  serializer) and a no-database APIView added by this script (DRF's floor).
-  The settings are the production defaults (ML_ACTIVE_CHECK_SECONDS=2,
-  ML_SERVED_FLUSH_SECONDS=5, the HTTP metrics middleware on).
+  after a new draw (the model already in memory).
 
-The target is p50(recommendations) <= 2 x p50(trivial endpoint).
+The served HTTP path (GET /api/recommendations/ against the /api/ping/ floor and
+/healthz, as deployed under gunicorn) is bench_serving.py's.
 `--database-url postgres://...` runs against an EMPTY scratch database instead
 of SQLite (refused if it already holds draws tables).
 """
@@ -32,14 +27,12 @@ import statistics
 import sys
 import tempfile
 import time
-import types
 from pathlib import Path
 
 import numpy as np
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
-TARGET_RATIO = 2.0
 
 
 def configure(workdir: Path, database_url: str | None) -> None:
@@ -78,24 +71,6 @@ def build_site() -> None:
     settings.MIGRATION_MODULES = DisableMigrations()
     call_command("migrate", run_syncdb=True, verbosity=0)
     call_command("import_draws", verbosity=0, stdout=open(os.devnull, "w"))
-
-
-def trivial_urlconf():
-    """The site's URLs plus a DRF view that touches no database."""
-    from django.urls import include, path
-    from rest_framework.response import Response
-    from rest_framework.views import APIView
-
-    class PingApi(APIView):
-        def get(self, request):
-            return Response({"ok": True})
-
-    module = types.ModuleType("bench_urls")
-    module.urlpatterns = [
-        path("bench/ping/", PingApi.as_view()),
-        path("", include("lotto_site.urls")),
-    ]
-    return module
 
 
 def percentiles(durations) -> tuple[float, float]:
@@ -144,46 +119,9 @@ def bench_cold_forecast(runs: int) -> tuple[float, float]:
     return statistics.median(fresh), statistics.median(invalidated)
 
 
-def bench_http(requests: int, runs: int) -> dict[str, tuple[float, float]]:
-    from django.conf import settings
-    from django.test import Client
-    from django.urls import clear_url_caches
-
-    settings.ROOT_URLCONF = trivial_urlconf()
-    clear_url_caches()
-    client = Client()
-    urls = {
-        "GET /api/recommendations/": "/api/recommendations/",
-        "GET /api/draws/latest/": "/api/draws/latest/",
-        "GET /bench/ping/ (no DB)": "/bench/ping/",
-    }
-    for url in urls.values():  # warm: caches filled, model loaded, code paths hot
-        for _ in range(50):
-            response = client.get(url)
-            assert response.status_code == 200, (url, response.status_code)
-    per_run: dict[str, list[tuple[float, float]]] = {name: [] for name in urls}
-    for _ in range(runs):
-        durations: dict[str, list[float]] = {name: [] for name in urls}
-        for _ in range(requests):
-            for name, url in urls.items():  # interleaved: same conditions for all
-                started = time.perf_counter()
-                client.get(url)
-                durations[name].append(time.perf_counter() - started)
-        for name, values in durations.items():
-            per_run[name].append(percentiles(values))
-    return {
-        name: (
-            statistics.median(p50 for p50, _ in values),
-            statistics.median(p95 for _, p95 in values),
-        )
-        for name, values in per_run.items()
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--database-url", help="an EMPTY scratch database")
     args = parser.parse_args()
 
@@ -201,7 +139,6 @@ def main() -> None:
 
         predict = bench_predict(version, args.runs)
         cold = bench_cold_forecast(args.runs)
-        http = bench_http(args.requests, args.runs)
         from recommendations.services.served_counts import forecast_served_flush
 
         forecast_served_flush()  # while the temp database still exists
@@ -224,19 +161,6 @@ def main() -> None:
             f"{'cold forecast, fresh process (incl. load)':<48}{cold[0] * 1e3:>8.2f}ms"
         )
         print(f"{'cold forecast, after a new draw':<48}{cold[1] * 1e3:>8.2f}ms")
-        for name, (p50, p95) in http.items():
-            print(
-                f"{name + f' ({args.requests} req/run)':<48}{p50 * 1e3:>8.3f}ms"
-                f"{p95 * 1e3:>8.3f}ms"
-            )
-        recommend = http["GET /api/recommendations/"][0]
-        for name in ("GET /api/draws/latest/", "GET /bench/ping/ (no DB)"):
-            ratio = recommend / http[name][0]
-            verdict = "PASS" if ratio <= TARGET_RATIO else "FAIL"
-            print(
-                f"ratio p50 recommendations / {name}: {ratio:.2f}x "
-                f"(target <= {TARGET_RATIO:.0f}x) {verdict}"
-            )
 
 
 if __name__ == "__main__":

@@ -26,12 +26,14 @@ within each round (case p50 / floor p50), then the median.
    - POST /api/tickets/check/ with five games of draw 1220;
    - GET /api/draws/?page_size=100 warm: the rendered page kept under its ETag;
    - the same page cold: a parameter the API ignores (`cold=<n>`) makes every URL,
-     so every ETag, new; the page is read, serialized and rendered each time.
+     so every ETag, new; no kept page: the draws are taken from the process's copy
+     of the history's rows, serialized and rendered each time.
 2. Then --synthetic draws stored in all (made-up, valid; inserted by the ORM in
    the stack's database, the workers see them within DRAWS_VERSION_CHECK_SECONDS):
    the floor again, and GET /api/draws/?page=<random> cold, the first page cold
-   and the last page cold. (The first request after an import also reads the list
-   of draw numbers once per worker and filter set: tests/draws/test_api_queries.py.)
+   and the last page cold. (The first request after an import reads the history's
+   draw numbers and shown columns again, once per worker: two queries, ~0.1 s for
+   20,000 draws; tests/draws/test_api_queries.py.)
 
 Targets: ticket p50 <= 2x floor; warm page_size=100 p50 <= 2x floor; every page of
 20,000 draws p50 < 10 ms. Exit 0 all met and no failure, 1 otherwise, 2 no wrk.
@@ -53,7 +55,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from benchmarks.bench_load import WRK_REPORT_LUA, wrk  # noqa: E402
+from benchmarks.wrkrun import WRK_REPORT_LUA, wrk  # noqa: E402
 from tests.observability.stack import STACK_REDIS_URL, Stack  # noqa: E402
 
 TARGET_RATIO = 2.0

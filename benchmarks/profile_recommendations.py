@@ -7,8 +7,11 @@ active model (set DATABASE_URL, REDIS_URL as deployed):
     .venv/bin/python benchmarks/profile_recommendations.py [--requests 2000]
         [--path /api/recommendations/?count=5] [--top 30]
 
-Prints the mean ms per request of each path given (--compare adds the floor and
-/healthz) and the top functions by own time and by cumulative time.
+Prints, interleaved, the mean wall ms and CPU ms (process time: what this
+process spent, not the waits for Redis or PostgreSQL) per request of the floor,
+/healthz and the recommendations, then the top functions of --path by own and by
+cumulative CPU time. Under load, profile the deployed workers instead with py-spy:
+    .venv/bin/py-spy record -p <worker pid> -d 15 -f raw -o worker.txt
 """
 
 import argparse
@@ -34,13 +37,17 @@ from django.test import Client  # noqa: E402
 PATHS = ["/api/ping/", "/healthz", "/api/recommendations/?count=5"]
 
 
-def mean_ms(client: Client, path: str, requests: int) -> float:
-    started = time.perf_counter()
+def mean_ms(client: Client, path: str, requests: int) -> tuple[float, float]:
+    """(wall, CPU) ms per request."""
+    started, cpu = time.perf_counter(), time.process_time()
     for _ in range(requests):
         response = client.get(path, HTTP_HOST="127.0.0.1")
         if response.status_code != 200:
             raise RuntimeError(f"{path} answered {response.status_code}")
-    return (time.perf_counter() - started) * 1000 / requests
+    return (
+        (time.perf_counter() - started) * 1000 / requests,
+        (time.process_time() - cpu) * 1000 / requests,
+    )
 
 
 def main() -> int:
@@ -53,8 +60,15 @@ def main() -> int:
     for path in PATHS:
         mean_ms(client, path, 50)  # warm: forecast cache, translations, imports
     for _ in range(3):  # interleaved, the order kept
-        print("  ".join(f"{p} {mean_ms(client, p, 300):.2f} ms" for p in PATHS))
-    profiler = cProfile.Profile()
+        figures = {p: mean_ms(client, p, 300) for p in PATHS}
+        print(
+            "  ".join(
+                f"{p} {wall:.2f} ms ({cpu:.2f} CPU)"
+                for p, (wall, cpu) in figures.items()
+            )
+            + f"  load {os.getloadavg()[0]:.2f}"
+        )
+    profiler = cProfile.Profile(time.process_time)
     profiler.enable()
     mean_ms(client, args.path, args.requests)
     profiler.disable()

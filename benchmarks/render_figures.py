@@ -73,6 +73,50 @@ def serving_lines(data: dict) -> list[str]:
             f"{span(recycles['without_archive']['scrape_ms'], 1, ' ms')} over "
             f"{recycles['without_archive']['db_files']} files without it."
         )
+    real = data.get("metrics_after_real_recycles")
+    if real:
+        lines.append(
+            f"After {real['recycles']} real worker recycles "
+            f"(`GUNICORN_MAX_REQUESTS={real['max_requests']}`, {real['requests']:,} "
+            f"recommendations asked one at a time in {real['seconds']:.0f} s, "
+            f"{real['failures']} failed): one scrape "
+            f"{span(real['scrape_ms'], 1, ' ms')} (target < 25 ms), "
+            f"{real['db_files']} .db files; the recommendations' request count in "
+            f"`/metrics` {real['requests_counted']:,.0f} of {real['requests']:,} "
+            f"({'kept' if real['counts_kept'] else 'NOT kept'} across the recycles)."
+        )
+    retrain = data.get("during_retrain")
+    if retrain:
+        run, poller = retrain["retrain"], retrain["poller"]
+        lines += [
+            "",
+            f"During a forced retrain in the Q2 cluster ({run['status']}, "
+            f"{run['duration_seconds'] or 0:.1f} s), recommendations in "
+            f"{retrain['slice_seconds']} s wrk slices:",
+            "",
+            "| slices | n | req/s | p50 ms | p99 ms | failures |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name in ("around", "during"):
+            part = retrain[name]
+            if part:
+                lines.append(
+                    f"| {name} the retrain | {part['slices']} | "
+                    f"{span(part['requests_per_second'])} | {span(part['p50_ms'], 1)} "
+                    f"| {span(part['p99_ms'], 1)} | {part['failures']} of "
+                    f"{part['requests']:,} |"
+                )
+        lines += [
+            "",
+            f"Served versions (polled every 0.2 s): "
+            f"{' → '.join(f'`{v}`' for v in poller['versions_in_order'])}; "
+            f"{poller['failed']} failed of {poller['answers']} polled; "
+            + (
+                "switched without error."
+                if retrain["switched_without_error"]
+                else "did NOT switch without error."
+            ),
+        ]
     return lines
 
 
@@ -178,11 +222,45 @@ def consumer_lines(data: dict) -> list[str]:
     return lines
 
 
+def scaleout_lines(data: dict) -> list[str]:
+    """bench_scaleout: two hosts vs one, cold start from S3, retrain to served."""
+    t, c, r = data["throughput"], data["cold_start"], data["retrain_to_served"]
+
+    def cell(figure: dict, digits: int = 1) -> str:
+        return (
+            f"{figure['median']:.{digits}f} [{figure['min']:.{digits}f}, "
+            f"{figure['max']:.{digits}f}] (n {figure['n']})"
+        )
+
+    return [
+        f"### Scale-out (`bench_scaleout`, {data.get('when', '?')})",
+        "",
+        "Two web hosts of one gunicorn worker each vs one host of two, each host "
+        "with its own empty disk, on PostgreSQL, Redis and moto's S3 server; "
+        f"interleaved rounds. Load average at the rounds' start {cell(t['load_average_per_round'], 2)}.",
+        "",
+        "| figure | median [min, max] |",
+        "|---|---|",
+        f"| req/s, two hosts × 1 worker (summed) | {cell(t['two_hosts_of_one_worker_rps'])} |",
+        f"| req/s, one host × 2 workers | {cell(t['one_host_of_two_workers_rps'])} |",
+        f"| ratio two hosts / one host | {t['ratio_two_hosts_to_one']} |",
+        f"| cold-start model load from S3, ms ({c['model_bytes']:,} bytes) | {cell(c['cold_load_ms'], 0)} |",
+        f"| of which download + sha256, ms | {cell(c['download_and_sha256_ms'], 0)} |",
+        f"| load from the host's read cache, ms | {cell(c['cached_load_ms'], 0)} |",
+        f"| finished retrain → both hosts serve it, s | {cell(r['seconds_from_run_finished'], 2)} |",
+        f"| activation → both hosts serve it, s | {cell(r['seconds_from_activation'], 2)} |",
+        "",
+        f"Failed requests {t['errors']}, failed polls {r['failed_polls']}; model "
+        f"downloads per host by context: {r.get('model_downloads', '?')}.",
+    ]
+
+
 def printed_lines(name: str, data: dict) -> list[str]:
     run = data.get("run", data)
     lines = [
         f"### `{name}` ({run.get('date', '?')}, exit {run.get('exit_code', '?')}, "
-        f"load {run['load_average_at_start'][0]:.2f} → {run['load_average_at_end'][0]:.2f})",
+        f"{run.get('seconds', '?')} s, load {run['load_average_at_start'][0]:.2f} → "
+        f"{run['load_average_at_end'][0]:.2f})",
         "",
         f"`{run.get('command', '')}`",
     ]
@@ -198,6 +276,20 @@ def render(results: Path, doc: Path = DOC) -> Path:
     body = [BEGIN, ""]
     if quick:
         body += ["**Quick (smoke) run: not figures to quote.**", ""]
+    seconds = {
+        name: data.get("run", data).get("seconds")
+        for name in BENCHMARKS
+        if (data := load(results, name)) is not None
+    }
+    seconds = {n: v for n, v in seconds.items() if isinstance(v, int | float)}
+    if seconds:
+        body += [
+            f"Run time: {sum(seconds.values()) / 60:.1f} min for the "
+            f"{len(seconds)} of {len(BENCHMARKS)} benchmarks run by run_all ("
+            + ", ".join(f"`{n}` {v:.0f} s" for n, v in seconds.items())
+            + ").",
+            "",
+        ]
     for name in BENCHMARKS:
         data = load(results, name)
         if data is None:
@@ -207,6 +299,8 @@ def render(results: Path, doc: Path = DOC) -> Path:
             body += serving_lines(data) + [""]
         elif name == "bench_anchors" and "anchors" in data:
             body += anchor_lines(data) + [""]
+        elif name == "bench_scaleout" and "throughput" in data:
+            body += scaleout_lines(data) + [""]
         elif name == "bench_growth" and "comparison" in data:
             body += growth_lines(data) + [""]
         elif name == "bench_consumer_api" and "targets" in data:

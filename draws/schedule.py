@@ -60,10 +60,27 @@ def last_scheduled_draw(now: dt.datetime | None = None) -> ScheduledDraw | None:
     return candidate
 
 
+# (from, draw): the answer for "now", kept while the clock is in [from, its broadcast).
+_next_draw: tuple[dt.datetime, ScheduledDraw] | None = None
+_BEFORE_ALL = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
 def next_scheduled_draw(now: dt.datetime | None = None) -> ScheduledDraw:
-    """The first draw whose broadcast time is after `now`."""
-    last = last_scheduled_draw(now)
-    return scheduled_draw(1 if last is None else last.draw_no + 1)
+    """The first draw whose broadcast time is after `now`.
+
+    Without `now` (the current time, asked on every recommendation) the answer
+    is remembered until the clock leaves the week it holds for, either way.
+    """
+    global _next_draw
+    moment = timezone.now() if now is None else now
+    held = _next_draw
+    if now is None and held is not None and held[0] <= moment < held[1].draws_at:
+        return held[1]
+    last = last_scheduled_draw(moment)
+    upcoming = scheduled_draw(1 if last is None else last.draw_no + 1)
+    if now is None:
+        _next_draw = (_BEFORE_ALL if last is None else last.draws_at, upcoming)
+    return upcoming
 
 
 _sync_lock = threading.Lock()

@@ -6,9 +6,11 @@ from collections.abc import Iterable, Sequence
 from functools import reduce
 from operator import or_
 
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Q, QuerySet
 
-from .models import ALL_PRIZE_FIELDS, LottoDraw
+from .models import ALL_PRIZE_FIELDS, NUMBER_FIELDS, LottoDraw
 from .versioning import draw_history_version
 
 
@@ -114,10 +116,52 @@ def draw_numbers_known(**filters) -> array:
     return numbers
 
 
+# The columns the draws API shows, in the model's order (Model.from_db wants it);
+# draws_by_numbers' draws carry only these.
+_SHOWN = {"draw_no", "draw_date", *NUMBER_FIELDS, "bonus", "total_sales"}
+SHOWN_FIELDS = tuple(
+    field.attname
+    for field in LottoDraw._meta.concrete_fields
+    if field.attname in _SHOWN or field.attname in ALL_PRIZE_FIELDS
+)
+_rows: dict = {"version": None, "rows": None}
+
+
 def draws_by_numbers(numbers: Sequence[int]) -> list[LottoDraw]:
-    """The stored draws with these numbers, in the given order (one indexed query);
-    a number no longer stored is left out."""
+    """The stored draws with these numbers, in the given order; a number no longer
+    stored is left out. Only SHOWN_FIELDS are loaded; callers must not save them.
+
+    Up to DRAWS_ROWS_IN_MEMORY_MAX draws, from this process's copy of those columns
+    of the whole history (read in one query once per history version, about 300
+    bytes a draw): no query per page. A longer history: one query by the unique
+    draw_no index.
+    """
     if not numbers:
         return []
-    by_number = LottoDraw.objects.in_bulk(list(numbers), field_name="draw_no")
-    return [by_number[number] for number in numbers if number in by_number]
+    rows = _shown_rows()
+    if rows is None:
+        found = LottoDraw.objects.only(*SHOWN_FIELDS).in_bulk(
+            list(numbers), field_name="draw_no"
+        )
+        return [found[number] for number in numbers if number in found]
+    return [
+        LottoDraw.from_db(DEFAULT_DB_ALIAS, SHOWN_FIELDS, rows[number])
+        for number in numbers
+        if number in rows
+    ]
+
+
+def _shown_rows() -> dict | None:
+    """draw_no -> the SHOWN_FIELDS values, for the current history version; None
+    when the history is longer than DRAWS_ROWS_IN_MEMORY_MAX."""
+    version = draw_history_version()
+    with _known_lock:
+        if _rows["version"] == version:
+            return _rows["rows"]
+    if len(draw_numbers_known()) > settings.DRAWS_ROWS_IN_MEMORY_MAX:
+        rows = None
+    else:
+        rows = {row[0]: row for row in LottoDraw.objects.values_list(*SHOWN_FIELDS)}
+    with _known_lock:
+        _rows.update(version=version, rows=rows)
+    return rows

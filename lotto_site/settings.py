@@ -279,16 +279,15 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "lotto-mlops API",
-    "DESCRIPTION": (
-        "Korean Lotto 6/45 draw history and number recommendations. Lottery draws "
-        "are random: no recommendation improves the odds.\n\n"
-        "Public endpoints need no credentials; with a token (`Authorization: "
-        "Token <key>`, issued by staff) the rate limit is higher. Every error "
-        "answers one JSON shape, `ErrorResponse`."
-    ),
+    # DESCRIPTION: lotto_site.api.schema.API_DESCRIPTION, in the reader's language.
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI from drf-spectacular-sidecar's static files: works offline.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # DESCRIPTION above in the request's language, and serializers' docstrings.
+        "lotto_site.api.schema.translate_schema_texts",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -343,6 +342,10 @@ DRAWS_SYNC_REFILL_MAX = env_int("DRAWS_SYNC_REFILL_MAX", 5)
 DRAWS_IMPORT_MAX_BYTES = env_int("DRAWS_IMPORT_MAX_BYTES", 5_000_000)
 # How long a web process trusts its idea of the draw history's version (ETags).
 DRAWS_VERSION_CHECK_SECONDS = env_float("DRAWS_VERSION_CHECK_SECONDS", 2.0)
+# A web process keeps the shown columns of up to this many draws in memory (about
+# 300 bytes a draw) and serves list pages from them; a longer history is read per
+# page (one indexed query).
+DRAWS_ROWS_IN_MEMORY_MAX = env_int("DRAWS_ROWS_IN_MEMORY_MAX", 50_000)
 # A draw not stored this long after its broadcast (Saturday 20:35 KST) makes the
 # history "stale" (/readyz, /metrics, alert, operations page, check_draws). 24 h
 # lets the Saturday 21:30 sync and the Sunday 09:00 follow-up both have their try.

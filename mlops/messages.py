@@ -56,8 +56,79 @@ MESSAGES = {
         "%(checked)d file(s) checked: %(ok)d ok, %(missing)d missing, "
         "%(corrupt)d corrupt; %(orphans)d orphan file(s)"
     ),
-    # Why a retrain was requested (RetrainRun, audit trail).
+    # Why a retrain was requested (RetrainRun.options, audit trail).
     "retrain.admin": _("requested in the admin"),
+    "retrain.scheduled": _("weekly scheduled retrain"),
+    "retrain.manual": _("manual retrain"),
+    "retrain.emergency": _("emergency retrain"),
+    "retrain.cli": _("retrain from the command line"),
+    "retrain.accuracy_critical": _(
+        "accuracy %(accuracy)s%% over the last %(sample_size)s scored forecasts is "
+        "below the critical threshold %(threshold)s%% (chance: %(baseline)s%%) and "
+        "worse than chance (exact p = %(p_value)s)"
+    ),
+    "retrain.self_heal": _(
+        "self-heal: model %(version)s is %(reason)s and could not be restored "
+        "(%(outcome)s)"
+    ),
+    # Why a warm-start retrain refitted instead (RetrainRun.tuning["warm_start"]).
+    "warm_start.no_active": _("no active model to grow"),
+    "warm_start.feature_set": _("the active model uses feature set %(feature_set)s"),
+    "warm_start.no_new_draws": _("no new draws since the active model was trained"),
+    "warm_start.history_changed": _(
+        "the draws the active model learned from have changed since"
+    ),
+    "warm_start.not_possible": _("the forest can't be grown: %(error)s"),
+    # Why a retrain run failed (RetrainRun.error_message_message).
+    "run.abandoned": _(
+        "abandoned: no sign of life since %(since)s (more than %(limit)s s while "
+        "%(status)s); %(cause)s"
+    ),
+    "run.worker_died": _("the worker running it probably died"),
+    "run.never_picked_up": _("no worker picked it up (is a Q2 cluster running?)"),
+    "run.not_queued": _("could not queue the task: %(error)s"),
+    "run.out_of_memory": _("out of memory (MemoryError) while training"),
+    "run.crashed": _("%(type)s: %(error)s"),
+    "run.insufficient_draws": _(
+        "Only %(count)s draws are stored; training needs at least %(minimum)s "
+        "(ML_MIN_DRAWS)."
+    ),
+    # What is wrong with a model file (ModelIntegrityError, audit, self-heal).
+    "integrity.file_missing": _("the file is missing (%(error)s)"),
+    "integrity.storage_unavailable": _("the model store did not answer (%(error)s)"),
+    "integrity.checksum_mismatch": _("recorded %(recorded)s…, file has %(actual)s…"),
+    "integrity.size_mismatch": _(
+        "recorded %(recorded)s bytes, the stored object has %(actual)s"
+    ),
+    "integrity.load_failed": _("the file does not load (%(error)s)"),
+    # A problem code (file_missing, ...) and its detail message.
+    "integrity.problem": _("%(problem)s: %(detail)s"),
+    "integrity.no_active": _("no active model"),
+    "integrity.active_ok": _("%(version)s: file present, matches its sha256"),
+    "integrity.active_failed": _("%(version)s: %(problem)s; self-heal: %(outcome)s"),
+    "integrity.restored": _("restored"),
+    "integrity.not_restored": _("not restored"),
+    # Why recommendations fell back to statistical mode (audit trail).
+    "fallback.forced": _(
+        "ML disabled (use_ml_model=False or RECOMMENDATIONS_USE_ML=0)"
+    ),
+    "fallback.insufficient_draws": _(
+        "%(count)s draws stored, ML_MIN_DRAWS is %(minimum)s"
+    ),
+    "fallback.no_model": _("no model version is active"),
+    "fallback.memory_loading": _("MemoryError while loading the model"),
+    "fallback.memory_inference": _("MemoryError during inference"),
+    "fallback.feature_set": _(
+        "model %(version)s was trained on feature set %(trained)s, this code "
+        "builds %(current)s"
+    ),
+    "fallback.inference_error": _("the model raised %(error)s"),
+    "fallback.invalid_probabilities": _(
+        "model returned invalid probabilities (shape %(shape)s)"
+    ),
+    "fallback.healed_failed_too": _(
+        "%(error)s; the self-healed %(version)s failed too: %(second)s"
+    ),
 }
 
 MISSING = "—"

@@ -6,7 +6,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from draws.models import LottoDraw
-from mlops.messages import render
+from draws.timefmt import format_kst
+from mlops.messages import code_of, is_message, message, render
 
 
 class ModelVersion(models.Model):
@@ -146,7 +147,10 @@ class ModelActivation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.model_version.version} from {self.activated_at}"
+        return gettext("%(version)s from %(when)s") % {
+            "version": self.model_version.version,
+            "when": format_kst(self.activated_at),
+        }
 
     @property
     def reason_text(self) -> str:
@@ -196,7 +200,10 @@ class ModelBackup(models.Model):
         verbose_name_plural = _("model backups")
 
     def __str__(self) -> str:
-        return f"Backup of {self.model_version.version} at {self.created_at}"
+        return gettext("Backup of %(version)s at %(when)s") % {
+            "version": self.model_version.version,
+            "when": format_kst(self.created_at),
+        }
 
 
 class RetrainRun(models.Model):
@@ -287,6 +294,9 @@ class RetrainRun(models.Model):
         verbose_name=_("peak memory bytes"), null=True, blank=True
     )
     error_message = models.TextField(verbose_name=_("error message"), blank=True)
+    # The service's error as a code and parameters (mlops.messages); the text
+    # column keeps the English (search, older readers).
+    error_message_message = models.JSONField(null=True, blank=True, editable=False)
     traceback = models.TextField(verbose_name=_("traceback"), blank=True)
     task_id = models.CharField(verbose_name=_("task id"), max_length=64, blank=True)
 
@@ -304,6 +314,33 @@ class RetrainRun(models.Model):
         """The promotion gate's reason in the reader's language."""
         return render(self.promotion_reason_message, fallback=self.promotion_reason)
 
+    @property
+    def error_message_text(self) -> str:
+        """Why the run failed, in the reader's language (old rows as stored)."""
+        return render(self.error_message_message, fallback=self.error_message)
+
+    def requested_reason(self) -> dict | str | None:
+        """Why the run was requested: a stored message, or a person's typed text.
+
+        A run requested without a reason gets its trigger's (retrain.<trigger>).
+        """
+        options = self.options or {}
+        if options.get("reason_message") or options.get("reason"):
+            return options.get("reason_message") or options["reason"]
+        code = f"retrain.{self.trigger}"
+        return message(code) if is_message({"code": code}) else None
+
+    @property
+    def reason_text(self) -> str:
+        """Why the run was requested, in the reader's language (typed: as typed)."""
+        fallback = (self.options or {}).get("reason") or ""
+        return render(self.requested_reason(), fallback=fallback)
+
+    @property
+    def reason_code(self) -> str | None:
+        """The reason's code; None for a person's typed reason."""
+        return code_of(self.requested_reason())
+
 
 class IntegrityCheck(models.Model):
     """The latest scheduled check of one scope of model files (one row a scope)."""
@@ -319,7 +356,11 @@ class IntegrityCheck(models.Model):
     details = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
-        return f"{self.scope} check at {self.checked_at}: {self.summary}"
+        return gettext("%(scope)s check at %(when)s: %(summary)s") % {
+            "scope": self.scope,
+            "when": format_kst(self.checked_at),
+            "summary": self.summary,
+        }
 
 
 class FrozenForecastError(ValidationError):
@@ -561,7 +602,7 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("audit events")
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"
+        return f"{format_kst(self.created_at)} {self.actor} {self.action}"
 
 
 class DrawFairnessCheck(models.Model):

@@ -37,7 +37,12 @@ def scheduled_retrain_task() -> int | None:
     try:
         return retrain_request(trigger="scheduled", actor=Actor.scheduler()).pk
     except RetrainAlreadyRunning as exc:
-        logger.info("Scheduled retrain skipped: %s", exc)
+        # Logs stay English (grep), whatever language the worker speaks.
+        logger.info(
+            "Scheduled retrain skipped: Retrain run %s is already %s",
+            exc.run.pk,
+            exc.run.status,
+        )
         return None
 
 

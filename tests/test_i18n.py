@@ -204,6 +204,45 @@ def test_every_grafana_panel_title_is_korean():
     assert not untranslated
 
 
+def test_every_grafana_legend_and_value_text_is_korean():
+    dashboard = json.loads(
+        (ROOT / "deploy/grafana/dashboards/lotto-mlops.json").read_text()
+    )
+
+    def panels(items):
+        for panel in items:
+            yield panel
+            yield from panels(panel.get("panels", []))
+
+    def texts(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    yield value
+                else:
+                    yield from texts(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from texts(item)
+
+    legends = [
+        target.get("legendFormat", "")
+        for panel in panels(dashboard["panels"])
+        for target in panel.get("targets", [])
+    ]
+    words = [
+        text
+        for text in legends + list(texts(dashboard["panels"]))
+        # a label's value ({{reason}}), a percentile (p95) or a level code reads as is
+        if re.search(
+            "[A-Za-z]",
+            re.sub(r"\{\{.*?\}\}|\bp\d+\b|\b(good|warning|critical)\b", "", text),
+        )
+    ]
+    assert words
+    assert not [text for text in words if not HANGUL.search(text)]
+
+
 def test_the_draws_etag_includes_the_language(client, db):
     korean = client.get(reverse("draw-list"), HTTP_ACCEPT_LANGUAGE="ko")
     korean_again = client.get(reverse("draw-list"), HTTP_ACCEPT_LANGUAGE="ko")

@@ -83,16 +83,20 @@ class DrawListApi(HttpCachedMixin, ListAPIView):
     keep_rendered = True
 
     def get_queryset(self):
+        return draw_search(**self.draw_filters())
+
+    def draw_filters(self) -> dict:
         filters = read_draw_filters(self.request.query_params)
         filters.pop("page_size", None)
         filters.pop("page", None)
-        self.draw_filters = filters
-        return draw_search(**filters)
+        return filters
 
-    def paginate_queryset(self, queryset):
-        # Pages over the numbers of the draws `queryset` holds: see
-        # DrawNumbersPaginator.
-        return super().paginate_queryset(draw_numbers_known(**self.draw_filters))
+    def list(self, request, *args, **kwargs):
+        # Pages over the numbers of the draws get_queryset() would find (see
+        # DrawNumbersPaginator); the queryset itself is never needed.
+        page = self.paginate_queryset(draw_numbers_known(**self.draw_filters()))
+        serializer = self.get_serializer(page, many=True)
+        return self.get_paginated_response(serializer.data)
 
     @extend_schema(
         summary=_("Draws"),
@@ -106,8 +110,8 @@ class DrawListApi(HttpCachedMixin, ListAPIView):
         parameters=[FilterSerializer],
         responses={
             200: DrawOutputSerializer(many=True),
-            400: OpenApiResponse(description="A filter value is invalid."),
-            404: OpenApiResponse(description="No such page."),
+            400: OpenApiResponse(description=_("A filter value is invalid.")),
+            404: OpenApiResponse(description=_("No such page.")),
         },
     )
     def get(self, request, *args, **kwargs):

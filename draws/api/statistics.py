@@ -115,7 +115,7 @@ class NumberStatisticsApi(HttpCachedMixin, APIView):
             OpenApiParameter(
                 "window",
                 str,
-                description=str(_("'all' (default) or the last N draws, N >= 10.")),
+                description=_("'all' (default) or the last N draws, N >= 10."),
             )
         ],
         responses=NumberStatisticsOutputSerializer,

@@ -132,11 +132,13 @@ class TicketCheckApi(APIView):
         examples=[
             OpenApiExample(
                 "Numbers",
+                summary=_("Numbers"),
                 value={"draw": 1220, "games": [[2, 22, 25, 28, 34, 43]]},
                 request_only=True,
             ),
             OpenApiExample(
                 "QR code",
+                summary=_("QR code"),
                 value={"qr": "https://m.dhlottery.co.kr/?v=1220m022225283443"},
                 request_only=True,
             ),

@@ -16,6 +16,7 @@ Statuses an operation declares itself (409, 503 `no_draws`, ...) keep their
 description; a declared error without a body gets ErrorResponse.
 """
 
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
@@ -129,3 +130,38 @@ class ApiAutoSchema(AutoSchema):
         if "{" in self.path or (self.is_list() and self._get_paginator()):
             codes.add(404)
         return codes
+
+
+API_DESCRIPTION = _(
+    "Korean Lotto 6/45 draw history and number recommendations. Lottery draws "
+    "are random: no recommendation improves the odds.\n\n"
+    "Public endpoints need no credentials; with a token (`Authorization: "
+    "Token <key>`, issued by staff) the rate limit is higher. Every error "
+    "answers one JSON shape, `ErrorResponse`."
+)
+# Texts drf-spectacular publishes from places gettext can't wrap: serializers'
+# docstrings (component descriptions) and its own token scheme. Listed here so
+# the catalog has them; `translate_schema_texts` looks each one up.
+PUBLISHED_TEXTS = (
+    gettext_noop(
+        "A computed figure next to its random-chance baseline, interval and verdict."
+    ),
+    gettext_noop("The figures of one series of scored forecasts (live or replayed)."),
+    gettext_noop("The replayed series: a baseline, never mixed into the live health."),
+    gettext_noop(
+        "The API's ErrorResponse (code retrain_running) plus the run in the way."
+    ),
+    gettext_noop("Every error under /api/ has this shape."),
+    gettext_noop('Token-based authentication with required prefix "Token"'),
+)
+
+
+def translate_schema_texts(result, generator, request, public):
+    """POSTPROCESSING_HOOKS: the schema's fixed texts in the request's language."""
+    result.setdefault("info", {})["description"] = str(API_DESCRIPTION)
+    components = result.get("components", {})
+    for group in ("schemas", "securitySchemes"):
+        for component in components.get(group, {}).values():
+            if component.get("description") in PUBLISHED_TEXTS:
+                component["description"] = gettext(component["description"])
+    return result

@@ -25,6 +25,9 @@ class ModelActivationAdmin(ReadOnlyAdmin):
     list_select_related = ("model_version", "user", "retrain_run")
     search_fields = ("model_version__version", "reason", "activated_by")
     date_hierarchy = "activated_at"
+    # The English text columns give way to the reasons in the reader's language.
+    exclude = ("reason", "deactivation_reason")
+    readonly_fields = ("reason_text", "deactivation_reason_text")
 
     @admin.display(description=_("reason"))
     def reason_text(self, obj):

@@ -19,7 +19,7 @@ def audit_summary(event: AuditEvent) -> str:
             "last": details.get("last"),
             "source": details.get("source"),
         }
-    for key in ("summary", "reason", "outcome"):
+    for key in ("summary", "reason", "detail", "outcome"):
         # The service's own words are stored as a code: shown in the reader's
         # language. Older rows (and a person's typed reason) read as stored.
         if is_message(details.get(f"{key}_message")):
@@ -33,12 +33,32 @@ def audit_summary(event: AuditEvent) -> str:
 DETAIL_VALUE_LIMIT = 160
 
 
+def _with_messages(details: dict) -> list[tuple[str, object]]:
+    """(key, value) pairs where a stored message stands in for its English text.
+
+    A service stores `reason` (English) beside `reason_message` (a code with
+    parameters): the reader sees the message in their language under `reason`.
+    """
+    pairs = []
+    for key, value in details.items():
+        name = str(key)
+        if name.endswith("_message") and (value is None or is_message(value)):
+            if value is not None and name[: -len("_message")] not in details:
+                pairs.append((name[: -len("_message")], value))
+            continue
+        stored = details.get(f"{name}_message")
+        pairs.append((name, stored if is_message(stored) else value))
+    return pairs
+
+
 def _readable(value) -> str:
     """A detail value as text: lists joined, dicts as "key: value", long text cut."""
     if value is None or value == "" or value == []:
         return "—"
-    if isinstance(value, dict):
-        text = "; ".join(f"{k}: {_readable(v)}" for k, v in value.items())
+    if is_message(value):
+        text = render(value)
+    elif isinstance(value, dict):
+        text = "; ".join(f"{k}: {_readable(v)}" for k, v in _with_messages(value))
     elif isinstance(value, list):
         text = ", ".join(_readable(item) for item in value)
     elif isinstance(value, float):
@@ -55,7 +75,7 @@ def audit_details_rows(event: AuditEvent) -> list[tuple[str, str]]:
     details = event.details or {}
     if not isinstance(details, dict):
         return [("details", _readable(details))]
-    return [(str(key).replace("_", " "), _readable(v)) for key, v in details.items()]
+    return [(key.replace("_", " "), _readable(v)) for key, v in _with_messages(details)]
 
 
 @admin.register(AuditEvent)

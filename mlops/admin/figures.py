@@ -7,6 +7,7 @@ three, p-values to three significant places ("p < 0.001" below that).
 
 from dataclasses import dataclass
 
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -25,6 +26,11 @@ def share(value) -> str:
 
 def decimal(value, places: int = 3) -> str:
     return DASH if value is None else f"{float(value):.{places}f}"
+
+
+def brier(value) -> str:
+    """Five places: a Brier score and its chance level differ in the fourth."""
+    return decimal(value, 5)
 
 
 def interval(bounds, fmt=percent) -> str:
@@ -64,13 +70,13 @@ MONITOR_METRICS = (
     ("accuracy", gettext_lazy("Any-hit accuracy (top 6 holds a number drawn)"), None),
     ("mean_hits", gettext_lazy("Mean hits of the top 6"), decimal),
     ("prize_rate", gettext_lazy("Prize rate of the served games (3+ matches)"), None),
-    ("brier_score", gettext_lazy("Brier score (lower is better)"), decimal),
+    ("brier_score", gettext_lazy("Brier score (lower is better)"), brier),
 )
 VALIDATION_METRICS = (
     ("any_hit_rate", gettext_lazy("Any-hit rate (top 6 holds a number drawn)"), share),
     ("mean_hits", gettext_lazy("Mean hits of the top 6"), decimal),
     ("prize_rate", gettext_lazy("Prize rate (3+ matches)"), share),
-    ("brier_score", gettext_lazy("Brier score (lower is better)"), decimal),
+    ("brier_score", gettext_lazy("Brier score (lower is better)"), brier),
 )
 
 
@@ -132,3 +138,49 @@ def validation_rows(metrics: dict | None) -> list[FigureRow]:
         for code, label, fmt in VALIDATION_METRICS
         if isinstance(metrics.get(code), dict)
     ]
+
+
+def validation_table_html(metrics: dict | None) -> str:
+    """The validation figures beside their baselines, as an admin field's table."""
+    rows = validation_rows(metrics)
+    if not rows:
+        return _("No validation metrics were stored.")
+    body = format_html_join(
+        "",
+        '<tr id="validation-{}"><th scope="row">{}</th><td>{}</td><td>{}</td>'
+        "<td>{}</td><td>{}</td><td>{} <code>{}</code></td></tr>",
+        (
+            (
+                r.code,
+                r.label,
+                r.value,
+                r.baseline,
+                r.interval,
+                r.p_value,
+                r.verdict,
+                r.verdict_code if r.verdict_code != r.verdict else "",
+            )
+            for r in rows
+        ),
+    )
+    return format_html(
+        '<table class="validation-metrics"><thead><tr><th>{}</th><th>{}</th>'
+        "<th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+        "<tbody>{}</tbody></table><p>{}</p>",
+        _("Figure"),
+        _("Value"),
+        _("Random baseline"),
+        _("Interval (95%)"),
+        _("p-value (better than chance)"),
+        _("Verdict"),
+        body,
+        _("Scored on %(n)s held-out draws the model did not train on.")
+        % {"n": (metrics or {}).get("sample_size", DASH)},
+    )
+
+
+def seconds(value) -> str:
+    """`5.1 s`, or a dash."""
+    if value is None:
+        return DASH
+    return _("%(seconds).1f s") % {"seconds": value}

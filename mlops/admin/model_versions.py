@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from draws.timefmt import format_kst
-from mlops.messages import message
+from mlops.messages import message, render
 from mlops.models import ModelActivation, ModelVersion
 from mlops.services.operations.backups import (
     model_backup_newest_good,
@@ -37,7 +37,7 @@ from mlops.services.registry.registry import (
 )
 
 from .base import ActionPermissionMixin, ReadOnlyAdmin, error_text, pretty_json
-from .figures import validation_rows
+from .figures import seconds, validation_table_html
 
 
 def _metric(version: ModelVersion, name: str, percent: bool) -> str:
@@ -95,7 +95,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
                     "file_path",
                     "metadata_path",
                     "sha256",
-                    "size_bytes",
+                    "size_detail",
                 )
             },
         ),
@@ -111,7 +111,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
                     "training_data_hash",
                     "feature_set_version",
                     "seed",
-                    "training_seconds",
+                    "training_time",
                 )
             },
         ),
@@ -122,6 +122,8 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
         (gettext_lazy("Metadata"), {"fields": ("metadata_pretty",)}),
     )
     readonly_fields = (
+        "size_detail",
+        "training_time",
         "file_status",
         "activation_timeline",
         "backup_table",
@@ -179,6 +181,17 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
         return f"{count}{when}"
 
     # --- detail ---
+    @admin.display(description=gettext_lazy("Size"))
+    def size_detail(self, obj):
+        return _("%(size)s (%(bytes)s bytes)") % {
+            "size": filesizeformat(obj.size_bytes),
+            "bytes": f"{obj.size_bytes:,}",
+        }
+
+    @admin.display(description=gettext_lazy("Training time"))
+    def training_time(self, obj):
+        return seconds(obj.training_seconds)
+
     @admin.display(description=gettext_lazy("File on disk"))
     def file_status(self, obj):
         if obj.state == ModelVersion.State.DELETED:
@@ -188,7 +201,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
         except ModelIntegrityError as exc:
             return _("PROBLEM: %(problem)s — %(detail)s") % {
                 "problem": exc.reason.replace("_", " "),
-                "detail": exc.detail,
+                "detail": render(exc.detail_message, fallback=exc.detail),
             }
         return _("present, matches its sha256")
 
@@ -262,41 +275,7 @@ class ModelVersionAdmin(ActionPermissionMixin, ReadOnlyAdmin):
 
     @admin.display(description=gettext_lazy("Validation metrics"))
     def validation_table(self, obj):
-        rows = validation_rows(obj.validation_metrics)
-        if not rows:
-            return _("No validation metrics were stored with this version.")
-        body = format_html_join(
-            "",
-            '<tr id="validation-{}"><th scope="row">{}</th><td>{}</td><td>{}</td>'
-            "<td>{}</td><td>{}</td><td>{} <code>{}</code></td></tr>",
-            (
-                (
-                    r.code,
-                    r.label,
-                    r.value,
-                    r.baseline,
-                    r.interval,
-                    r.p_value,
-                    r.verdict,
-                    r.verdict_code if r.verdict_code != r.verdict else "",
-                )
-                for r in rows
-            ),
-        )
-        return format_html(
-            '<table class="validation-metrics"><thead><tr><th>{}</th><th>{}</th>'
-            "<th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
-            "<tbody>{}</tbody></table><p>{}</p>",
-            _("Figure"),
-            _("Value"),
-            _("Random baseline"),
-            _("Interval (95%)"),
-            _("p-value (better than chance)"),
-            _("Verdict"),
-            body,
-            _("Scored on %(n)s held-out draws the model did not train on.")
-            % {"n": (obj.validation_metrics or {}).get("sample_size", "—")},
-        )
+        return validation_table_html(obj.validation_metrics)
 
     @admin.display(description=gettext_lazy("Metadata"))
     def metadata_pretty(self, obj):

@@ -267,7 +267,15 @@ class RunSummaryOutputSerializer(serializers.Serializer):
     heartbeat_at = serializers.DateTimeField(allow_null=True)
     model_version = serializers.CharField(allow_null=True)
     promoted = serializers.BooleanField(allow_null=True)
-    reason = serializers.CharField(allow_blank=True, allow_null=True)
+    reason = serializers.CharField(
+        allow_blank=True,
+        allow_null=True,
+        help_text=_("The gate's reason or the error, in the reader's language."),
+    )
+    reason_code = serializers.CharField(
+        allow_null=True,
+        help_text=_("The same reason as a code (null for runs recorded before codes)."),
+    )
 
 
 class ClusterProcessOutputSerializer(serializers.Serializer):

@@ -47,6 +47,22 @@ class RetrainRunOutputSerializer(serializers.ModelSerializer):
         help_text=_("The same reason as a code (null for runs recorded before codes).")
     )
 
+    reason = serializers.SerializerMethodField(
+        help_text=_(
+            "Why the retrain was requested, in the reader's language (a reason a "
+            "person typed reads as typed)."
+        )
+    )
+    reason_code = serializers.SerializerMethodField(
+        help_text=_("The same reason as a code (null for a typed reason).")
+    )
+    error_message = serializers.SerializerMethodField(
+        help_text=_("Why the run failed or was skipped, in the reader's language.")
+    )
+    error_message_code = serializers.SerializerMethodField(
+        help_text=_("The same error as a code (null for runs recorded before codes).")
+    )
+
     class Meta:
         model = RetrainRun
         fields = [
@@ -54,6 +70,8 @@ class RetrainRunOutputSerializer(serializers.ModelSerializer):
             "trigger",
             "status",
             "requested_by",
+            "reason",
+            "reason_code",
             "options",
             "created_at",
             "started_at",
@@ -71,6 +89,7 @@ class RetrainRunOutputSerializer(serializers.ModelSerializer):
             "tuning",
             "peak_memory_bytes",
             "error_message",
+            "error_message_code",
             "traceback",
             "task_id",
         ]
@@ -84,6 +103,18 @@ class RetrainRunOutputSerializer(serializers.ModelSerializer):
 
     def get_promotion_reason_code(self, run) -> str | None:
         return code_of(run.promotion_reason_message)
+
+    def get_reason(self, run) -> str:
+        return run.reason_text
+
+    def get_reason_code(self, run) -> str | None:
+        return run.reason_code
+
+    def get_error_message(self, run) -> str:
+        return run.error_message_text
+
+    def get_error_message_code(self, run) -> str | None:
+        return code_of(run.error_message_message)
 
     def get_model_version(self, run) -> str | None:
         return run.model_version.version if run.model_version else None
@@ -100,5 +131,5 @@ class RetrainConflictSerializer(serializers.Serializer):
 
     detail = serializers.CharField()
     code = serializers.CharField(help_text="retrain_running")
-    run_id = serializers.IntegerField(help_text="The retrain queued or running.")
+    run_id = serializers.IntegerField(help_text=_("The retrain queued or running."))
     status = serializers.CharField()

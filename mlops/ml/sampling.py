@@ -1,6 +1,7 @@
 """Games sampled from a forecast: distinct sets of six numbers, drawn by probability."""
 
 import math
+import os
 from itertools import combinations
 
 import numpy as np
@@ -16,6 +17,8 @@ MAX_ROUNDS = 50
 MAX_ENUMERATED = 50_000
 # The official slip recorded with each forecast: a Korean slip holds five games.
 OFFICIAL_SLIP_GAMES = 5
+ALL_NUMBERS = np.arange(1, POOL_SIZE + 1)
+ALL_NUMBERS.flags.writeable = False
 
 
 def sample_games(
@@ -32,17 +35,22 @@ def sample_games(
     the same law as one-at-a-time drawing, Efraimidis & Spirakis 2006), all
     games at once. A game equal to an earlier one is drawn again. The generator
     is numpy's default (PCG64) seeded with `seed`: the same forecast, parameters
-    and seed give the same games; no seed means fresh entropy from the OS.
+    and seed give the same games; no seed means the process's own generator,
+    seeded once from OS entropy (see `unseeded_generator`).
     """
     include = sorted(set(include))
     excluded = set(exclude) | set(include)
-    candidates = np.array([n for n in range(1, POOL_SIZE + 1) if n not in excluded])
-    weights = np.asarray(probabilities, dtype=np.float64)[candidates - 1]
+    weights = np.asarray(probabilities, dtype=np.float64)
+    if excluded:
+        candidates = np.array([n for n in ALL_NUMBERS.tolist() if n not in excluded])
+        weights = weights[candidates - 1]
+    else:
+        candidates = ALL_NUMBERS
     # A number the model gives exactly 0 stays possible, if only barely, so that
     # include/exclude can never leave fewer candidates than a game needs.
-    weights = np.clip(weights, 0.0, None) + 1e-12
+    weights = np.maximum(weights, 0.0) + 1e-12
     need = PICKS - len(include)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed) if seed is not None else unseeded_generator()
     games: list[list[int]] = []
     seen: set[tuple[int, ...]] = set()
     for _ in range(MAX_ROUNDS):
@@ -59,6 +67,25 @@ def sample_games(
     if len(games) < count:
         games += _remaining_games(candidates, weights, include, need, seen, count, rng)
     return games
+
+
+_unseeded: tuple[int, np.random.Generator] | None = None
+
+
+def unseeded_generator() -> np.random.Generator:
+    """This process's generator for unseeded games, seeded once from OS entropy.
+
+    A generator per call (`default_rng(None)`: OS entropy, then hashing it into
+    a seed) was a third of what sampling cost a request; one stream per process
+    gives the same law and fresh games on every call. Made again in a forked
+    child, so that two workers never share a stream. Thread-safe (numpy locks
+    the bit generator).
+    """
+    global _unseeded
+    held = _unseeded
+    if held is None or held[0] != os.getpid():
+        held = _unseeded = (os.getpid(), np.random.default_rng())
+    return held[1]
 
 
 def _remaining_games(candidates, weights, include, need, seen, count, rng):

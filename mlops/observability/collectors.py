@@ -55,13 +55,24 @@ HEALTH_CODES = {"good": 0, "warning": 1, "critical": 2, "insufficient_data": -1}
 
 
 def retrain_metrics() -> Iterable[Metric]:
-    """Retrain runs by trigger and outcome, what is in flight, the last outcomes."""
-    counts = {
-        (row["trigger"], row["status"]): row["n"]
-        for row in RetrainRun.objects.values("trigger", "status").annotate(
-            n=Count("id")
+    """Retrain runs by trigger and outcome, what is in flight, the last outcomes.
+
+    One grouped query: the count and the latest finish of each (trigger, status)
+    give the totals, the last success and the last outcome (a second query only
+    when a success and a failure finished at the same instant: the later id wins).
+    """
+    rows = list(
+        RetrainRun.objects.values("trigger", "status").annotate(
+            n=Count("id"), last=Max("finished_at")
         )
-    }
+    )
+    counts = {(row["trigger"], row["status"]): row["n"] for row in rows}
+    finished: dict[str, object] = {}  # status -> its latest finished_at
+    for row in rows:
+        if row["last"] is not None and (
+            row["status"] not in finished or row["last"] > finished[row["status"]]
+        ):
+            finished[row["status"]] = row["last"]
     total = CounterMetricFamily(
         "ml_retrains_total",
         "Finished retrain runs by trigger and status (counted from RetrainRun rows).",
@@ -84,9 +95,7 @@ def retrain_metrics() -> Iterable[Metric]:
         )
     yield in_flight
 
-    last_success = RetrainRun.objects.filter(
-        status=RetrainRun.Status.SUCCESS
-    ).aggregate(at=Max("finished_at"))["at"]
+    last_success = finished.get(RetrainRun.Status.SUCCESS)
     if last_success is not None:
         yield GaugeMetricFamily(
             "ml_retrain_last_success_timestamp_seconds",
@@ -96,14 +105,8 @@ def retrain_metrics() -> Iterable[Metric]:
 
     # Skipped runs (nothing new to learn, another run in flight) neither clear
     # nor raise a failure: the last success-or-failure decides.
-    last = (
-        RetrainRun.objects.filter(
-            status__in=[RetrainRun.Status.SUCCESS, RetrainRun.Status.FAILED],
-            finished_at__isnull=False,
-        )
-        .order_by("-finished_at", "-id")
-        .values_list("status", flat=True)
-        .first()
+    last = _last_outcome(
+        finished.get(RetrainRun.Status.SUCCESS), finished.get(RetrainRun.Status.FAILED)
     )
     if last is not None:
         outcome = GaugeMetricFamily(
@@ -114,6 +117,25 @@ def retrain_metrics() -> Iterable[Metric]:
         for status in (RetrainRun.Status.SUCCESS, RetrainRun.Status.FAILED):
             outcome.add_metric([status], 1 if last == status else 0)
         yield outcome
+
+
+def _last_outcome(success_at, failed_at) -> str | None:
+    """success or failed: whichever finished last (None when neither did)."""
+    if success_at is None and failed_at is None:
+        return None
+    if failed_at is None or (success_at is not None and success_at > failed_at):
+        return RetrainRun.Status.SUCCESS
+    if success_at is None or failed_at > success_at:
+        return RetrainRun.Status.FAILED
+    return (  # the same instant: the later run (by id) decides
+        RetrainRun.objects.filter(
+            status__in=[RetrainRun.Status.SUCCESS, RetrainRun.Status.FAILED],
+            finished_at=success_at,
+        )
+        .order_by("-id")
+        .values_list("status", flat=True)
+        .first()
+    )
 
 
 def model_metrics() -> Iterable[Metric]:

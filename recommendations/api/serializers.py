@@ -1,3 +1,4 @@
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -213,15 +214,37 @@ def recommendation_output(recommendation: Recommendation) -> dict:
         "model_file": recommendation.model_file,
         "model_file_description": model_file_description(recommendation.model_file),
         "seed": recommendation.seed,
-        "probabilities": [
-            {"number": number, "probability": probability}
-            for number, probability in enumerate(
-                recommendation.probabilities.tolist(), 1
-            )
-        ],
-        "validation": validation_output(recommendation.validation_metrics),
+        **forecast_output(
+            recommendation.probabilities, recommendation.validation_metrics
+        ),
         "disclaimer": recommendation.disclaimer,
     }
+
+
+# language -> (probabilities, validation metrics, their output): the cached
+# forecast hands every request the same two objects (read-only), so their 45
+# rows and translated validation figures are built once per language and shared.
+_forecast_outputs: dict[str | None, tuple] = {}
+
+
+def forecast_output(probabilities, validation_metrics: dict | None) -> dict:
+    """The forecast's part of the response: `probabilities` and `validation`.
+
+    Shared between responses: never modify what it returns.
+    """
+    language = get_language()
+    held = _forecast_outputs.get(language)
+    if held is not None and held[0] is probabilities and held[1] is validation_metrics:
+        return held[2]
+    output = {
+        "probabilities": [
+            {"number": number, "probability": probability}
+            for number, probability in enumerate(probabilities.tolist(), 1)
+        ],
+        "validation": validation_output(validation_metrics),
+    }
+    _forecast_outputs[language] = (probabilities, validation_metrics, output)
+    return output
 
 
 def fallback_description(reason: str | None) -> str | None:

@@ -11,6 +11,7 @@ import logging
 import os
 
 from mlops.fallback_reasons import FallbackReason
+from mlops.messages import stored_text
 from mlops.models import AuditEvent
 from mlops.services.registry.audit import SYSTEM, audit_record
 from recommendations.services.forecast_cache import forecast_cache_outcome_changed
@@ -21,13 +22,20 @@ logger = logging.getLogger(__name__)
 class FallbackError(Exception):
     """The model can't serve this forecast; statistical mode will."""
 
-    def __init__(self, reason: FallbackReason | str, detail: str = "", version=None):
+    def __init__(
+        self, reason: FallbackReason | str, detail: str | dict = "", version=None
+    ):
         self.reason = FallbackReason(reason)  # ValueError for a reason not listed
-        self.detail, self.version = detail, version
-        super().__init__(f"{self.reason.value}: {detail}")
+        # `detail` in English (logs); `detail_message` the stored message that
+        # the audit trail renders in its reader's language.
+        self.detail, self.detail_message = stored_text(detail)
+        self.version = version
+        super().__init__(f"{self.reason.value}: {self.detail}")
 
 
-def fallback_note_outcome(reason: str | None, detail: str, version) -> None:
+def fallback_note_outcome(
+    reason: str | None, detail: str, version, detail_message: dict | None = None
+) -> None:
     """Audit a change of fallback state (entering, changing reason, recovering).
 
     Per process, the engine remembers the outcome of its last ML-wanted
@@ -56,6 +64,7 @@ def fallback_note_outcome(reason: str | None, detail: str, version) -> None:
                 "reason": reason,
                 "previous_reason": (last or {}).get("reason"),
                 "detail": detail,
+                "detail_message": detail_message,
                 "model_version": getattr(version, "version", None),
                 "pid": os.getpid(),
             },

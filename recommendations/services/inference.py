@@ -21,6 +21,7 @@ from django.conf import settings
 from draws.models import LottoDraw, expected_draw_date
 from draws.schedule import next_scheduled_draw
 from mlops.fallback_reasons import FallbackReason
+from mlops.messages import message
 from mlops.ml import features, pipeline
 from mlops.ml.sampling import OFFICIAL_SLIP_GAMES, sample_games
 from mlops.ml.statistical import statistical_probabilities
@@ -106,27 +107,32 @@ def _compute(*, want_ml: bool, state: ForecastState) -> tuple[Forecast, bool]:
         raise NoDrawsError("No draws are stored yet: import the draw history first.")
     target = forecast_target_draw(draw_nos[-1])
     if not want_ml:
-        fallback = FallbackError(
-            FallbackReason.FORCED,
-            "ML disabled (use_ml_model=False or RECOMMENDATIONS_USE_ML=0)",
-        )
+        fallback = FallbackError(FallbackReason.FORCED, message("fallback.forced"))
         return _statistical(numbers, target, fallback), False
     try:
         if len(draw_nos) < settings.ML_MIN_DRAWS:
             raise FallbackError(
                 FallbackReason.INSUFFICIENT_DRAWS,
-                f"{len(draw_nos)} draws stored, ML_MIN_DRAWS is "
-                f"{settings.ML_MIN_DRAWS}",
+                message(
+                    "fallback.insufficient_draws",
+                    count=len(draw_nos),
+                    minimum=settings.ML_MIN_DRAWS,
+                ),
             )
         version = ModelVersion.objects.filter(pk=state.active_id).first()
         if version is None or not version.is_active:
-            raise FallbackError(FallbackReason.NO_MODEL, "no model version is active")
+            raise FallbackError(FallbackReason.NO_MODEL, message("fallback.no_model"))
         with model_download_context("request", unless_set=True):
             model, loaded = _load(version)
         probabilities = _predict(model, loaded, numbers)
     except FallbackError as fallback:
         forecast = _statistical(numbers, target, fallback)
-        fallback_note_outcome(fallback.reason.value, fallback.detail, fallback.version)
+        fallback_note_outcome(
+            fallback.reason.value,
+            fallback.detail,
+            fallback.version,
+            fallback.detail_message,
+        )
         return forecast, fallback.reason.retryable
     forecast = _record(
         Forecast(
@@ -164,21 +170,31 @@ def _load(version: ModelVersion) -> tuple[object, ModelVersion]:
         except ModelIntegrityError as error:
             if error.reason == FallbackReason.STORAGE_UNAVAILABLE:
                 # The store did not answer: the file may be fine, heal nothing.
-                raise FallbackError(error.reason, str(error), version) from error
+                raise FallbackError(error.reason, _detail(error), version) from error
             healed = _self_heal(version, error)
             if healed is None:
-                raise FallbackError(error.reason, str(error), version) from error
+                raise FallbackError(error.reason, _detail(error), version) from error
             try:
                 return _load_verified(healed), healed
             except ModelIntegrityError as second:
                 raise FallbackError(
                     error.reason,
-                    f"{error}; the self-healed {healed.version} failed too: {second}",
+                    message(
+                        "fallback.healed_failed_too",
+                        error=_detail(error),
+                        version=healed.version,
+                        second=_detail(second),
+                    ),
                     version,
                 ) from second
     except MemoryError as error:
-        detail = "MemoryError while loading the model"
+        detail = message("fallback.memory_loading")
         raise FallbackError(FallbackReason.MEMORY_ERROR, detail, version) from error
+
+
+def _detail(error: ModelIntegrityError) -> dict | str:
+    """An integrity error's detail as a stored message (its text if it has none)."""
+    return error.detail_message or str(error)
 
 
 def _load_verified(version: ModelVersion):
@@ -208,9 +224,12 @@ def _predict(model, version: ModelVersion, numbers: np.ndarray) -> np.ndarray:
     if version.feature_set_version != features.FEATURE_SET_VERSION:
         raise FallbackError(
             FallbackReason.INFERENCE_ERROR,
-            f"model {version.version} was trained on feature set "
-            f"{version.feature_set_version}, this code builds "
-            f"{features.FEATURE_SET_VERSION}",
+            message(
+                "fallback.feature_set",
+                version=version.version,
+                trained=version.feature_set_version,
+                current=features.FEATURE_SET_VERSION,
+            ),
             version,
         )
     started = time.perf_counter()
@@ -218,16 +237,17 @@ def _predict(model, version: ModelVersion, numbers: np.ndarray) -> np.ndarray:
         row = features.build_feature_matrix(numbers)[-1]
         probabilities = np.asarray(pipeline.predict_probabilities(model, row), float)
     except MemoryError as exc:
-        detail = "MemoryError during inference"
+        detail = message("fallback.memory_inference")
         raise FallbackError(FallbackReason.MEMORY_ERROR, detail, version) from exc
     except Exception as exc:
-        raise FallbackError(FallbackReason.INFERENCE_ERROR, repr(exc), version) from exc
+        detail = message("fallback.inference_error", error=repr(exc))
+        raise FallbackError(FallbackReason.INFERENCE_ERROR, detail, version) from exc
     observe_inference(time.perf_counter() - started)
     valid = probabilities.shape == (POOL_SIZE,) and np.all(np.isfinite(probabilities))
     if not valid or probabilities.min() < 0 or probabilities.max() > 1:
         raise FallbackError(
             FallbackReason.INFERENCE_ERROR,
-            f"model returned invalid probabilities (shape {probabilities.shape})",
+            message("fallback.invalid_probabilities", shape=str(probabilities.shape)),
             version,
         )
     return probabilities

@@ -186,6 +186,22 @@ def test_redis_holds_one_expiring_counter_per_client_and_window(rates, redis_cac
     assert 0 < redis_cache.ttl(key) <= 61
 
 
+def test_the_kept_redis_connection_survives_being_dropped(rates, redis_cache):
+    # Each thread keeps one connection for the limiter (no pool checkout per
+    # request); when Redis drops it (a restart, a timeout), the next request
+    # reconnects and the count goes on.
+    rates(anon="2/min")
+    assert statuses(APIClient(), 1) == [200]
+    kept = cache._cache.get_client(write=True)
+    assert cache._cache.get_client(write=True) is kept
+
+    errors = cache_errors("anon")
+    redis_cache.client_kill_filter(_id=kept.client_id())
+
+    assert statuses(APIClient(), 2) == [200, 429]
+    assert cache_errors("anon") == errors  # reconnected, not let through
+
+
 def test_with_redis_unreachable_requests_are_served_and_counted(rates, settings):
     port = free_port()  # nothing listens there
     settings.CACHES = {

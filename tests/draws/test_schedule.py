@@ -49,3 +49,18 @@ def test_before_the_first_draw_there_is_no_last_draw():
 def test_a_naive_datetime_is_refused():
     with pytest.raises(ValueError, match="aware"):
         next_scheduled_draw(dt.datetime(2026, 4, 18, 12, 0))  # noqa: DTZ001
+
+
+def test_the_next_draw_by_the_clock_follows_the_clock_both_ways(clock_at):
+    # Remembered between calls, but never past the broadcast nor before the last.
+    for moment, expected in [
+        (kst(2026, 4, 18, 20, 34, 59), 1220),
+        (kst(2026, 4, 18, 12, 0), 1220),
+        (kst(2026, 4, 18, 20, 35), 1221),
+        (kst(2026, 4, 25, 20, 34), 1221),
+        (kst(2026, 4, 18, 20, 34, 59), 1220),
+        (kst(2026, 4, 11, 20, 34, 59), 1219),
+        (kst(2002, 12, 1), 1),
+    ]:
+        clock_at(moment)
+        assert next_scheduled_draw().draw_no == expected, moment

@@ -141,6 +141,67 @@ def test_times_on_the_version_pages_are_kst_and_labelled(admin_client, two_versi
     assert re.search(r"newest \d{4}-\d\d-\d\d \d\d:\d\d KST", listing.content.decode())
 
 
+def test_page_titles_of_activations_backups_and_audit_events_read_kst(
+    admin_client, two_versions
+):
+    v1, _ = two_versions
+    rows = [
+        ("modelactivation", ModelActivation.objects.filter(model_version=v1).first()),
+        ("modelbackup", ModelBackup.objects.filter(model_version=v1).first()),
+        ("auditevent", AuditEvent.objects.order_by("pk").first()),
+    ]
+    for model, row in rows:
+        url = reverse(f"admin:mlops_{model}_change", args=[row.pk])
+        title = re.search(
+            r"<title>(.*?)</title>", admin_client.get(url).content.decode()
+        )
+        when = re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d( KST)?", title.group(1))
+
+        assert when, (model, title.group(1))
+        assert when.group(1) == " KST", (model, title.group(1))
+        assert "+00:00" not in title.group(1)
+
+
+def test_the_version_page_formats_size_and_training_time(admin_client, two_versions):
+    _, v2 = two_versions
+    url = reverse("admin:mlops_modelversion_change", args=[v2.pk])
+    page = admin_client.get(url).content.decode()
+
+    assert f"({v2.size_bytes:,} bytes)</div>" in page
+    assert f'<div class="readonly">{v2.training_seconds:.1f} s</div>' in page
+
+
+def test_the_retrain_run_page_shows_its_figures_beside_baselines_and_readable(
+    admin_client, two_versions
+):
+    _, v2 = two_versions
+    run = RetrainRun.objects.create(
+        trigger=RetrainRun.Trigger.CLI,
+        status=RetrainRun.Status.SUCCESS,
+        duration_seconds=5.064090876000137,
+        peak_memory_bytes=334360576,
+        options={"force": True, "reason": "test"},
+        validation_metrics=v2.validation_metrics,
+        model_version=v2,
+    )
+    listing = admin_client.get(reverse("admin:mlops_retrainrun_changelist"))
+    page = admin_client.get(
+        reverse("admin:mlops_retrainrun_change", args=[run.pk])
+    ).content.decode()
+
+    assert "5.1 s" in listing.content.decode()
+    assert "5.064090876000137" not in listing.content.decode() + page
+    assert "<code>cli</code> command line" in page
+    assert "318.9 MB" in page.replace("\xa0", " ")  # filesizeformat's nbsp
+    assert "force: True</div>" in page
+    assert "test</div>" in page  # the reason, in its own row
+    figure = v2.validation_metrics["any_hit_rate"]
+    row = re.search(r'<tr id="validation-any_hit_rate">(.*?)</tr>', page).group(1)
+    assert f"<td>{100 * figure['baseline']:.1f}%</td>" in row
+    brier = v2.validation_metrics["brier_score"]
+    assert f"<td>{brier['baseline']:.5f}</td>" in page
+
+
 def test_activating_two_versions_at_once_is_refused(admin_client, two_versions):
     v1, v2 = two_versions
     response = act(admin_client, "activate_selected", v1, v2)

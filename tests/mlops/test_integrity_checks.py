@@ -1,6 +1,9 @@
 """Faults noticed without waiting: the scheduled integrity checks, and no-op retrains."""
 
+import io
+
 import pytest
+from django.core.management import call_command
 
 from mlops.models import IntegrityCheck, ModelVersion, RetrainRun
 from mlops.services.operations.backups import model_version_backup
@@ -104,6 +107,16 @@ def test_a_retrain_with_nothing_new_registers_nothing_and_says_why(trained):
     )
     assert ModelVersion.objects.count() == 1
     assert model_version_active() == trained
+
+
+def test_the_retrain_command_reports_a_no_op_retrain_and_succeeds(trained):
+    out = io.StringIO()
+
+    call_command("retrain", reason="nothing new", stdout=out)  # no CommandError
+
+    assert RetrainRun.objects.latest("pk").status == RetrainRun.Status.UNCHANGED
+    assert ": unchanged" in out.getvalue()
+    assert ModelVersion.objects.count() == 1
 
 
 def test_a_forced_retrain_registers_a_new_version_even_with_nothing_new(trained):

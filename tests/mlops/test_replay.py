@@ -1,6 +1,7 @@
 """The monitor's warm-up: a replayed series from a walk-forward replay, kept apart."""
 
 import io
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -197,6 +198,10 @@ def test_the_operations_page_shows_live_replayed_and_fairness(
     assert "made after the fact" in page
     assert replayed_status()["verdict_code"] in page
     assert 'id="draw-fairness"' in page
+    # Percentages to one decimal, as everywhere on the page.
+    row = re.search(r'<tr id="series-replayed">(.*?)</tr>', page, re.S).group(1)
+    assert re.search(r"<td>\d+\.\d%</td>", row), row
+    assert not re.search(r"\d\.\d\d%", row), row
 
 
 def test_a_bad_replayed_series_never_triggers_an_emergency_retrain(

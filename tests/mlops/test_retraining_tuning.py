@@ -182,6 +182,7 @@ def test_a_warm_start_with_no_new_draws_refits_and_says_why(
     assert run.tuning["warm_start"] == {
         "used": False,
         "reason": "no new draws since the active model was trained",
+        "reason_message": {"code": "warm_start.no_new_draws", "params": {}},
     }
     assert len(model_version_load(run.model_version).estimators_) == 10
 

@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY
 from draws.models import LottoDraw
 from draws.services import draw_import_records
 from draws.validation import DrawRecord
-from mlops.models import Prediction
+from mlops.models import Prediction, RetrainRun
 from mlops.observability import collectors
 from mlops.observability.metrics import (
     observe_inference,
@@ -141,6 +141,15 @@ def test_a_later_success_clears_the_failed_status(scrape):
     assert sample(samples, "ml_retrain_last_status", status="success") == 1
     last = sample(samples, "ml_retrain_last_success_timestamp_seconds")
     assert last == pytest.approx(success.finished_at.timestamp())
+
+
+def test_a_success_and_a_failure_finished_at_once_the_later_run_decides(scrape):
+    failed = make_run("manual", "failed", finished_ago=dt.timedelta(hours=1))
+    success = make_run("scheduled", "success", finished_ago=dt.timedelta(hours=2))
+    RetrainRun.objects.filter(pk=success.pk).update(finished_at=failed.finished_at)
+    samples = scrape()
+    assert sample(samples, "ml_retrain_last_status", status="success") == 1
+    assert sample(samples, "ml_retrain_last_status", status="failed") == 0
 
 
 def test_no_retrain_yet_exports_zero_counts_and_no_timestamps(scrape):

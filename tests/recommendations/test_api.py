@@ -3,6 +3,8 @@
 import math
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from draws.models import expected_draw_date
@@ -218,3 +220,32 @@ def test_the_docs_page_renders(client):
 
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+def test_a_warm_request_runs_no_database_query(client, trained, settings):
+    # As deployed: the state is re-read every few seconds, servings are written
+    # in batches; between those a request is answered from the process's cache.
+    settings.ML_ACTIVE_CHECK_SECONDS = 3600
+    settings.ML_SERVED_FLUSH_SECONDS = 3600
+    assert client.get(URL).status_code == 200  # computes and records the forecast
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(URL, {"count": 5})
+
+    assert response.status_code == 200
+    assert [query["sql"] for query in queries] == []
+
+
+def test_parameters_seen_before_are_validated_the_same_way(client, few_draws):
+    params = {"count": 3, "include": "3", "exclude": "4,5", "seed": 11}
+    first = client.get(URL, params)
+    second = client.get(URL, params)  # the remembered validation
+
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content
+    assert all(3 in game and not {4, 5} & set(game) for game in first.json()["games"])
+    # A refused set is refused again, with its message in the reader's language.
+    for language, message in (("en", "less than or equal to 10"), ("ko", "10보다")):
+        refused = client.get(URL, {"count": 11}, HTTP_ACCEPT_LANGUAGE=language)
+        assert refused.status_code == 400
+        assert message in refused.json()["errors"]["count"][0]["message"]

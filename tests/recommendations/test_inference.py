@@ -1,8 +1,10 @@
 """The recommendation engine: statistical mode, fallbacks, the forecast cache, games."""
 
 import datetime as dt
+import json
 import logging
 import math
+import os
 import pickle
 import threading
 from collections import Counter
@@ -18,7 +20,7 @@ from draws.models import LottoDraw, expected_draw_date
 from draws.schedule import scheduled_draw
 from draws.services import draw_import_records
 from mlops.ml import features, pipeline
-from mlops.ml.sampling import sample_games
+from mlops.ml.sampling import sample_games, unseeded_generator
 from mlops.ml.statistical import (
     LONG_RUN_WEIGHT,
     PRIOR_DRAWS,
@@ -510,6 +512,25 @@ def test_the_same_seed_gives_the_same_games():
 
     assert sample_games(UNIFORM, count=5, seed=42) == first
     assert sample_games(UNIFORM, count=5, seed=43) != first
+
+
+def test_unseeded_games_differ_from_call_to_call():
+    assert sample_games(UNIFORM, count=5) != sample_games(UNIFORM, count=5)
+
+
+def test_a_forked_worker_does_not_repeat_its_parents_unseeded_games():
+    unseeded_generator()  # the parent (gunicorn's master, say) made its stream
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        os.write(write, json.dumps(sample_games(UNIFORM, count=5)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    with os.fdopen(read) as pipe:
+        childs = json.loads(pipe.read())
+
+    assert childs != sample_games(UNIFORM, count=5)
 
 
 def test_games_are_distinct_sorted_and_honour_include_and_exclude():

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from draws.tickets import (
     STATUS_LABELS,
@@ -13,7 +14,9 @@ def _game(text: str) -> list[int]:
     try:
         return [int(part) for part in text.replace(",", " ").split()]
     except ValueError as exc:
-        raise CommandError(f"games: not whole numbers: {text!r}") from exc
+        raise CommandError(
+            _("games: not whole numbers: %(text)s") % {"text": repr(text)}
+        ) from exc
 
 
 class Command(BaseCommand):
@@ -40,7 +43,7 @@ class Command(BaseCommand):
                 games = games_from_numbers([_game(text) for text in game])
                 check = ticket_check(draw_no=draw, games=games)
             else:
-                raise CommandError("Give --qr, or --draw with one to five --game.")
+                raise CommandError(_("Give --qr, or --draw with one to five --game."))
         except TicketProblem as problem:
             raise CommandError(
                 f"{problem.field}: {problem.message} ({problem.code})"

@@ -1,6 +1,7 @@
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from mlops.services.monitoring.monitoring import (
     get_accuracy_trend,
@@ -142,7 +143,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, trend=None, as_json=False, check=False, **options):
         if trend is not None and not 1 <= trend <= 3650:
-            raise CommandError("--trend must be between 1 and 3650 days.")
+            raise CommandError(_("--trend must be between 1 and 3650 days."))
         if check:
             status = monitor_check(actor=Actor.cli())
         else:

@@ -3,6 +3,7 @@ import time
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from mlops.services.monitoring.backtest import backtest_run
 
@@ -108,7 +109,10 @@ class Command(BaseCommand):
 
         def progress(done: int, total: int) -> None:
             if options["verbosity"] > 1 or (not as_json and done % 10 == 0):
-                self.stderr.write(f"  {done}/{total} draws replayed")
+                self.stderr.write(
+                    _("  %(done)s/%(total)s draws replayed")
+                    % {"done": done, "total": total}
+                )
 
         try:
             report = backtest_run(

@@ -2,6 +2,7 @@ import json
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from mlops.models import ReplayRun
 from mlops.services.monitoring.replay import (
@@ -35,12 +36,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, draws, seed, if_missing, background, as_json, **options):
         if not 0 <= seed <= 2**32 - 1:
-            raise CommandError("--seed must be between 0 and 4294967295.")
+            raise CommandError(_("--seed must be between 0 and 4294967295."))
         if if_missing:
             run = replay_ensure(actor=Actor.cli())
             if run is None:
                 self.stdout.write(
-                    "Replay: nothing to do (one exists or too few draws)."
+                    _("Replay: nothing to do (one exists or too few draws).")
                 )
                 return
         else:
@@ -55,20 +56,41 @@ class Command(BaseCommand):
             except ValidationError as exc:
                 raise CommandError(" ".join(exc.messages)) from exc
         if background or if_missing:
-            self.stdout.write(f"Replay {run.pk} queued ({run.draws} draws).")
+            self.stdout.write(
+                _("Replay %(id)s queued (%(draws)s draws).")
+                % {"id": run.pk, "draws": run.draws}
+            )
             return
         status = replayed_status()
         if as_json:
             self.stdout.write(json.dumps(status, indent=2))
             return
         if run.status != ReplayRun.Status.SUCCESS:
-            raise CommandError(f"Replay {run.pk} failed: {run.error}")
+            raise CommandError(
+                _("Replay %(id)s failed: %(error)s")
+                % {"id": run.pk, "error": run.error}
+            )
         self.stdout.write(
-            f"Replay {run.pk}: draws {run.first_draw}-{run.last_draw} "
-            f"({status['sample_size']} forecasts, replayed, not live).\n"
-            f"accuracy {status['accuracy']:.2f}% (chance {status['baseline']:.2f}%, "
-            f"95% [{status['interval'][0]:.2f}%, {status['interval'][1]:.2f}%]): "
-            f"{status['verdict']} [{status['verdict_code']}]; status "
-            f"{status['status']}.\nmean hits {status['mean_hits']['value']:.3f} "
-            f"(chance 0.8): {status['mean_hits']['verdict']}."
+            _(
+                "Replay %(id)s: draws %(first)s-%(last)s (%(count)s forecasts, "
+                "replayed, not live).\naccuracy %(accuracy).2f%% (chance "
+                "%(baseline).2f%%, 95%% [%(low).2f%%, %(high).2f%%]): %(verdict)s "
+                "[%(verdict_code)s]; status %(status)s.\nmean hits %(hits).3f "
+                "(chance 0.8): %(hits_verdict)s."
+            )
+            % {
+                "id": run.pk,
+                "first": run.first_draw,
+                "last": run.last_draw,
+                "count": status["sample_size"],
+                "accuracy": status["accuracy"],
+                "baseline": status["baseline"],
+                "low": status["interval"][0],
+                "high": status["interval"][1],
+                "verdict": status["verdict"],
+                "verdict_code": status["verdict_code"],
+                "status": status["status"],
+                "hits": status["mean_hits"]["value"],
+                "hits_verdict": status["mean_hits"]["verdict"],
+            }
         )

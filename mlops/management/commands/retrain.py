@@ -2,6 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from mlops.messages import render
 from mlops.services.registry.audit import Actor
 from mlops.services.training.retrain_requests import (
     RetrainAlreadyRunning,
@@ -59,14 +60,15 @@ class Command(BaseCommand):
                 params=params,
             )
         except RetrainAlreadyRunning as exc:
-            raise CommandError(f"{exc} Not started.") from exc
+            raise CommandError(_("%(error)s Not started.") % {"error": exc}) from exc
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         self.stdout.write(describe_run(run))
-        if run.status != run.Status.SUCCESS:
+        # Unchanged is a normal answer (nothing new to learn), not a failure.
+        if run.status not in (run.Status.SUCCESS, run.Status.UNCHANGED):
             raise CommandError(
                 _("Retrain run %(run)s %(status)s: %(error)s")
-                % {"run": run.pk, "status": run.status, "error": run.error_message}
+                % {"run": run.pk, "status": run.status, "error": run.error_message_text}
             )
 
 
@@ -98,9 +100,20 @@ def describe_run(run) -> str:
         )
     if run.tuning.get("best_params"):
         lines.append(
-            f"  tuning: best {run.tuning['scoring']} {run.tuning['best_score']:.4f} "
-            f"with {run.tuning['best_params']} ({run.tuning['seconds']:.0f} s)"
+            _(
+                "  tuning: best %(scoring)s %(score).4f with %(params)s (%(seconds).0f s)"
+            )
+            % {
+                "scoring": run.tuning["scoring"],
+                "score": run.tuning["best_score"],
+                "params": run.tuning["best_params"],
+                "seconds": run.tuning["seconds"],
+            }
         )
+    warm_start = run.tuning.get("warm_start") or {}
+    if warm_start.get("used") is False:
+        reason = render(warm_start.get("reason_message"), fallback=warm_start["reason"])
+        lines.append(_("  full refit instead of warm start: %s") % reason)
     if run.error_message:
-        lines.append(_("  error: %s") % run.error_message)
+        lines.append(_("  error: %s") % run.error_message_text)
     return "\n".join(lines)

@@ -2,8 +2,18 @@ from datetime import UTC
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from draws.timefmt import format_kst
 from mlops.services.training.scheduling import schedule_zone, schedules_setup
+
+OUTCOMES = {
+    "created": gettext_lazy("created"),
+    "updated": gettext_lazy("updated"),
+    "unchanged": gettext_lazy("unchanged"),
+}
 
 
 class Command(BaseCommand):
@@ -22,9 +32,20 @@ class Command(BaseCommand):
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc
         for schedule, what in done:
-            next_run = schedule.next_run.astimezone(zone)
+            # The schedule's name is its key in Django-Q2: shown as stored.
             self.stdout.write(
-                f"{schedule.name}: {what} (cron '{schedule.cron}' in {zone.key}, "
-                f"next run {next_run:%a %Y-%m-%d %H:%M %Z} = "
-                f"{schedule.next_run.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
+                _(
+                    "%(name)s: %(what)s (cron '%(cron)s' in %(zone)s, next run "
+                    "%(next)s = %(utc)s UTC)"
+                )
+                % {
+                    "name": schedule.name,
+                    "what": OUTCOMES.get(what, what),
+                    "cron": schedule.cron,
+                    "zone": zone.key,
+                    # "Tue 2026-12-08 00:00 KST"; the weekday in the reader's words
+                    "next": f"{date_format(schedule.next_run.astimezone(zone), 'D')} "
+                    f"{format_kst(schedule.next_run)}",
+                    "utc": f"{schedule.next_run.astimezone(UTC):%Y-%m-%d %H:%M}",
+                }
             )

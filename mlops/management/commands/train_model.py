@@ -1,7 +1,9 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from mlops.messages import message, render, verdict_fields
 from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor
 from mlops.services.registry.registry import (
@@ -19,11 +21,11 @@ MAX_SEED = PARAM_RANGES["seed"][1]  # scikit-learn's random_state range
 
 # (key in validation_metrics, label, format)
 FIGURES = (
-    ("mean_hits", "mean hits of the top 6", ".3f"),
-    ("any_hit_rate", "top 6 holds >= 1 winning number", ".3f"),
-    ("prize_rate", "top 6 wins a prize (>= 3 hits)", ".4f"),
-    ("brier_score", "Brier score (lower is better)", ".5f"),
-    ("brier_skill_score", "Brier skill score", "+.4f"),
+    ("mean_hits", gettext_lazy("mean hits of the top 6"), ".3f"),
+    ("any_hit_rate", gettext_lazy("top 6 holds >= 1 winning number"), ".3f"),
+    ("prize_rate", gettext_lazy("top 6 wins a prize (>= 3 hits)"), ".4f"),
+    ("brier_score", gettext_lazy("Brier score (lower is better)"), ".5f"),
+    ("brier_skill_score", gettext_lazy("Brier skill score"), "+.4f"),
 )
 
 
@@ -49,16 +51,19 @@ class Command(BaseCommand):
         if if_missing and self._active_model_is_fine():
             return
         if n_estimators is not None and n_estimators < 1:
-            raise CommandError("--n-estimators must be at least 1.")
+            raise CommandError(_("--n-estimators must be at least 1."))
         if seed is not None and not 0 <= seed <= MAX_SEED:
-            raise CommandError(f"--seed must be between 0 and {MAX_SEED}, got {seed}.")
+            raise CommandError(
+                _("--seed must be between 0 and %(max)s, got %(seed)s.")
+                % {"max": MAX_SEED, "seed": seed}
+            )
         overrides = {"n_estimators": n_estimators, "seed": seed}
         try:
             run = retrain_run_now(
                 trigger=RetrainRun.Trigger.CLI,
                 actor=Actor.cli(),
                 force=True,
-                reason="train_model command",
+                reason=message("activation.train_model_command"),
                 params={k: v for k, v in overrides.items() if v is not None},
                 activated_by="cli",
             )
@@ -67,40 +72,66 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         if run.status != RetrainRun.Status.SUCCESS or not run.promoted:
-            raise CommandError(run.error_message or run.promotion_reason)
+            raise CommandError(run.error_message_text or run.promotion_reason_text)
         self._report(run.model_version)
         self.stdout.write(
             _("Retrain run %(run)s (forced): %(decision)s")
-            % {"run": run.pk, "decision": run.promotion_reason}
+            % {"run": run.pk, "decision": run.promotion_reason_text}
         )
 
     def _active_model_is_fine(self) -> bool:
         active = model_version_active()
         if active is None:
-            self.stdout.write("No active model: training one.")
+            self.stdout.write(_("No active model: training one."))
             return False
         try:
             model_version_read_verified(active)
         except ModelIntegrityError as exc:
-            self.stdout.write(f"{exc} Training a new model.")
+            self.stdout.write(
+                _(
+                    "Active model %(version)s: %(problem)s (%(detail)s). Training a new model."
+                )
+                % {
+                    "version": active.version,
+                    "problem": exc.reason,
+                    "detail": render(exc.detail_message, fallback=exc.detail),
+                }
+            )
             return False
         self.stdout.write(
-            f"Active model {active.version} is present and verified: nothing to do "
-            "(--if-missing)."
+            _(
+                "Active model %(version)s is present and verified: nothing to do "
+                "(--if-missing)."
+            )
+            % {"version": active.version}
         )
         return True
 
     def _report(self, version) -> None:
         self.stdout.write(
-            f"Trained and activated {version.version}: {version.size_bytes / 1e6:.2f} "
-            f"MB, draws {version.draw_from}-{version.draw_to} ({version.draw_count}), "
-            f"{version.training_seconds:.2f} s, "
-            f"{version.hyperparameters.get('n_estimators')} trees, seed {version.seed}."
+            _(
+                "Trained and activated %(version)s: %(size).2f MB, draws "
+                "%(first)s-%(last)s (%(count)s), %(seconds).2f s, %(trees)s trees, "
+                "seed %(seed)s."
+            )
+            % {
+                "version": version.version,
+                "size": version.size_bytes / 1e6,
+                "first": version.draw_from,
+                "last": version.draw_to,
+                "count": version.draw_count,
+                "seconds": version.training_seconds,
+                "trees": version.hyperparameters.get("n_estimators"),
+                "seed": version.seed,
+            }
         )
         metrics = version.validation_metrics or {}
         self.stdout.write(
-            f"Validation on the last {metrics.get('sample_size')} draws (time-ordered; "
-            "value [95% interval] vs random baseline):"
+            _(
+                "Validation on the last %(count)s draws (time-ordered; value [95%% "
+                "interval] vs random baseline):"
+            )
+            % {"count": metrics.get("sample_size")}
         )
         for key, label, fmt in FIGURES:
             figure = metrics.get(key)
@@ -110,12 +141,16 @@ class Command(BaseCommand):
             interval = (
                 f"[{low:{fmt}}, {high:{fmt}}]"
                 if low is not None and high is not None
-                else "[unbounded]"
+                else _("[unbounded]")
             )
             self.stdout.write(
-                f"  {label:<34} {figure['value']:{fmt}} {interval} vs "
-                f"{figure['baseline']:{fmt}}  {figure.get('verdict', '')}"
+                f"  {label!s:<34} {figure['value']:{fmt}} {interval} "
+                + _("vs")
+                + f" {figure['baseline']:{fmt}}  {verdict_fields(figure)['verdict']}"
             )
         self.stdout.write(
-            "Lottery draws are random: figures at the baseline are the expected result."
+            _(
+                "Lottery draws are random: figures at the baseline are the expected "
+                "result."
+            )
         )

@@ -24,6 +24,7 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from draws.models import LottoDraw
 from mlops.ml import features, metrics, pipeline
@@ -42,23 +43,35 @@ CHART_MAX_ROLLING = 52
 
 def _check_arguments(draws: int, retrain_every: int, stored: int) -> None:
     if draws < 1:
-        raise ValidationError(f"--draws must be at least 1, got {draws}.")
+        raise ValidationError(
+            _("--draws must be at least 1, got %(draws)s.") % {"draws": draws}
+        )
     if retrain_every < 1:
         raise ValidationError(
-            f"--retrain-every must be at least 1, got {retrain_every}."
+            _("--retrain-every must be at least 1, got %(every)s.")
+            % {"every": retrain_every}
         )
     minimum = max(settings.ML_MIN_DRAWS, features.MIN_HISTORY + 1)
     if stored - draws < minimum:
         most = stored - minimum
         advice = (
-            f"Replay at most {most} draws."
+            _("Replay at most %(most)s draws.") % {"most": most}
             if most > 0
-            else f"Store at least {minimum + 1} draws first."
+            else _("Store at least %(count)s draws first.") % {"count": minimum + 1}
         )
         raise ValidationError(
-            f"{stored} draws are stored: replaying the last {draws} leaves "
-            f"{max(stored - draws, 0)} to train the first model on, and a model "
-            f"needs at least {minimum} (ML_MIN_DRAWS). {advice}"
+            _(
+                "%(stored)s draws are stored: replaying the last %(draws)s leaves "
+                "%(left)s to train the first model on, and a model needs at least "
+                "%(minimum)s (ML_MIN_DRAWS). %(advice)s"
+            )
+            % {
+                "stored": stored,
+                "draws": draws,
+                "left": max(stored - draws, 0),
+                "minimum": minimum,
+                "advice": advice,
+            }
         )
 
 

@@ -9,6 +9,7 @@ and the alert read the newest row of each window.
 import logging
 
 from django.db import transaction
+from django.db.models import Subquery
 from django.utils.translation import gettext
 
 from draws import fairness
@@ -55,12 +56,8 @@ def draw_fairness_record() -> list[DrawFairnessCheck]:
 
 def draw_fairness_latest() -> list[DrawFairnessCheck]:
     """The newest check of each window (one query), in the order all, 52, 260."""
-    newest = (
-        DrawFairnessCheck.objects.order_by("-draw_no")
-        .values_list("draw_no", flat=True)
-        .first()
-    )
-    rows = DrawFairnessCheck.objects.filter(draw_no=newest) if newest else []
+    newest = DrawFairnessCheck.objects.order_by("-draw_no").values("draw_no")[:1]
+    rows = DrawFairnessCheck.objects.filter(draw_no=Subquery(newest))
     order = [window for window, _ in WINDOWS]
     return sorted(rows, key=lambda check: order.index(check.window))
 

@@ -28,6 +28,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from draws.timefmt import iso_kst
+from mlops.messages import code_of, message, render, render_english
 from mlops.ml import metrics
 from mlops.models import ModelActivation, Prediction, RetrainRun
 from mlops.services.monitoring.scoring import predictions_score_pending
@@ -350,11 +351,13 @@ def monitor_check(*, actor: Actor) -> dict:
         return result
     # "deferred" too: the retraining service is the authority on single flight
     # (a stale in-flight run may be abandoned by it), so it decides.
-    reason = (
-        f"accuracy {status['accuracy']:.1f}% over the last {status['sample_size']} "
-        f"scored forecasts is below the critical threshold "
-        f"{settings.MONITOR_CRITICAL_THRESHOLD:g}% (chance: {status['baseline']:.2f}%) "
-        f"and worse than chance (exact p = {status['p_value_worse']:.3g})"
+    reason = message(
+        "retrain.accuracy_critical",
+        accuracy=f"{status['accuracy']:.1f}",
+        sample_size=status["sample_size"],
+        threshold=f"{settings.MONITOR_CRITICAL_THRESHOLD:g}",
+        baseline=f"{status['baseline']:.2f}",
+        p_value=f"{status['p_value_worse']:.3g}",
     )
     try:
         run = retrain_request(
@@ -365,6 +368,15 @@ def monitor_check(*, actor: Actor) -> dict:
     except RetrainAlreadyRunning:
         result["action"] = "skipped_running"
         return result
-    logger.warning("Emergency retrain %s queued: %s", getattr(run, "pk", run), reason)
-    result.update(action="queued", retrain_run=getattr(run, "pk", None), reason=reason)
+    logger.warning(
+        "Emergency retrain %s queued: %s",
+        getattr(run, "pk", run),
+        render_english(reason),
+    )
+    result.update(
+        action="queued",
+        retrain_run=getattr(run, "pk", None),
+        reason=render(reason),
+        reason_code=code_of(reason),
+    )
     return result

@@ -55,12 +55,15 @@ def replay_request(
     """
     draws = settings.MONITOR_REPLAY_DRAWS if draws is None else draws
     if draws < 1:
-        raise ValidationError(f"--draws must be at least 1, got {draws}.")
+        raise ValidationError(
+            gettext("--draws must be at least 1, got %(draws)s.") % {"draws": draws}
+        )
     with transaction.atomic():
         running = ReplayRun.objects.select_for_update().filter(status__in=IN_FLIGHT)
         if running.exists():
             raise ValidationError(
-                f"Replay {running.first().pk} is already queued or running."
+                gettext("Replay %(id)s is already queued or running.")
+                % {"id": running.first().pk}
             )
         run = ReplayRun.objects.create(
             trigger=trigger, actor=actor.label, draws=draws, seed=seed

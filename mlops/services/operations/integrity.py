@@ -182,7 +182,7 @@ def _backup_checks(backup: ModelBackup) -> list[FileCheck]:
     expected = backup.model_version.sha256
     status, detail = _check_file(backup.file_path, backup.sha256)
     if status == "ok" and backup.sha256 != expected:
-        status, detail = "corrupt", "backup checksum differs from the version's"
+        status, detail = "corrupt", _("backup checksum differs from the version's")
     checks = [FileCheck(backup.file_path, "backup", label, status, detail, backup.pk)]
     if backup.metadata_path:
         status, detail = _check_metadata(backup.metadata_path, expected)

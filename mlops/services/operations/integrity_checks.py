@@ -10,6 +10,7 @@ import logging
 
 from django.utils import timezone
 
+from mlops.messages import code_of, message, render, render_english
 from mlops.models import AuditEvent, IntegrityCheck
 from mlops.services.operations.integrity import models_verify
 from mlops.services.operations.self_heal import model_self_heal
@@ -23,14 +24,16 @@ from mlops.services.registry.registry import (
 logger = logging.getLogger(__name__)
 
 
-def _record(scope: str, *, ok: bool, summary: str, details: dict) -> IntegrityCheck:
+def _record(scope: str, *, ok: bool, summary: dict, details: dict) -> IntegrityCheck:
+    """Keep the scope's latest result; the summary is a stored message whose
+    English stays in the text column (`details.summary_message` is read)."""
     check, _created = IntegrityCheck.objects.update_or_create(
         scope=scope,
         defaults={
             "checked_at": timezone.now(),
             "ok": ok,
-            "summary": summary[:500],
-            "details": details,
+            "summary": render_english(summary)[:500],
+            "details": {**details, "summary_message": summary},
         },
     )
     return check
@@ -49,6 +52,7 @@ def _heal(error: ModelIntegrityError) -> dict:
         "version": error.version.version,
         "problem": error.reason,
         "detail": error.detail,
+        "detail_message": error.detail_message,
         "healed": healed is not None,
         "active_now": healed.version if healed is not None else None,
     }
@@ -61,24 +65,29 @@ def model_active_verify() -> IntegrityCheck:
         return _record(
             IntegrityCheck.Scope.ACTIVE,
             ok=True,
-            summary="no active model",
+            summary=message("integrity.no_active"),
             details={"version": None},
         )
     try:
         model_version_read_verified(active)
     except ModelIntegrityError as error:
         details = _heal(error)
-        outcome = "restored" if details["healed"] else "not restored"
+        outcome = "restored" if details["healed"] else "not_restored"
         return _record(
             IntegrityCheck.Scope.ACTIVE,
             ok=False,
-            summary=f"{active.version}: {error.reason}; self-heal: {outcome}",
+            summary=message(
+                "integrity.active_failed",
+                version=active.version,
+                problem=error.reason,
+                outcome=message(f"integrity.{outcome}"),
+            ),
             details=details,
         )
     return _record(
         IntegrityCheck.Scope.ACTIVE,
         ok=True,
-        summary=f"{active.version}: file present, matches its sha256",
+        summary=message("integrity.active_ok", version=active.version),
         details={"version": active.version},
     )
 
@@ -101,7 +110,7 @@ def models_verify_scheduled() -> IntegrityCheck:
     return _record(
         IntegrityCheck.Scope.ALL,
         ok=report.ok,
-        summary=report.summary(),
+        summary=report.summary_message(),
         details=details,
     )
 
@@ -109,13 +118,17 @@ def models_verify_scheduled() -> IntegrityCheck:
 def integrity_last_check() -> dict | None:
     """The latest integrity check, scheduled or by a person; a failed one first.
 
-    {"at", "ok", "summary", "by", "scope"}, or None when no check ever ran.
+    {"at", "ok", "summary", "summary_code", "by", "scope"}, or None when no check
+    ever ran; the summary is in the reader's language (older rows as stored).
     """
     found = [
         {
             "at": check.checked_at,
             "ok": check.ok,
-            "summary": check.summary,
+            "summary": render(
+                (check.details or {}).get("summary_message"), fallback=check.summary
+            ),
+            "summary_code": code_of((check.details or {}).get("summary_message")),
             "by": "scheduler",
             "scope": check.scope,
         }
@@ -128,7 +141,10 @@ def integrity_last_check() -> dict | None:
             {
                 "at": event.created_at,
                 "ok": bool(details.get("ok", True)),
-                "summary": details.get("summary", ""),
+                "summary": render(
+                    details.get("summary_message"), fallback=details.get("summary", "")
+                ),
+                "summary_code": code_of(details.get("summary_message")),
                 "by": event.actor,
                 "scope": "all",
             }

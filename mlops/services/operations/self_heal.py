@@ -53,6 +53,7 @@ def model_self_heal(*, version: ModelVersion, error) -> ModelVersion | None:
     """
     reason = getattr(error, "reason", "load_failed")
     detail = getattr(error, "detail", "") or str(error)
+    detail_message = getattr(error, "detail_message", None)
     logger.error(
         "Active model %s failed to load (%s: %s); self-healing",
         version.version,
@@ -69,14 +70,26 @@ def model_self_heal(*, version: ModelVersion, error) -> ModelVersion | None:
             record_self_heal("already_healed")
             return locked
         model_version_mark_corrupt(
-            version=locked, reason=f"{reason}: {detail}"[:500], actor=Actor.system()
+            version=locked,
+            reason=message(
+                "integrity.problem",
+                problem=reason,
+                detail=detail_message or detail[:400],
+            ),
+            actor=Actor.system(),
         )
         healed, outcome, details = _restore_and_reactivate(locked, reason)
         audit_record(
             actor=Actor.system(),
             action="self_heal",
             obj=locked,
-            details={"outcome": outcome, "error": reason, "detail": detail, **details},
+            details={
+                "outcome": outcome,
+                "error": reason,
+                "detail": detail,
+                "detail_message": detail_message,
+                **details,
+            },
         )
     record_self_heal(outcome)
     if healed is None:
@@ -147,7 +160,9 @@ def _restore_and_reactivate(version: ModelVersion, reason: str):
             )
     except (ModelIntegrityError, ValidationError, OSError) as exc:
         version.refresh_from_db()
-        logger.exception("Restoring %s from %s failed", version.version, backup)
+        logger.exception(
+            "Restoring %s from %s failed", version.version, backup.file_path
+        )
         return None, "restore_failed", {**details, "restore_error": repr(exc)}
     version.refresh_from_db()
     logger.warning(
@@ -170,8 +185,12 @@ def _queue_emergency_retrain(version: ModelVersion, reason: str, outcome: str) -
             # changed" and register nothing, leaving statistical mode in place.
             options={
                 "force": True,
-                "reason": f"self-heal: model {version.version} is {reason} "
-                f"and could not be restored ({outcome})",
+                "reason": message(
+                    "retrain.self_heal",
+                    version=version.version,
+                    reason=reason,
+                    outcome=outcome,
+                ),
             },
         )
     except RetrainAlreadyRunning:

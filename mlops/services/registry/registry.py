@@ -20,6 +20,7 @@ import sklearn
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from draws.timefmt import iso_kst
 from mlops.fallback_reasons import FallbackReason
@@ -50,15 +51,27 @@ class ModelIntegrityError(Exception):
     """A version's file is missing, differs from its checksum, or won't load."""
 
     def __init__(
-        self, version: ModelVersion, reason: FallbackReason | str, detail: str = ""
+        self,
+        version: ModelVersion,
+        reason: FallbackReason | str,
+        detail: str | dict = "",
     ):
         # file_missing | checksum_mismatch | load_failed; ValueError if not listed
         self.reason = FallbackReason(reason).value
         self.version = version
         # storage_unavailable: the store did not answer; nothing is known to be
-        # wrong with the file
-        self.detail = detail
+        # wrong with the file. `detail` is English (logs, text columns);
+        # `detail_message` the same as a stored message (mlops.messages).
+        self.detail, self.detail_message = stored_text(detail)
         super().__init__(f"Model {version.version}: {reason}. {detail}".strip())
+
+
+def _missing(version: ModelVersion, exc: Exception) -> dict:
+    return message("integrity.file_missing", error=str(exc))
+
+
+def _unavailable(version: ModelVersion, exc: Exception) -> dict:
+    return message("integrity.storage_unavailable", error=str(exc))
 
 
 def library_versions() -> dict:
@@ -97,7 +110,9 @@ def model_version_get(*, version: str) -> ModelVersion:
     if found is None and str(version).isdigit():
         found = ModelVersion.objects.filter(pk=int(version)).first()
     if found is None:
-        raise ValidationError(f"Unknown model version {version!r}.")
+        raise ValidationError(
+            _("Unknown model version %(version)s.") % {"version": repr(version)}
+        )
     return found
 
 
@@ -193,22 +208,26 @@ def model_version_read_verified(version: ModelVersion) -> bytes:
         data = storage.read_bytes(version.file_path)
     except (FileNotFoundError, IsADirectoryError) as exc:
         raise ModelIntegrityError(
-            version, FallbackReason.FILE_MISSING, str(exc)
+            version, FallbackReason.FILE_MISSING, _missing(version, exc)
         ) from exc
     except UnsafePathError as exc:
         raise ModelIntegrityError(
-            version, FallbackReason.FILE_MISSING, str(exc)
+            version, FallbackReason.FILE_MISSING, _missing(version, exc)
         ) from exc
     except StorageUnavailableError as exc:
         raise ModelIntegrityError(
-            version, FallbackReason.STORAGE_UNAVAILABLE, str(exc)
+            version, FallbackReason.STORAGE_UNAVAILABLE, _unavailable(version, exc)
         ) from exc
     actual = sha256_bytes(data)
     if actual != version.sha256:
         raise ModelIntegrityError(
             version,
             FallbackReason.CHECKSUM_MISMATCH,
-            f"recorded {version.sha256[:12]}…, file has {actual[:12]}…",
+            message(
+                "integrity.checksum_mismatch",
+                recorded=version.sha256[:12],
+                actual=actual[:12],
+            ),
         )
     return data
 
@@ -228,17 +247,21 @@ def model_version_check_stored(version: ModelVersion) -> None:
         size = storage.size(version.file_path)
     except (FileNotFoundError, UnsafePathError) as exc:
         raise ModelIntegrityError(
-            version, FallbackReason.FILE_MISSING, str(exc)
+            version, FallbackReason.FILE_MISSING, _missing(version, exc)
         ) from exc
     except StorageUnavailableError as exc:
         raise ModelIntegrityError(
-            version, FallbackReason.STORAGE_UNAVAILABLE, str(exc)
+            version, FallbackReason.STORAGE_UNAVAILABLE, _unavailable(version, exc)
         ) from exc
     if size != version.size_bytes:
         raise ModelIntegrityError(
             version,
             FallbackReason.CHECKSUM_MISMATCH,
-            f"recorded {version.size_bytes} bytes, the stored object has {size}",
+            message(
+                "integrity.size_mismatch",
+                recorded=version.size_bytes,
+                actual=size,
+            ),
         )
 
 
@@ -291,15 +314,20 @@ def model_version_load(version: ModelVersion):
         raise
     except Exception as exc:  # any unpickling failure means corrupt
         raise ModelIntegrityError(
-            version, FallbackReason.LOAD_FAILED, repr(exc)
+            version,
+            FallbackReason.LOAD_FAILED,
+            message("integrity.load_failed", error=repr(exc)),
         ) from exc
 
 
 def _refuse_unusable(version: ModelVersion, state: str) -> None:
     if state in (ModelVersion.State.CORRUPT, ModelVersion.State.DELETED):
         raise ValidationError(
-            f"Model {version.version} is {state}; restore it from a backup "
-            "before activating it."
+            _(
+                "Model %(version)s is %(state)s; restore it from a backup before "
+                "activating it."
+            )
+            % {"version": version.version, "state": state}
         )
 
 
@@ -411,10 +439,14 @@ def model_version_activate(
 
 
 def model_version_mark_corrupt(
-    *, version: ModelVersion, reason: str, actor: Actor = SYSTEM
+    *, version: ModelVersion, reason: str | dict, actor: Actor = SYSTEM
 ) -> ModelVersion:
-    """Mark a version corrupt; if it was active, close its activation period."""
+    """Mark a version corrupt; if it was active, close its activation period.
+
+    `reason`: a stored message (mlops.messages) or a person's text.
+    """
     now = timezone.now()
+    reason, reason_message = stored_text(reason)
     with transaction.atomic():
         was_active = version.state == ModelVersion.State.ACTIVE
         version.state = ModelVersion.State.CORRUPT
@@ -428,14 +460,18 @@ def model_version_mark_corrupt(
                 deactivated_at=now,
                 deactivation_reason=f"corrupt: {reason}",
                 deactivation_reason_message=message(
-                    "activation.corrupt", reason=reason
+                    "activation.corrupt", reason=reason_message or reason
                 ),
             )
         audit_record(
             actor=actor,
             action="mark_corrupt",
             obj=version,
-            details={"reason": reason, "was_active": was_active},
+            details={
+                "reason": reason,
+                "reason_message": reason_message,
+                "was_active": was_active,
+            },
         )
     logger.error("Model version %s marked corrupt: %s", version.version, reason)
     return version

@@ -193,12 +193,16 @@ def _warm_start_or_refit(run, draw_nos, numbers, data_hash, actor) -> ModelVersi
                 params=champion.hyperparameters,
             )
         except incremental.WarmStartNotPossible as exc:
-            why_not = str(exc)
+            why_not = message("warm_start.not_possible", error=str(exc))
     if why_not is not None:
+        text = render_english(why_not)
         logger.info(
-            "Retrain run %s: full refit instead of warm start: %s", run.pk, why_not
+            "Retrain run %s: full refit instead of warm start: %s", run.pk, text
         )
-        run.tuning = {"warm_start": {"used": False, "reason": why_not}}
+        # The English text for programs and search, the code for people.
+        run.tuning = {
+            "warm_start": {"used": False, "reason": text, "reason_message": why_not}
+        }
         return model_version_train(activate=False, actor=actor, retrain_run=run)
     info["warm_start"]["base_version"] = champion.version
     run.tuning = {"warm_start": {"used": True, **info["warm_start"]}}
@@ -214,13 +218,16 @@ def _warm_start_or_refit(run, draw_nos, numbers, data_hash, actor) -> ModelVersi
     )
 
 
-def _warm_start_obstacle(champion: ModelVersion | None, draw_nos: list) -> str | None:
+def _warm_start_obstacle(champion: ModelVersion | None, draw_nos: list) -> dict | None:
+    """Why the active model can't be grown (a stored message), or None."""
     if champion is None:
-        return "no active model to grow"
+        return message("warm_start.no_active")
     if champion.feature_set_version != features.FEATURE_SET_VERSION:
-        return f"the active model uses feature set {champion.feature_set_version}"
+        return message(
+            "warm_start.feature_set", feature_set=champion.feature_set_version
+        )
     if champion.draw_count >= len(draw_nos):
-        return "no new draws since the active model was trained"
+        return message("warm_start.no_new_draws")
     if _history_hash(champion.draw_count) != champion.training_data_hash:
-        return "the draws the active model learned from have changed since"
+        return message("warm_start.history_changed")
     return None

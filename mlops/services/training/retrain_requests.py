@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
+from draws.timefmt import format_kst
+from mlops.messages import code_of, message, render_english, stored_text
 from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor, audit_record
 from mlops.services.training.retraining import (
@@ -40,8 +42,12 @@ class RetrainAlreadyRunning(Exception):
         self.run = run
         since = run.started_at or run.created_at
         super().__init__(
-            f"Retrain run {run.pk} is already {run.status} "
-            f"(since {since:%Y-%m-%d %H:%M:%S %Z})."
+            _("Retrain run %(id)s is already %(status)s (since %(since)s).")
+            % {
+                "id": run.pk,
+                "status": run.status,
+                "since": format_kst(since, seconds=True),
+            }
         )
 
 
@@ -60,10 +66,18 @@ def _clean_options(options: dict | None) -> dict:
     cleaned = {name: bool(options.get(name, False)) for name in OPTION_NAMES[:3]}
     if cleaned["tune"] and cleaned["warm_start"]:
         raise ValidationError(
-            "Choose tune or warm_start, not both: warm start grows the active "
-            "model with its own parameters."
+            _(
+                "Choose tune or warm_start, not both: warm start grows the active "
+                "model with its own parameters."
+            ),
+            code="tune_with_warm_start",
         )
-    cleaned["reason"] = str(options.get("reason") or "")[:500]
+    # A service's reason is a stored message (read in the reader's language); a
+    # person's typed reason is kept and shown as typed.
+    reason, reason_message = stored_text(options.get("reason"))
+    cleaned["reason"] = str(reason or "")[:500]
+    if reason_message is not None:
+        cleaned["reason_message"] = reason_message
     params = _clean_params(options.get("params"))
     if params and cleaned["warm_start"]:
         raise ValidationError(
@@ -159,7 +173,7 @@ def retrain_request(
         holder = retrain_in_flight()
         if holder is not None:
             raise RetrainAlreadyRunning(holder)
-        raise ValidationError("Could not take the retrain lock; try again.")
+        raise ValidationError(_("Could not take the retrain lock; try again."))
     logger.info(
         "Retraining requested: run %s (trigger %s, by %s)", run.pk, trigger, actor.label
     )
@@ -179,38 +193,48 @@ def _enqueue(run_id: int) -> None:
         )
     except Exception as exc:  # broker down: don't hold the lock for 30 minutes
         logger.exception("Could not queue retrain run %s", run_id)
-        _finish_unstarted(run_id, f"{NOT_QUEUED}: {exc!r}")
+        _finish_unstarted(run_id, message("run.not_queued", error=repr(exc)))
         return
     RetrainRun.objects.filter(pk=run_id).update(task_id=str(task_id or "")[:64])
 
 
 def retrain_not_queued(run: RetrainRun) -> bool:
     """Whether the broker refused the run's task (it failed without starting)."""
-    return run.status == RetrainRun.Status.FAILED and run.error_message.startswith(
-        NOT_QUEUED
+    if run.status != RetrainRun.Status.FAILED:
+        return False
+    # Runs recorded before codes carry the English prefix only.
+    return code_of(run.error_message_message) == "run.not_queued" or (
+        run.error_message.startswith(NOT_QUEUED)
     )
 
 
-def _finish_unstarted(run_id: int, message: str) -> None:
+def _finish_unstarted(run_id: int, error: dict) -> None:
     now = timezone.now()
+    text = render_english(error)
     RetrainRun.objects.filter(pk=run_id, status=RetrainRun.Status.QUEUED).update(
         status=RetrainRun.Status.FAILED,
         in_flight=None,
         finished_at=now,
-        error_message=message,
+        error_message=text,
+        error_message_message=error,
     )
     run = RetrainRun.objects.get(pk=run_id)
     audit_record(
         actor=Actor.system(),
         action="retrain_finished",
         obj=run,
-        details={"status": run.status, "outcome": "not_queued", "reason": message},
+        details={
+            "status": run.status,
+            "outcome": "not_queued",
+            "reason": text,
+            "reason_message": error,
+        },
     )
     logger.error(
         "Retraining failed: run %s (trigger %s, reason: %s)",
         run_id,
         run.trigger,
-        message,
+        text,
     )
     retrain_write_metadata(run)
 

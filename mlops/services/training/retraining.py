@@ -23,8 +23,8 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from draws.timefmt import iso_kst
-from mlops.messages import render_english
+from draws.timefmt import format_kst, iso_kst
+from mlops.messages import message, render_english
 from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor, audit_record
 from mlops.services.registry.storage import METADATA_DIR, get_storage
@@ -36,12 +36,6 @@ from mlops.services.training.training import InsufficientDrawsError
 logger = logging.getLogger(__name__)
 
 RETRAIN_METADATA_PATH = f"{METADATA_DIR}/retrain_metadata.json"
-DEFAULT_REASONS = {
-    RetrainRun.Trigger.SCHEDULED: "weekly scheduled retrain",
-    RetrainRun.Trigger.MANUAL: "manual retrain",
-    RetrainRun.Trigger.EMERGENCY: "emergency retrain",
-    RetrainRun.Trigger.CLI: "retrain from the command line",
-}
 UNFINISHED = (RetrainRun.Status.QUEUED, RetrainRun.Status.RUNNING)
 
 
@@ -69,13 +63,17 @@ def retrain_recover_abandoned() -> list[RetrainRun]:
     for run in stale:
         limit = limits[run.status]
         if run.status == RetrainRun.Status.RUNNING:
-            cause = "the worker running it probably died"
+            cause = message("run.worker_died")
         else:
-            cause = "no worker picked it up (is a Q2 cluster running?)"
-        message = (
-            f"abandoned: no sign of life since {run.last_sign:%Y-%m-%d %H:%M:%S %Z} "
-            f"(more than {limit} s while {run.status}); {cause}"
+            cause = message("run.never_picked_up")
+        error = message(
+            "run.abandoned",
+            since=format_kst(run.last_sign, seconds=True),
+            limit=limit,
+            status=run.status,
+            cause=cause,
         )
+        text = render_english(error)
         now = timezone.now()
         # Conditional: a worker finishing this very run right now wins.
         if not RetrainRun.objects.filter(pk=run.pk, status=run.status).update(
@@ -83,7 +81,8 @@ def retrain_recover_abandoned() -> list[RetrainRun]:
             in_flight=None,
             finished_at=now,
             duration_seconds=(now - (run.started_at or run.created_at)).total_seconds(),
-            error_message=message,
+            error_message=text,
+            error_message_message=error,
         ):
             continue
         was = run.status
@@ -97,14 +96,15 @@ def retrain_recover_abandoned() -> list[RetrainRun]:
                 "outcome": "abandoned",
                 "was": was,
                 "last_sign_of_life": iso_kst(run.last_sign),
-                "reason": message,
+                "reason": text,
+                "reason_message": error,
             },
         )
         logger.error(
             "Retraining failed: run %s (trigger %s, reason: %s)",
             run.pk,
             run.trigger,
-            message,
+            text,
         )
         retrain_write_metadata(run)
         recovered.append(run)
@@ -129,13 +129,13 @@ def retrain_execute(*, run_id: int, activated_by: str = "retrain") -> RetrainRun
             "Retrain run %s is %s: ignoring a repeated delivery", run.pk, run.status
         )
         return run
-    reason = run.options.get("reason") or DEFAULT_REASONS.get(run.trigger, run.trigger)
+    reason = run.requested_reason() or run.trigger
     logger.info(
         "Retraining started: run %s (trigger %s, reason: %s, options: %s)",
         run.pk,
         run.trigger,
-        reason,
-        {k: v for k, v in run.options.items() if k != "reason" and v},
+        render_english(reason),
+        {k: v for k, v in run.options.items() if not k.startswith("reason") and v},
     )
     started = time.perf_counter()
     outcome: dict = {}
@@ -145,24 +145,32 @@ def retrain_execute(*, run_id: int, activated_by: str = "retrain") -> RetrainRun
                 run, reason=reason, activated_by=activated_by
             )
         except InsufficientDrawsError as exc:
+            error = message(
+                "run.insufficient_draws", count=exc.count, minimum=exc.minimum
+            )
             outcome = {
                 "status": RetrainRun.Status.SKIPPED,
-                "error_message": " ".join(exc.messages),
+                "error_message": render_english(error),
+                "error_message_message": error,
             }
         except MemoryError:
-            outcome = _failure("out of memory (MemoryError) while training")
+            outcome = _failure(message("run.out_of_memory"))
         except Exception as exc:
-            outcome = _failure(f"{type(exc).__name__}: {exc}")
+            error = str(exc)[:1900]
+            outcome = _failure(
+                message("run.crashed", type=type(exc).__name__, error=error)
+            )
     outcome.setdefault("status", RetrainRun.Status.SUCCESS)
     outcome["peak_memory_bytes"] = watch.peak or None
     outcome["duration_seconds"] = time.perf_counter() - started
     return _finish(run, outcome, reason=reason)
 
 
-def _failure(message: str) -> dict:
+def _failure(error: dict) -> dict:
     return {
         "status": RetrainRun.Status.FAILED,
-        "error_message": message[:2000],
+        "error_message": render_english(error)[:2000],
+        "error_message_message": error,
         "traceback": traceback_module.format_exc()[-20000:],
     }
 
@@ -185,6 +193,7 @@ def _finish(run: RetrainRun, outcome: dict, *, reason: str) -> RetrainRun:
         "validation_metrics": outcome.get("validation_metrics", {}),
         "tuning": outcome.get("tuning", run.tuning) or {},
         "error_message": outcome.get("error_message", ""),
+        "error_message_message": outcome.get("error_message_message"),
         "traceback": outcome.get("traceback", ""),
     }
     updated = RetrainRun.objects.filter(
@@ -204,7 +213,7 @@ def _finish(run: RetrainRun, outcome: dict, *, reason: str) -> RetrainRun:
             "model_version": run.model_version.version if run.model_version else None,
             "promoted": run.promoted,
             "reason": run.promotion_reason or run.error_message,
-            "reason_message": run.promotion_reason_message,
+            "reason_message": run.promotion_reason_message or run.error_message_message,
         },
     )
     if run.status == RetrainRun.Status.FAILED:
@@ -224,7 +233,7 @@ def _finish(run: RetrainRun, outcome: dict, *, reason: str) -> RetrainRun:
             run.trigger,
             run.status,
             run.model_version.version if run.model_version else "none",
-            run.promotion_reason or run.error_message or reason,
+            run.promotion_reason or run.error_message or render_english(reason),
         )
     retrain_write_metadata(run)
     return run

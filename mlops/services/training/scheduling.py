@@ -27,6 +27,7 @@ from django_q.status import Stat
 from redis.exceptions import RedisError
 
 from draws.timefmt import iso_kst
+from mlops.messages import code_of
 from mlops.models import RetrainRun
 
 logger = logging.getLogger(__name__)
@@ -226,7 +227,10 @@ def _run_summary(run: RetrainRun | None) -> dict | None:
         "heartbeat_at": _iso(run.heartbeat_at),
         "model_version": run.model_version.version if run.model_version else None,
         "promoted": run.promoted,
-        "reason": run.promotion_reason or run.error_message,
+        # In the reader's language, its code beside it (None for older rows).
+        "reason": run.promotion_reason_text or run.error_message_text,
+        "reason_code": code_of(run.promotion_reason_message)
+        or code_of(run.error_message_message),
     }
 
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from draws.models import LottoDraw
-from mlops.messages import message
+from mlops.messages import message, render
 from mlops.ml import features, pipeline
 from mlops.models import ModelVersion
 from mlops.services.registry.audit import SYSTEM, Actor, audit_record
@@ -22,6 +22,11 @@ logger = logging.getLogger(__name__)
 
 class InsufficientDrawsError(ValidationError):
     """Fewer draws are stored than a trustworthy model needs (ML_MIN_DRAWS)."""
+
+    def __init__(self, count: int, minimum: int):
+        self.count, self.minimum = count, minimum
+        stored = message("run.insufficient_draws", count=count, minimum=minimum)
+        super().__init__(render(stored), code="insufficient_draws")
 
 
 def training_params(overrides: dict | None = None) -> dict:
@@ -59,10 +64,7 @@ def training_history() -> tuple[list[int], np.ndarray, str]:
 
 def ensure_enough_draws(count: int) -> None:
     if count < settings.ML_MIN_DRAWS:
-        raise InsufficientDrawsError(
-            f"Only {count} draws are stored; training needs at least "
-            f"{settings.ML_MIN_DRAWS} (ML_MIN_DRAWS)."
-        )
+        raise InsufficientDrawsError(count, settings.ML_MIN_DRAWS)
 
 
 def model_version_train(

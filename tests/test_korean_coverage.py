@@ -104,6 +104,19 @@ def test_a_staff_page_in_korean_shows_no_english_sentence(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/", "/api/"])
+def test_the_landing_page_in_korean_shows_no_english_sentence(path, client):
+    sentences = english_sentences()
+
+    response = client.get(path, HTTP_ACCEPT_LANGUAGE="ko")
+    text = visible_text(response.content.decode())
+
+    assert response.status_code == 200
+    assert HANGUL.search(text)
+    assert not [sentence for sentence in sentences if sentence in text]
+
+
+@pytest.mark.django_db
 def test_the_catalog_scan_finds_the_english_sentences_of_an_english_page(
     admin_client, model_root
 ):

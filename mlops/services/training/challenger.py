@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 
 def challenger_train_and_gate(
-    run: RetrainRun, *, reason: str, activated_by: str = "retrain"
+    run: RetrainRun, *, reason: str | dict, activated_by: str = "retrain"
 ) -> dict:
     """Train the challenger (archived), then promote it if the gate says so."""
     draw_nos, numbers, data_hash = training_history()

@@ -175,7 +175,7 @@ def _failure(error: dict) -> dict:
     }
 
 
-def _finish(run: RetrainRun, outcome: dict, *, reason: str) -> RetrainRun:
+def _finish(run: RetrainRun, outcome: dict, *, reason: str | dict) -> RetrainRun:
     """Write the outcome, release the lock, audit, log and rewrite the metadata."""
     fields = {
         "status": outcome["status"],

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MlopsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "mlops"
-    verbose_name = "ML operations"
+    verbose_name = _("ML operations")
 
     def ready(self):
         from . import receivers  # noqa: F401  (connects signal handlers)

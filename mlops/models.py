@@ -307,7 +307,11 @@ class RetrainRun(models.Model):
         permissions = [("retrain_model", "Can request a retrain")]
 
     def __str__(self) -> str:
-        return f"Retrain run {self.pk} ({self.trigger}, {self.status})"
+        return gettext("Retrain run %(id)s (%(trigger)s, %(status)s)") % {
+            "id": self.pk,
+            "trigger": self.trigger,
+            "status": self.status,
+        }
 
     @property
     def promotion_reason_text(self) -> str:

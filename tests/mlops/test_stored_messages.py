@@ -394,3 +394,26 @@ def test_a_version_a_rollback_passed_over_is_audited_with_a_code_read_in_korean(
     assert skipped["why"] == "file missing or corrupt and no good backup"
     assert skipped["why_message"] == {"code": "rollback.unusable", "params": {}}
     assert "why: 모델 파일이 없거나 손상되었고 정상 백업이 없음" in rows["skipped"]
+
+
+@pytest.mark.django_db
+def test_the_audit_trail_keeps_an_objects_label_in_english_whoever_wrote_it(
+    admin_client, model_root
+):
+    from django.urls import reverse
+
+    from mlops.models import AuditEvent, RetrainRun
+    from mlops.services.registry.audit import Actor
+    from mlops.services.training.retrain_requests import retrain_request
+
+    with translation.override("ko"):
+        run = retrain_request(trigger="manual", actor=Actor.system())
+    event = AuditEvent.objects.get(action="retrain_requested")
+    page = admin_client.get(
+        reverse("admin:mlops_retrainrun_change", args=[run.pk]),
+        HTTP_ACCEPT_LANGUAGE="ko",
+    ).content.decode()
+
+    assert event.object_repr == f"Retrain run {run.pk} (manual, queued)"
+    assert f"재학습 실행 {run.pk} (manual, queued)" in page  # the live page: Korean
+    assert RetrainRun.objects.count() == 1

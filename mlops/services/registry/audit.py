@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.db import models
+from django.utils.translation import override
 
 from mlops.models import AuditEvent
 
@@ -37,6 +38,13 @@ class Actor:
 SYSTEM = Actor.system()
 
 
+def _english_label(obj: models.Model | None) -> str:
+    if obj is None:
+        return ""
+    with override("en"):
+        return str(obj)[:200]
+
+
 def audit_record(
     *,
     actor: Actor,
@@ -52,6 +60,8 @@ def audit_record(
         action=action,
         object_type=obj._meta.label if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        object_repr=str(obj)[:200] if obj is not None else "",
+        # The label as the object reads in English: stored rows never depend on
+        # the language of whoever caused them.
+        object_repr=_english_label(obj),
         details=details or {},
     )

@@ -7,6 +7,11 @@ import pytest
 from django.conf import settings as django_settings
 from hypothesis import settings as hypothesis_settings
 
+try:
+    from xdist.scheduler import LoadScopeScheduling
+except ImportError:  # pytest-xdist (a dev dependency) only schedules `-n` runs
+    LoadScopeScheduling = None
+
 # Property-based tests (the API fuzz, the import parser) run under a profile:
 # HYPOTHESIS_PROFILE=ci (set by .ci/run) is derandomized (the same examples every
 # run, so CI is reproducible and bounded) and keeps no example database; "dev"
@@ -16,6 +21,60 @@ hypothesis_settings.register_profile(
 )
 hypothesis_settings.register_profile("dev", max_examples=50, deadline=None)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+# CI runs the suite on two pytest-xdist workers (`-n 2 --dist loadgroup`, see
+# .ci/run). Tests in one group run one after the other on one worker:
+# - "fuzz": the module's live server (migrated, seeded, trained) starts once, not
+#   once per worker;
+# - "timed_processes": the process tests that assert on time (a new model served
+#   within 5 s, a prompt SIGTERM, a schedule fired within its deadline, workers
+#   recycled under load) never overlap one another; each overlaps only the other
+#   worker's tests;
+# - "other_processes": the other tests that start servers or browsers (a minute
+#   or less each) are handed out early as one batch, so that none of them is
+#   left running alone at the end.
+# Every other test is scheduled on its own. (xdist's own loadgroup reads
+# xdist_group marks into node ids, which pytest 9.2's node ids no longer take:
+# the scheduler below groups by path instead.)
+XDIST_GROUPS = {
+    "tests/test_api_fuzz.py": "fuzz",
+    "tests/scaleout/test_two_hosts.py": "timed_processes",
+    "tests/observability/test_processes.py": "timed_processes",
+    "tests/mlops/test_qcluster_e2e.py": "timed_processes",
+    "tests/test_database_down.py": "timed_processes",
+    "tests/test_run_script.py": "other_processes",
+    "tests/test_quickstart_smoke.py": "other_processes",
+    "tests/mlops/test_retraining_processes.py": "other_processes",
+    "tests/api/test_throttling_processes.py": "other_processes",
+    "tests/e2e/": "other_processes",
+}
+
+
+def xdist_group_of(nodeid: str) -> str | None:
+    path = nodeid.split("::", 1)[0]
+    for prefix, group in XDIST_GROUPS.items():
+        if path.startswith(prefix):
+            return group
+    return None
+
+
+if LoadScopeScheduling is not None:
+
+    class GroupScheduling(LoadScopeScheduling):
+        """xdist's load-by-scope scheduling; a scope is a group, else one test.
+
+        Bigger scopes are handed out first (xdist's default reordering), so each
+        group starts at once on a worker of its own.
+        """
+
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group_of(nodeid) or nodeid
+
+    def pytest_xdist_make_scheduler(config, log):
+        if config.getvalue("dist") == "loadgroup":
+            return GroupScheduling(config, log)
+        return None
 
 
 @pytest.fixture

@@ -17,14 +17,18 @@ S3 server (`moto_server`, its own process, real HTTP):
    of the active model with an empty read cache (download + sha256 + unpickle),
    and the same load from the cache (a HEAD + sha256 + unpickle).
    The cold load is also split: the download alone (GET + sha256, `read_verified`).
-3. retrain to served: --retrains forced retrains on the qcluster worker while a
-   poller asks each host every 0.1 s which version answers; the figure is the
-   time from the new version's activation (its commit) to the later of the two
-   hosts serving it, and the same from the run's finished_at (which comes after
-   the activation: metadata, the automatic backup; so it can be negative).
+3. retrain to served: --retrains forced retrains on the qcluster worker (each
+   with a seed of its own, so each host has to fetch new bytes: its prefetch
+   does) while a poller asks each host every 0.1 s which version answers; the
+   figure is the time from the run's finished_at to the later of the two hosts
+   serving it, and the same from the new version's activation (its commit,
+   which comes before finished_at: metadata, the automatic backup; so the first
+   can be negative). Each host's ml_model_downloads_total by context is shown.
 
-Medians with min and max; the load average before and after is printed beside
-them: on a busy machine the figures are noise.
+Medians with min and max; the load average before, after and at each round's
+start is printed beside them: on a busy machine the figures are noise.
+benchmarks/run_all runs it with bounded arguments (about two minutes on a quiet
+machine).
 """
 
 import argparse
@@ -32,6 +36,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import statistics
@@ -56,6 +61,12 @@ from tests.scaleout.hosts import (  # noqa: E402
 )
 
 RECOMMENDATIONS = "/api/recommendations/?count=5"
+# The worker host first: migrate, the shipped draws, a first model (one start).
+PREPARE = (
+    "from django.core.management import call_command; "
+    "call_command('migrate', interactive=False, verbosity=0); "
+    "call_command('import_draws'); call_command('train_model')"
+)
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
@@ -148,8 +159,9 @@ def throughput(cluster, args) -> dict:
     two = [cluster.processes["host-a"], cluster.processes["host-b"]]
     one = cluster.processes["host-2w"]
     half = max(1, args.connections // 2)
-    a_rates, b_rates, errors = [], [], 0
+    a_rates, b_rates, loads, errors = [], [], [], 0
     for _ in range(args.rounds):
+        loads.append(os.getloadavg()[0])
         runs = [
             Wrk(p.base_url + RECOMMENDATIONS, duration=args.duration, connections=half)
             for p in two
@@ -171,6 +183,7 @@ def throughput(cluster, args) -> dict:
         "ratio_two_hosts_to_one": round(
             statistics.median(a_rates) / statistics.median(b_rates), 3
         ),
+        "load_average_per_round": spread(loads, 2),
         "errors": errors,
     }
 
@@ -212,7 +225,65 @@ def retrain_to_served(cluster, args) -> dict:
         "seconds_from_activation": spread(delays, 2),
         "seconds_from_run_finished": spread(from_finished, 2),
         "failed_polls": failures,
+        # Where the hosts got the new models: their prefetch, never a request.
+        "model_downloads": {p.name: model_downloads(p) for p in hosts},
     }
+
+
+def model_downloads(process) -> dict[str, float]:
+    """ml_model_downloads_total by context, from the host's /metrics."""
+    status, body = process.get("/metrics")
+    found = re.findall(
+        r'^ml_model_downloads_total\{context="(\w+)"\} ([0-9.e+]+)$',
+        body.decode() if status == 200 else "",
+        re.MULTILINE,
+    )
+    return {context: float(value) for context, value in found}
+
+
+def summary(report: dict) -> str:
+    """The figures as a person reads them (the JSON follows)."""
+    t, c, r = report["throughput"], report["cold_start"], report["retrain_to_served"]
+
+    def line(label, figure, unit=""):
+        return (
+            f"  {label}: {figure['median']}{unit} "
+            f"(min {figure['min']}, max {figure['max']}, n {figure['n']})"
+        )
+
+    machine = report["machine"]
+    return "\n".join(
+        [
+            f"bench_scaleout on {machine['cpus']} CPUs, load average "
+            f"{machine['load_average_before'][0]} before, "
+            f"{machine['load_average_after'][0]} after",
+            "requests/s, GET /api/recommendations/?count=5, interleaved rounds:",
+            line(
+                "two hosts of one gunicorn worker (summed)",
+                t["two_hosts_of_one_worker_rps"],
+            ),
+            line("one host of two gunicorn workers", t["one_host_of_two_workers_rps"]),
+            f"  ratio two hosts / one host: {t['ratio_two_hosts_to_one']}; "
+            f"failed requests: {t['errors']}",
+            line(
+                "load average (1 min) at each round's start",
+                t["load_average_per_round"],
+            ),
+            f"cold-start model load from S3 ({c['model_bytes']:,} bytes):",
+            line("p50 download + sha256 + unpickle", c["cold_load_ms"], " ms"),
+            line("of which download + sha256", c["download_and_sha256_ms"], " ms"),
+            line(
+                "from the host's read cache (HEAD + sha256 + unpickle)",
+                c["cached_load_ms"],
+                " ms",
+            ),
+            "retrain -> both hosts serving the new version:",
+            line("from the run's finished_at", r["seconds_from_run_finished"], " s"),
+            line("from the activation's commit", r["seconds_from_activation"], " s"),
+            f"  failed polls: {r['failed_polls']}; model downloads by host: "
+            f"{r['model_downloads']}",
+        ]
+    )
 
 
 def main() -> None:
@@ -241,9 +312,7 @@ def main() -> None:
     )
     cluster.create()
     try:
-        cluster.must("worker", "migrate", "--noinput")
-        cluster.must("worker", "import_draws")
-        cluster.must("worker", "train_model", timeout=1800)
+        cluster.must("worker", "shell", "-c", PREPARE, timeout=1800)
         cluster.start_web("host-a", workers=1)
         cluster.start_web("host-b", workers=1)
         cluster.start_web("host-2w", workers=2)
@@ -274,6 +343,7 @@ def main() -> None:
         "settings": vars(args) | {"save": str(args.save) if args.save else None},
         **results,
     }
+    print(summary(report))
     print(json.dumps(report, indent=2))
     if args.save:
         args.save.write_text(json.dumps(report, indent=2) + "\n")

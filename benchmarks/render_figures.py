@@ -222,6 +222,39 @@ def consumer_lines(data: dict) -> list[str]:
     return lines
 
 
+def scaleout_lines(data: dict) -> list[str]:
+    """bench_scaleout: two hosts vs one, cold start from S3, retrain to served."""
+    t, c, r = data["throughput"], data["cold_start"], data["retrain_to_served"]
+
+    def cell(figure: dict, digits: int = 1) -> str:
+        return (
+            f"{figure['median']:.{digits}f} [{figure['min']:.{digits}f}, "
+            f"{figure['max']:.{digits}f}] (n {figure['n']})"
+        )
+
+    return [
+        f"### Scale-out (`bench_scaleout`, {data.get('when', '?')})",
+        "",
+        "Two web hosts of one gunicorn worker each vs one host of two, each host "
+        "with its own empty disk, on PostgreSQL, Redis and moto's S3 server; "
+        f"interleaved rounds. Load average at the rounds' start {cell(t['load_average_per_round'], 2)}.",
+        "",
+        "| figure | median [min, max] |",
+        "|---|---|",
+        f"| req/s, two hosts × 1 worker (summed) | {cell(t['two_hosts_of_one_worker_rps'])} |",
+        f"| req/s, one host × 2 workers | {cell(t['one_host_of_two_workers_rps'])} |",
+        f"| ratio two hosts / one host | {t['ratio_two_hosts_to_one']} |",
+        f"| cold-start model load from S3, ms ({c['model_bytes']:,} bytes) | {cell(c['cold_load_ms'], 0)} |",
+        f"| of which download + sha256, ms | {cell(c['download_and_sha256_ms'], 0)} |",
+        f"| load from the host's read cache, ms | {cell(c['cached_load_ms'], 0)} |",
+        f"| finished retrain → both hosts serve it, s | {cell(r['seconds_from_run_finished'], 2)} |",
+        f"| activation → both hosts serve it, s | {cell(r['seconds_from_activation'], 2)} |",
+        "",
+        f"Failed requests {t['errors']}, failed polls {r['failed_polls']}; model "
+        f"downloads per host by context: {r.get('model_downloads', '?')}.",
+    ]
+
+
 def printed_lines(name: str, data: dict) -> list[str]:
     run = data.get("run", data)
     lines = [
@@ -266,6 +299,8 @@ def render(results: Path, doc: Path = DOC) -> Path:
             body += serving_lines(data) + [""]
         elif name == "bench_anchors" and "anchors" in data:
             body += anchor_lines(data) + [""]
+        elif name == "bench_scaleout" and "throughput" in data:
+            body += scaleout_lines(data) + [""]
         elif name == "bench_growth" and "comparison" in data:
             body += growth_lines(data) + [""]
         elif name == "bench_consumer_api" and "targets" in data:

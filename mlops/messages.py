@@ -71,6 +71,8 @@ MESSAGES = {
         "self-heal: model %(version)s is %(reason)s and could not be restored "
         "(%(outcome)s)"
     ),
+    # Why a rollback passed a version over (audit "rollback" details.skipped).
+    "rollback.unusable": _("file missing or corrupt and no good backup"),
     # Why a warm-start retrain refitted instead (RetrainRun.tuning["warm_start"]).
     "warm_start.no_active": _("no active model to grow"),
     "warm_start.feature_set": _("the active model uses feature set %(feature_set)s"),

@@ -39,7 +39,13 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-MAKE_USERS = """
+# One process prepares the database (a Django start-up each would cost seconds):
+# the real migrations, the shipped draws, a trained model, two users.
+PREPARE = """
+from django.core.management import call_command
+call_command("migrate", "--noinput", verbosity=0)
+call_command("import_draws")
+call_command("train_model")
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 User = get_user_model()
@@ -91,10 +97,7 @@ class FuzzServer:
 
     def start(self) -> None:
         env = self.server.env
-        manage(env, "migrate", "--noinput", "-v0")
-        manage(env, "import_draws")
-        manage(env, "train_model")
-        output = manage(env, "shell", "-c", MAKE_USERS)
+        output = manage(env, "shell", "-c", PREPARE)
         admin, staff = output.strip().splitlines()[-1].split()
         self.credentials = {
             "anonymous": {},

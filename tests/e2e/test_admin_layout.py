@@ -69,6 +69,19 @@ LAYOUT_PROBLEMS = """
     if (!clips && box.scrollWidth > box.clientWidth + 1 && box.clientWidth > 0) {
       problems.push(`${what} overflows: ${box.scrollWidth}px in ${box.clientWidth}px`);
     }
+    // Cut off by a box that scrolls or clips sideways (a table wider than its
+    // .results wrapper): the page fits, but the text is out of sight.
+    for (let up = box.parentElement; up && up !== document.body; up = up.parentElement) {
+      const upStyle = getComputedStyle(up);
+      if (upStyle.clip !== "auto" || upStyle.clipPath !== "none") break;  // for readers
+      if (["hidden", "clip", "auto", "scroll"].includes(upStyle.overflowX)) {
+        const edge = up.getBoundingClientRect().right;
+        if (rect.right > edge + 1) {
+          problems.push(`${what} is cut off by ${describe(up)} at ${edge.toFixed(0)}px`);
+        }
+        break;
+      }
+    }
     const clipsY = ["hidden", "clip", "auto", "scroll"].includes(style.overflowY);
     if (!clipsY && box.scrollHeight > box.clientHeight + 1 && box.clientHeight > 0) {
       problems.push(`${what} spills below: ${box.scrollHeight}px in ${box.clientHeight}px`);

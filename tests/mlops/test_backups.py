@@ -21,7 +21,7 @@ from mlops.services.registry.registry import (
     model_version_load,
 )
 from mlops.services.registry.storage import get_storage, sha256_bytes
-from tests.factories import train
+from tests.factories import registered
 
 pytestmark = pytest.mark.django_db
 # The commands call the same services the tests above run on both backends;
@@ -30,9 +30,9 @@ DOORS_ON_LOCAL_DISK = pytest.mark.parametrize("model_store", ["local"], indirect
 
 
 def test_a_backup_is_a_byte_identical_copy_verified_against_the_versions_checksum(
-    model_store, shipped_draws
+    model_store, shipped_history
 ):
-    version = train(1)
+    version = registered(1)
     backup = model_version_backup(version=version, actor=Actor.cli())
     storage = get_storage()
     copied = storage.read_bytes(backup.file_path)
@@ -47,8 +47,8 @@ def test_a_backup_is_a_byte_identical_copy_verified_against_the_versions_checksu
     assert metadata["sha256"] == version.sha256
 
 
-def test_a_backup_is_recorded_in_the_audit_trail(model_store, shipped_draws):
-    version = train(1)
+def test_a_backup_is_recorded_in_the_audit_trail(model_store, shipped_history):
+    version = registered(1)
     backup = model_version_backup(version=version, actor=Actor.cli())
     event = AuditEvent.objects.get(action="backup")
     assert (event.actor_type, event.actor) == ("cli", "cli")
@@ -58,9 +58,9 @@ def test_a_backup_is_recorded_in_the_audit_trail(model_store, shipped_draws):
 
 
 def test_two_backups_of_one_version_never_overwrite_each_other(
-    model_store, shipped_draws
+    model_store, shipped_history
 ):
-    version = train(1)
+    version = registered(1)
     first = model_version_backup(version=version, actor=Actor.cli())
     second = model_version_backup(version=version, actor=Actor.cli())
     assert first.file_path != second.file_path
@@ -69,9 +69,9 @@ def test_two_backups_of_one_version_never_overwrite_each_other(
 
 
 def test_backing_up_a_corrupt_file_is_refused_and_records_nothing(
-    model_store, shipped_draws
+    model_store, shipped_history
 ):
-    version = train(1)
+    version = registered(1)
     model_store.write(version.file_path, b"not the model")
     with pytest.raises(ValidationError, match="checksum mismatch"):
         model_version_backup(version=version, actor=Actor.cli())
@@ -81,9 +81,9 @@ def test_backing_up_a_corrupt_file_is_refused_and_records_nothing(
 
 
 def test_the_backup_restore_round_trip_brings_back_the_exact_bytes_that_load(
-    model_store, shipped_draws
+    model_store, shipped_history
 ):
-    version = train(1, activate=True)
+    version = registered(1, activate=True)
     original = model_store.read(version.file_path)
     model_version_backup(version=version, actor=Actor.cli())
     model_store.write(version.file_path, original[:100] + b"flipped")
@@ -97,8 +97,8 @@ def test_the_backup_restore_round_trip_brings_back_the_exact_bytes_that_load(
     assert model_version_load(restored) is not None
 
 
-def test_the_newest_good_backup_skips_a_corrupt_newer_one(model_store, shipped_draws):
-    version = train(1)
+def test_the_newest_good_backup_skips_a_corrupt_newer_one(model_store, shipped_history):
+    version = registered(1)
     older = model_version_backup(version=version, actor=Actor.cli())
     newer = model_version_backup(version=version, actor=Actor.cli())
     model_store.write(newer.file_path, b"bit rot")
@@ -108,10 +108,10 @@ def test_the_newest_good_backup_skips_a_corrupt_newer_one(model_store, shipped_d
 
 
 def test_every_newly_activated_version_is_backed_up_automatically(
-    model_store, shipped_draws, django_capture_on_commit_callbacks
+    model_store, shipped_history, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        version = train(1, activate=True)
+        version = registered(1, activate=True)
     backup = ModelBackup.objects.get(model_version=version)
     assert backup.sha256 == version.sha256
     assert backup.created_by == "system"
@@ -121,20 +121,20 @@ def test_every_newly_activated_version_is_backed_up_automatically(
 
 
 def test_reactivating_a_version_that_has_a_verified_backup_makes_no_second_copy(
-    model_store, shipped_draws, django_capture_on_commit_callbacks
+    model_store, shipped_history, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        first = train(1, activate=True)
-        second = train(2, activate=True)
+        first = registered(1, activate=True)
+        second = registered(2, activate=True)
         model_version_activate(version=first, actor=Actor.cli())
     assert ModelBackup.objects.filter(model_version=first).count() == 1
     assert ModelBackup.objects.filter(model_version=second).count() == 1
 
 
 def test_an_automatic_backup_that_fails_does_not_fail_the_activation(
-    model_store, shipped_draws, django_capture_on_commit_callbacks, settings
+    model_store, shipped_history, django_capture_on_commit_callbacks, settings
 ):
-    version = train(1)
+    version = registered(1)
     # Every backup write fails: a file where the backups folder should be, or
     # a bucket that does not exist.
     if model_store.backend == "local":
@@ -152,10 +152,10 @@ def test_an_automatic_backup_that_fails_does_not_fail_the_activation(
 
 @DOORS_ON_LOCAL_DISK
 def test_backup_model_backs_up_the_active_version_by_default(
-    model_store, shipped_draws
+    model_store, shipped_history
 ):
-    train(1)
-    active = train(2, activate=True)
+    registered(1)
+    active = registered(2, activate=True)
     out = io.StringIO()
     call_command("backup_model", stdout=out)
     backup = ModelBackup.objects.get()
@@ -165,9 +165,9 @@ def test_backup_model_backs_up_the_active_version_by_default(
 
 
 @DOORS_ON_LOCAL_DISK
-def test_backup_model_backs_up_a_named_version(model_store, shipped_draws):
-    archived = train(1)
-    train(2, activate=True)
+def test_backup_model_backs_up_a_named_version(model_store, shipped_history):
+    archived = registered(1)
+    registered(2, activate=True)
     call_command("backup_model", archived.version, stdout=io.StringIO())
     assert ModelBackup.objects.get().model_version == archived
 

@@ -11,7 +11,7 @@ from mlops.models import AuditEvent, ModelBackup, ModelVersion
 from mlops.services.operations.backups import model_version_backup
 from mlops.services.operations.cleanup import models_cleanup
 from mlops.services.registry.audit import Actor
-from tests.factories import train
+from tests.factories import registered
 
 pytestmark = pytest.mark.django_db
 # The doors (command, API) call the same service the tests above run on both
@@ -20,7 +20,7 @@ DOORS_ON_LOCAL_DISK = pytest.mark.parametrize("model_store", ["local"], indirect
 
 
 @pytest.fixture
-def registry(model_store, shipped_draws):
+def registry(model_store, shipped_history):
     """A registry with every case cleanup must tell apart, files 60 days old.
 
     v1: once active, replaced; two backups.     v2: once active, no backup.
@@ -28,15 +28,15 @@ def registry(model_store, shipped_draws):
     v5: never active, files 1 day old.          Plus orphans and other services'
     files under metadata/.
     """
-    v1 = train(1, activate=True)
+    v1 = registered(1, activate=True)
     b1_old = model_version_backup(version=v1, actor=Actor.cli())
     b1_new = model_version_backup(version=v1, actor=Actor.cli())
-    v2 = train(2, activate=True)
-    v3 = train(3, activate=True)
+    v2 = registered(2, activate=True)
+    v3 = registered(3, activate=True)
     b3 = model_version_backup(version=v3, actor=Actor.cli())
-    v4 = train(4)
+    v4 = registered(4)
     b4 = model_version_backup(version=v4, actor=Actor.cli())
-    v5 = train(5)
+    v5 = registered(5)
     for stray in ("trained/stray.pkl", "backups/unknown/copy.pkl"):
         model_store.write(stray, b"someone put this here")
     model_store.write("metadata/predictions/1221_x.json", b"{}")

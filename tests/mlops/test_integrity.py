@@ -11,7 +11,7 @@ from mlops.models import AuditEvent, ModelBackup, ModelVersion
 from mlops.services.operations.backups import model_version_backup
 from mlops.services.operations.integrity import models_verify
 from mlops.services.registry.audit import Actor
-from tests.factories import train
+from tests.factories import registered
 
 pytestmark = pytest.mark.django_db
 # The commands call the same services the tests above run on both backends;
@@ -20,10 +20,10 @@ DOORS_ON_LOCAL_DISK = pytest.mark.parametrize("model_store", ["local"], indirect
 
 
 @pytest.fixture
-def two_backed_up(model_store, shipped_draws):
-    v1 = train(1, activate=True)
+def two_backed_up(model_store, shipped_history):
+    v1 = registered(1, activate=True)
     b1 = model_version_backup(version=v1, actor=Actor.cli())
-    v2 = train(2, activate=True)
+    v2 = registered(2, activate=True)
     b2 = model_version_backup(version=v2, actor=Actor.cli())
     return v1, b1, v2, b2
 

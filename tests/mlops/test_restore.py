@@ -21,7 +21,7 @@ from mlops.services.registry.registry import (
 )
 from mlops.services.registry.storage import sha256_bytes
 from tests import factories
-from tests.factories import train
+from tests.factories import registered
 
 pytestmark = pytest.mark.django_db
 # The commands call the same services the tests above run on both backends;
@@ -30,7 +30,7 @@ DOORS_ON_LOCAL_DISK = pytest.mark.parametrize("model_store", ["local"], indirect
 
 
 @pytest.fixture
-def backed_up_then_replaced(model_store, shipped_draws):
+def backed_up_then_replaced(model_store, shipped_history):
     """v1 was active and backed up; v2 replaced it."""
     return factories.backed_up_then_replaced()
 
@@ -100,10 +100,10 @@ def test_a_version_deleted_by_cleanup_comes_back_with_its_metadata(
 
 
 def test_restoring_without_a_usable_backup_is_refused_and_changes_nothing(
-    model_store, shipped_draws
+    model_store, shipped_history
 ):
-    v1 = train(1, activate=True)
-    v2 = train(2, activate=True)
+    v1 = registered(1, activate=True)
+    v2 = registered(2, activate=True)
     model_store.delete(v1.file_path)
     with pytest.raises(ValidationError, match="has no backup that matches"):
         model_version_restore(version=v1, actor=Actor.cli())
@@ -136,9 +136,9 @@ def test_restoring_the_intact_active_version_says_there_is_nothing_to_do(
 
 
 def test_restoring_the_active_version_with_a_corrupt_file_repairs_it_in_place(
-    model_store, shipped_draws
+    model_store, shipped_history
 ):
-    v1 = train(1, activate=True)
+    v1 = registered(1, activate=True)
     model_version_backup(version=v1, actor=Actor.cli())
     model_store.write(v1.file_path, b"garbage")
     restored = model_version_restore(version=v1, actor=Actor.cli())
@@ -174,10 +174,10 @@ def test_restore_model_fails_in_one_line_for_an_unknown_version(model_store, db)
 
 @DOORS_ON_LOCAL_DISK
 def test_restore_model_fails_when_no_backup_can_repair_the_file(
-    model_store, shipped_draws
+    model_store, shipped_history
 ):
-    v1 = train(1, activate=True)
-    train(2, activate=True)
+    v1 = registered(1, activate=True)
+    registered(2, activate=True)
     model_store.delete(v1.file_path)
     with pytest.raises(CommandError, match="no backup that matches its checksum"):
         call_command("restore_model", v1.version)

@@ -20,7 +20,7 @@ from mlops.services.registry.registry import (
     model_version_active,
     model_version_mark_corrupt,
 )
-from tests.factories import train
+from tests.factories import registered
 
 pytestmark = pytest.mark.django_db
 # The commands call the same services the tests above run on both backends;
@@ -29,16 +29,16 @@ DOORS_ON_LOCAL_DISK = pytest.mark.parametrize("model_store", ["local"], indirect
 
 
 def test_the_history_after_activate_retrain_and_roll_back_is_exact(
-    model_store, shipped_draws, django_user_model
+    model_store, shipped_history, django_user_model
 ):
     alice = django_user_model.objects.create_user("alice", is_staff=True)
     bob = django_user_model.objects.create_user("bob", is_staff=True)
-    v1 = train(1)
+    v1 = registered(1)
     model_version_activate(
         version=v1, actor=Actor.for_user(alice), reason="first deployment"
     )
     run = RetrainRun.objects.create(trigger="scheduled", status="running")
-    v2 = train(
+    v2 = registered(
         2,
         activate=True,
         actor=Actor.scheduler(),
@@ -87,19 +87,19 @@ def test_the_history_after_activate_retrain_and_roll_back_is_exact(
     assert event.details["reason"] == "v2 looks worse"
 
 
-def test_rolling_back_twice_returns_to_where_it_started(model_store, shipped_draws):
-    v1 = train(1, activate=True)
-    v2 = train(2, activate=True)
+def test_rolling_back_twice_returns_to_where_it_started(model_store, shipped_history):
+    v1 = registered(1, activate=True)
+    v2 = registered(2, activate=True)
     assert model_version_rollback(actor=Actor.cli()) == v1
     assert model_version_rollback(actor=Actor.cli()) == v2
 
 
 def test_a_corrupt_previous_version_without_a_backup_is_passed_over(
-    model_store, shipped_draws
+    model_store, shipped_history
 ):
-    v1 = train(1, activate=True)
-    v2 = train(2, activate=True)
-    train(3, activate=True)
+    v1 = registered(1, activate=True)
+    v2 = registered(2, activate=True)
+    registered(3, activate=True)
     model_version_mark_corrupt(version=v2, reason="checksum_mismatch")
 
     plan = model_version_rollback_plan()
@@ -112,12 +112,12 @@ def test_a_corrupt_previous_version_without_a_backup_is_passed_over(
 
 
 def test_a_corrupt_previous_version_with_a_backup_is_restored_and_activated(
-    model_store, shipped_draws
+    model_store, shipped_history
 ):
-    train(1, activate=True)
-    v2 = train(2, activate=True)
+    registered(1, activate=True)
+    v2 = registered(2, activate=True)
     model_version_backup(version=v2, actor=Actor.cli())
-    train(3, activate=True)
+    registered(3, activate=True)
     model_store.write(v2.file_path, b"garbage")
     model_version_mark_corrupt(version=v2, reason="checksum_mismatch")
 
@@ -130,8 +130,8 @@ def test_a_corrupt_previous_version_with_a_backup_is_restored_and_activated(
     assert (current.model_version, current.activated_by) == (v2, "rollback")
 
 
-def test_rolling_back_with_no_earlier_version_is_refused(model_store, shipped_draws):
-    v1 = train(1, activate=True)
+def test_rolling_back_with_no_earlier_version_is_refused(model_store, shipped_history):
+    v1 = registered(1, activate=True)
     with pytest.raises(ValidationError, match="no earlier version"):
         model_version_rollback(actor=Actor.cli())
     assert model_version_active() == v1
@@ -140,10 +140,10 @@ def test_rolling_back_with_no_earlier_version_is_refused(model_store, shipped_dr
 
 @DOORS_ON_LOCAL_DISK
 def test_rollback_model_activates_the_previous_version_as_the_cli(
-    model_store, shipped_draws
+    model_store, shipped_history
 ):
-    v1 = train(1, activate=True)
-    train(2, activate=True)
+    v1 = registered(1, activate=True)
+    registered(2, activate=True)
     out = io.StringIO()
     call_command("rollback_model", "--reason", "drill", stdout=out)
     assert f"Rolled back: {v1.version} is now the active model." in out.getvalue()

@@ -18,9 +18,9 @@ from mlops.services.registry.registry import (
     model_version_load,
     model_version_register,
 )
-from mlops.services.training.training import model_version_train
 from recommendations.services.forecast_cache import forecast_cache_clear
 from recommendations.services.recommendation import RecommendationEngine
+from tests.factories import registered
 
 pytestmark = pytest.mark.django_db
 
@@ -44,8 +44,8 @@ def failure(version: ModelVersion) -> ModelIntegrityError:
 
 
 @pytest.fixture
-def active_with_backup(model_store, shipped_draws):
-    version = model_version_train(params={"seed": 1})
+def active_with_backup(model_store, shipped_history):
+    version = registered(1, activate=True)
     model_version_backup(version=version, actor=Actor.system())
     return version
 
@@ -109,10 +109,10 @@ def test_a_deleted_active_file_is_restored_too(model_store, active_with_backup):
 
 
 def test_without_a_backup_the_version_is_corrupt_and_an_emergency_retrain_is_queued(
-    model_store, shipped_draws, settings
+    model_store, shipped_history, settings
 ):
     settings.SELF_HEAL_QUEUE_RETRAIN = True
-    version = model_version_train(params={"seed": 1})
+    version = registered(1, activate=True)
     corrupt(model_store, version)
     before = healed_count("no_backup")
 
@@ -131,20 +131,20 @@ def test_without_a_backup_the_version_is_corrupt_and_an_emergency_retrain_is_que
 
 
 def test_no_retrain_is_queued_when_the_setting_is_off(
-    model_store, shipped_draws, settings
+    model_store, shipped_history, settings
 ):
     settings.SELF_HEAL_QUEUE_RETRAIN = False
-    version = model_version_train(params={"seed": 1})
+    version = registered(1, activate=True)
     model_store.delete(version.file_path)
     assert model_self_heal(version=version, error=failure(version)) is None
     assert not RetrainRun.objects.exists()
 
 
 def test_a_retrain_already_in_flight_is_not_an_error(
-    model_store, shipped_draws, settings
+    model_store, shipped_history, settings
 ):
     settings.SELF_HEAL_QUEUE_RETRAIN = True
-    version = model_version_train(params={"seed": 1})
+    version = registered(1, activate=True)
     running = RetrainRun.objects.create(
         trigger="scheduled", status="running", in_flight=RetrainRun.IN_FLIGHT
     )
@@ -215,10 +215,10 @@ def test_the_engine_stays_in_ml_mode_with_the_restored_version(
 
 
 def test_without_a_backup_the_engine_serves_statistical_mode_and_says_why(
-    model_store, shipped_draws, settings
+    model_store, shipped_history, settings
 ):
     settings.SELF_HEAL_QUEUE_RETRAIN = False
-    version = model_version_train(params={"seed": 1})
+    version = registered(1, activate=True)
     corrupt(model_store, version)
 
     recommendation = RecommendationEngine().recommend(count=3, seed=1)
@@ -241,7 +241,7 @@ def test_two_processes_hitting_the_corruption_at_once_restore_it_once(model_stor
     from draws.services import draw_import_file
 
     draw_import_file(django_settings.DRAWS_SHIPPED_CSV)
-    version = model_version_train(params={"seed": 1})
+    version = registered(1, activate=True)
     model_version_backup(version=version, actor=Actor.system())
     corrupt(model_store, version)
     error = failure(version)

@@ -365,3 +365,32 @@ def test_why_a_warm_start_refitted_is_stored_as_a_code_and_printed_in_korean(
     assert run.tuning["warm_start"]["reason"] == "no active model to grow"
     assert run.tuning["warm_start"]["reason_message"]["code"] == "warm_start.no_active"
     assert "웜 스타트 대신 전체 재학습: 키울 활성 모델이 없음" in printed
+
+
+@pytest.mark.django_db
+def test_a_version_a_rollback_passed_over_is_audited_with_a_code_read_in_korean(
+    model_root,
+):
+    from mlops.admin.audit_events import audit_details_rows
+    from mlops.models import AuditEvent
+    from mlops.services.operations.backups import model_version_rollback
+    from mlops.services.registry.audit import Actor
+    from mlops.services.registry.registry import model_version_mark_corrupt
+    from tests.factories import store_draws, train
+
+    store_draws(520)
+    train(1, activate=True)
+    v2 = train(2, activate=True)
+    train(3, activate=True)
+    model_version_mark_corrupt(version=v2, reason="checksum_mismatch")
+    with translation.override("ko"):  # whoever rolls back reads Korean
+        model_version_rollback(actor=Actor.cli())
+    event = AuditEvent.objects.get(action="rollback")
+
+    with translation.override("ko"):
+        rows = dict(audit_details_rows(event))
+
+    skipped = event.details["skipped"][0]
+    assert skipped["why"] == "file missing or corrupt and no good backup"
+    assert skipped["why_message"] == {"code": "rollback.unusable", "params": {}}
+    assert "why: 모델 파일이 없거나 손상되었고 정상 백업이 없음" in rows["skipped"]

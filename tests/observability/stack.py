@@ -4,7 +4,8 @@
 containers run; here they run against the local PostgreSQL (a fresh database,
 dropped afterwards) and Redis (keys under a claimed cluster name, deleted after;
 the database is never flushed: other test runs may be using it).
-Used by tests/observability/test_processes.py and the benchmarks (bench_serving.py).
+Used by tests/observability/test_processes.py and the benchmarks (bench_serving.py); built
+on tests/harness.py, as the scale-out hosts (tests/scaleout/hosts.py) are.
 
 Every wait is bounded, and `stop()` ends only the process groups started here.
 """
@@ -12,44 +13,42 @@ Every wait is bounded, and `stop()` ends only the process groups started here.
 import os
 import secrets
 import signal
-import socket
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-import psycopg2
-import redis
-
-ROOT = Path(__file__).resolve().parents[2]
-PYTHON = ROOT / ".venv" / "bin" / "python"
-ENTRYPOINT = ROOT / "deploy" / "entrypoint.sh"
-PG_ADMIN_DSN = os.environ.get(
-    "STACK_PG_ADMIN_DSN", "dbname=postgres user=postgres host=127.0.0.1 port=5432"
+from tests.harness import (
+    CLAIM_PREFIX,
+    PG_ADMIN_DSN,
+    PYTHON,
+    ROOT,
+    Database,
+    Processes,
+    claim_redis_namespace,
+    free_port,
+    http_get,
+    manage,
+    queue_retrain_code,
+    queued_run_id,
+    redis_client,
+    release_redis_namespace,
 )
+
+# Re-exported: tests and benchmarks import these from here.
+__all__ = [
+    "CLAIM_PREFIX",
+    "PG_ADMIN_DSN",
+    "STACK_REDIS_URL",
+    "Stack",
+    "claim_redis_namespace",
+    "free_port",
+    "http_get",
+    "queue_retrain",
+    "redis_client",
+    "release_redis_namespace",
+]
+
+ENTRYPOINT = ROOT / "deploy" / "entrypoint.sh"
 REDIS_HOST = "127.0.0.1:6379"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def http_get(url: str, *, timeout: float = 10.0, headers: dict | None = None):
-    """(status, body bytes); HTTP errors are answers too, not exceptions."""
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-def redis_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url)
-
 
 # The Redis database a stack uses: never flushed, shared with whoever else uses
 # it. The stack's queue, stats and claim all live under its own unique name, and
@@ -58,31 +57,6 @@ STACK_REDIS_URL = os.environ.get(
     "STACK_REDIS_URL",
     os.environ.get("Q_REDIS_TEST_URL", f"redis://{REDIS_HOST}/15"),
 )
-CLAIM_PREFIX = "lotto-stack:claimed:"
-
-
-def claim_redis_namespace(url: str) -> str:
-    """A Q2 cluster name no other stack uses, claimed with a marker key."""
-    for _ in range(10):
-        name = f"lotto_stack_{os.getpid()}_{secrets.token_hex(4)}"
-        owner = f"{socket.gethostname()}:{os.getpid()}"
-        if redis_client(url).set(CLAIM_PREFIX + name, owner, nx=True, ex=6 * 3600):
-            return name
-    raise RuntimeError(f"could not claim a stack name in {url}")
-
-
-def release_redis_namespace(url: str, name: str) -> int:
-    """Delete the keys the stack's processes created, and its claim; nothing else.
-
-    Django-Q2 keeps everything of a cluster under `django_q:<cluster name>:`
-    (the queue, the stats of each cluster process).
-    """
-    client = redis_client(url)
-    keys = list(client.scan_iter(match=f"django_q:{name}:*", count=500))
-    # The default cache (rate-limit counters, kept bodies) shares REDIS_URL.
-    keys += client.scan_iter(match=f"{name}:*", count=500)
-    keys.append(CLAIM_PREFIX + name)
-    return client.delete(*keys)
 
 
 class Stack:
@@ -90,13 +64,15 @@ class Stack:
 
     def __init__(self, workdir: Path, *, workers: int = 2, env=None):
         self.workdir = Path(workdir)
-        self.database = f"lotto_stack_{os.getpid()}_{secrets.token_hex(3)}"
+        self._database = Database("lotto_stack")
+        self.database = self._database.name
         self.redis_url = STACK_REDIS_URL
         self.redis_namespace = claim_redis_namespace(self.redis_url)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.multiproc_dir = self.workdir / "prometheus"
-        self.processes: dict[str, subprocess.Popen] = {}
+        self._processes = Processes(self.workdir)
+        self.processes = self._processes.started  # role -> Popen
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("PYTEST")},
             "DJANGO_SETTINGS_MODULE": "lotto_site.settings",
@@ -104,7 +80,7 @@ class Stack:
             "DEBUG": "0",
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{self.database}",
+            "DATABASE_URL": self._database.url,
             "Q_REDIS_URL": self.redis_url,
             "Q_CLUSTER_NAME": self.redis_namespace,
             "CACHE_KEY_PREFIX": self.redis_namespace,
@@ -127,50 +103,29 @@ class Stack:
 
     # --- resources ---------------------------------------------------------------
 
-    def _admin(self, sql: str) -> None:
-        connection = psycopg2.connect(PG_ADMIN_DSN)
-        connection.autocommit = True
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(sql)
-        finally:
-            connection.close()
-
     def query(self, sql: str, params=()) -> list[tuple]:
         """Rows from the stack's own database (cheaper than a manage.py shell)."""
-        connection = psycopg2.connect(
-            dbname=self.database, user="postgres", host="127.0.0.1", port=5432
-        )
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                return cursor.fetchall()
-        finally:
-            connection.close()
+        return self._database.query(sql, params)
 
     def create(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self._admin(f'CREATE DATABASE "{self.database}"')
+        self._database.create()
 
     def destroy(self) -> None:
-        self._admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        self._database.drop()
         # Our queue, stats and claim only: the database may be someone else's too.
         release_redis_namespace(self.redis_url, self.redis_namespace)
 
     # --- processes ---------------------------------------------------------------
 
-    def _start(self, role: str, extra_env: dict) -> subprocess.Popen:
-        log = open(self.workdir / f"{role}.log", "wb")  # the child keeps it open
-        process = subprocess.Popen(
+    def _start(self, role: str, extra_env: dict):
+        # A session of its own per role, as before the harness was shared.
+        return self._processes.start(
+            role,
             [str(ENTRYPOINT), role],
-            cwd=ROOT,
-            env={**self.env, **extra_env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stop() ends all of it
+            {**self.env, **extra_env},
+            own_session=True,
         )
-        self.processes[role] = process
-        return process
 
     def start_web(self, **extra_env: str) -> None:
         """migrate, import_draws, setup_schedules, gunicorn: as the web container
@@ -192,39 +147,17 @@ class Stack:
         """train_model --if-missing, then qcluster: as the worker container."""
         self._start("worker", {"TRAIN_ON_START": "1" if train_on_start else "0"})
 
-    def manage(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [str(PYTHON), "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+    def manage(self, *args: str, timeout: float = 300):
+        return manage(self.env, *args, timeout=timeout)
 
     def log(self, role: str) -> str:
-        path = self.workdir / f"{role}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        return self._processes.log(role)
 
     def wait_for(self, condition, *, timeout: float, what: str, interval=0.5):
         """Poll `condition()` until it returns a truthy value; fail after timeout."""
-        deadline = time.monotonic() + timeout
-        last_error = None
-        while time.monotonic() < deadline:
-            for role, process in self.processes.items():
-                if process.poll() is not None:
-                    raise RuntimeError(
-                        f"{role} exited with {process.returncode} while waiting for "
-                        f"{what}:\n{self.log(role)[-4000:]}"
-                    )
-            try:
-                result = condition()
-            except OSError as exc:  # connection refused while starting
-                result, last_error = None, exc
-            if result:
-                return result
-            time.sleep(interval)
-        raise TimeoutError(f"no {what} after {timeout:.0f} s (last: {last_error})")
+        return self._processes.wait_for(
+            condition, timeout=timeout, what=what, interval=interval
+        )
 
     def get(self, path: str, **kwargs):
         return http_get(self.base_url + path, **kwargs)
@@ -237,43 +170,12 @@ class Stack:
         )
 
     def stop(self, timeout: float = 30) -> dict[str, int]:
-        """SIGTERM each started process, as `docker stop` does (the leader only:
-        gunicorn and qcluster stop their own children); SIGKILL its process
-        group after `timeout`."""
-        codes = {}
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for role, process in self.processes.items():
-            try:
-                codes[role] = process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                codes[role] = process.wait(10)
-            try:  # a child the leader left behind
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.processes.clear()
-        return codes
-
-
-# How a retrain is queued on the Q2 cluster: through the retraining service,
-# which records the RetrainRun (single flight) and then calls
-# async_task("mlops.tasks.retrain_task", run_id). force: promote the new model
-# even if the gate finds it worse, so the served version is sure to switch.
-QUEUE_RETRAIN = (
-    "from mlops.services.registry.audit import Actor; "
-    "from mlops.services.training.retrain_requests import retrain_request; "
-    "run = retrain_request(trigger='manual', actor=Actor.cli(), "
-    "options={'force': True, 'reason': '%s'}); print(run.pk)"
-)
+        """SIGTERM each started process, as `docker stop` does; SIGKILL its
+        process group after `timeout`. The exit codes by role."""
+        return self._processes.stop(timeout)
 
 
 def queue_retrain(stack: Stack, *, reason: str) -> int:
     """Queue a forced retrain on the stack's cluster; return the run's id."""
-    result = stack.manage("shell", "-c", QUEUE_RETRAIN % reason, timeout=120)
-    if result.returncode != 0:
-        raise RuntimeError(f"could not queue a retrain:\n{result.stderr}")
-    return int(result.stdout.strip().splitlines()[-1])
+    code = queue_retrain_code(reason=reason)
+    return queued_run_id(stack.manage("shell", "-c", code, timeout=120))

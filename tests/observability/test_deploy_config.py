@@ -225,9 +225,13 @@ def compose_config(env_file: Path, project_dir: Path | None = None):
     """
     if project_dir is None:
         project_dir = env_file.parent
+    # Only the .env file: compose prefers the shell's variables when it fills in
+    # ${...}, and this test process has some (SECRET_KEY, DATABASE_URL, ...).
+    clean = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
     return run(
         tool("docker-compose"), "--project-directory", str(project_dir),
         "--env-file", str(env_file), "-f", str(COMPOSE), "config",
+        env=clean,
     )  # fmt: skip
 
 
@@ -293,6 +297,23 @@ def test_every_setting_of_the_env_file_reaches_web_and_worker(compose):
         assert env["RETRAIN_CRON"] == "0 0 * * 2"
         assert env["DRAW_SYNC_CRON"] == "15 22 * * 6"
         assert env["ML_N_JOBS"] == "2"
+
+
+def test_every_value_of_the_env_example_arrives_unchanged_in_web_and_worker(
+    compose,
+):
+    example = dict(
+        line.split("=", 1)
+        for line in ENV_EXAMPLE.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    for name in ("web", "worker"):
+        env = compose["services"][name]["environment"]
+        for key, value in example.items():
+            if key == "ALLOWED_HOSTS":  # compose adds the names it uses itself
+                assert env[key].split(",")[0] == value, (name, key)
+            else:
+                assert env.get(key, "") == value, (name, key, env.get(key))
 
 
 def test_the_web_port_is_published_on_an_internal_address_only(compose):

@@ -139,7 +139,9 @@ def test_counts_survive_workers_that_gunicorn_replaces(make_stack):
     stack = make_stack({"GUNICORN_MAX_REQUESTS": "15"})
     stack.start_web()
     stack.wait_healthy()
-    answers = [stack.get("/api/draws/latest/")[0] for _ in range(100)]
+    # While both workers are replaced at once a request waits for a new one to
+    # boot: seconds on a loaded machine, so wait longer than stack.get's 10 s.
+    answers = [stack.get("/api/draws/latest/", timeout=60)[0] for _ in range(100)]
     assert answers == [200] * 100
     samples = scrape(stack)
     assert sample(samples, "http_requests_total", **LATEST) == 100

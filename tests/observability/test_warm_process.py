@@ -95,3 +95,18 @@ def test_a_process_that_never_loaded_the_model_reports_the_missing_file(
     assert (ready["model"], ready["model_error"]) == ("statistical", "file_missing")
     assert ready["model_file"] == "file_missing"
     assert "model_source" not in ready
+
+
+def test_the_api_schema_documents_model_file_and_its_codes(client):
+    schema = client.get("/api/schema/?format=json").json()["components"]["schemas"]
+
+    output = schema["RecommendationOutput"]
+    assert {"model_file", "model_file_description"} <= set(output["required"])
+    assert schema["ModelFileEnum"]["enum"] == [
+        "ok",
+        "file_missing",
+        "checksum_mismatch",
+        "load_failed",
+        "memory_error",
+        "storage_unavailable",
+    ]

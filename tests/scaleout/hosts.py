@@ -11,7 +11,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import subprocess
 import tempfile
 import threading
@@ -19,34 +18,25 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg2
-
-from tests.observability.stack import (
-    PG_ADMIN_DSN,
+from tests.harness import (
+    PYTHON,
+    Database,
+    Processes,
     claim_redis_namespace,
     free_port,
     http_get,
+    manage,
+    queue_retrain_code,
+    queued_run_id,
     release_redis_namespace,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-PYTHON = ROOT / ".venv" / "bin" / "python"
+__all__ = ["Cluster", "Load", "VersionPoller", "Wrk", "free_port", "seconds_after"]
+
 # This engineer's Redis db (TEAM.md). Never flushed: the cluster's queue, stats
 # and cache keys live under its own claimed name, and destroy() deletes those.
 REDIS_URL = os.environ.get("SCALEOUT_REDIS_URL", "redis://127.0.0.1:6379/12")
 RECOMMENDATIONS = "/api/recommendations/?count=5"
-
-# How a retrain is queued on the cluster: through the retraining service
-# (single flight, RetrainRun row), forced so the served version surely changes,
-# with a seed of its own so the new model's bytes (and sha256) differ too: the
-# same data and parameters give the same bytes, which no host would download.
-QUEUE_RETRAIN = (
-    "from mlops.services.registry.audit import Actor; "
-    "from mlops.services.training.retrain_requests import retrain_request; "
-    "run = retrain_request(trigger='manual', actor=Actor.cli(), "
-    "options={'force': True, 'reason': 'scale-out test', "
-    "'params': {'seed': %d}}); print(run.pk)"
-)
 
 
 @dataclass
@@ -77,40 +67,25 @@ class Cluster:
 
     def __post_init__(self):
         self.workdir = Path(self.workdir)
-        self.database = f"lotto_scaleout_{os.getpid()}_{secrets.token_hex(3)}"
+        self._database = Database("lotto_scaleout")
+        self.database = self._database.name
+        self._processes = Processes(self.workdir)
         self.redis_namespace = None
         self.retrains = 0
         self.secret_key = secrets.token_urlsafe(50)
 
     # --- resources ---------------------------------------------------------------
 
-    def _admin(self, sql: str) -> None:
-        connection = psycopg2.connect(PG_ADMIN_DSN)
-        connection.autocommit = True
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(sql)
-        finally:
-            connection.close()
-
     def query(self, sql: str, params=()) -> list[tuple]:
-        connection = psycopg2.connect(
-            dbname=self.database, user="postgres", host="127.0.0.1", port=5432
-        )
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                return cursor.fetchall()
-        finally:
-            connection.close()
+        return self._database.query(sql, params)
 
     def create(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.redis_namespace = claim_redis_namespace(REDIS_URL)
-        self._admin(f'CREATE DATABASE "{self.database}"')
+        self._database.create()
 
     def destroy(self) -> None:
-        self._admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        self._database.drop()
         if self.redis_namespace is not None:
             release_redis_namespace(REDIS_URL, self.redis_namespace)
 
@@ -128,7 +103,7 @@ class Cluster:
             "DEBUG": "0",
             "SECRET_KEY": self.secret_key,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{self.database}",
+            "DATABASE_URL": self._database.url,
             "REDIS_URL": REDIS_URL,
             "Q_CLUSTER_NAME": self.redis_namespace,
             "CACHE_KEY_PREFIX": self.redis_namespace,
@@ -154,14 +129,7 @@ class Cluster:
     # --- processes ---------------------------------------------------------------
 
     def manage(self, host: str, *args: str, timeout: float = 300):
-        return subprocess.run(
-            [str(PYTHON), "manage.py", *args],
-            cwd=ROOT,
-            env=self.env(host),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        return manage(self.env(host), *args, timeout=timeout)
 
     def must(self, host: str, *args: str, timeout: float = 300) -> str:
         done = self.manage(host, *args, timeout=timeout)
@@ -174,21 +142,8 @@ class Cluster:
 
     def _start(self, name: str, args: list[str], env: dict, port=None) -> Process:
         (self.workdir / name).mkdir(parents=True, exist_ok=True)
-        log = self.workdir / f"{name}.log"
-        with open(log, "wb") as handle:  # the child keeps its own descriptor
-            popen = subprocess.Popen(
-                args,
-                cwd=ROOT,
-                env=env,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                # Its own process group (kill() ends all of it), but this
-                # session: with the kernel's autogroup scheduling each session
-                # gets an equal CPU share, so a host in a session of its own
-                # would get more CPU than its peers on a busy machine.
-                process_group=0,
-            )
-        process = Process(name, popen, log, port)
+        popen = self._processes.start(name, args, env)  # in this session
+        process = Process(name, popen, self.workdir / f"{name}.log", port)
         self.processes[name] = process
         return process
 
@@ -207,29 +162,12 @@ class Cluster:
         return self._start(name, [str(PYTHON), "manage.py", "qcluster"], self.env(name))
 
     def log(self, name: str) -> str:
-        path = self.workdir / f"{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        return self._processes.log(name)
 
     def wait_for(self, condition, *, timeout: float, what: str, interval=0.2):
-        deadline = time.monotonic() + timeout
-        last_error = None
-        while time.monotonic() < deadline:
-            for name, process in self.processes.items():
-                if process.popen.poll() is not None and not getattr(
-                    process, "killed", False
-                ):
-                    raise RuntimeError(
-                        f"{name} exited with {process.popen.returncode} while "
-                        f"waiting for {what}:\n{self.log(name)[-4000:]}"
-                    )
-            try:
-                result = condition()
-            except OSError as exc:
-                result, last_error = None, exc
-            if result:
-                return result
-            time.sleep(interval)
-        raise TimeoutError(f"no {what} after {timeout:.0f} s (last: {last_error})")
+        return self._processes.wait_for(
+            condition, timeout=timeout, what=what, interval=interval
+        )
 
     def wait_serving(self, process: Process, timeout: float = 120) -> str:
         """Wait until the host answers recommendations; the version it serves."""
@@ -244,35 +182,19 @@ class Cluster:
 
     def kill(self, name: str) -> None:
         """SIGKILL a host's whole process group: the machine went away."""
-        process = self.processes[name]
-        process.killed = True
-        os.killpg(process.popen.pid, signal.SIGKILL)
-        process.popen.wait(10)
+        self._processes.kill(name)
 
-    def stop(self, timeout: float = 20) -> None:
-        for process in self.processes.values():
-            if process.popen.poll() is None:
-                process.popen.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for process in self.processes.values():
-            try:
-                process.popen.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-            try:
-                os.killpg(process.popen.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.popen.wait(10)
+    def stop(self, timeout: float = 20) -> dict[str, int]:
         self.processes.clear()
+        return self._processes.stop(timeout)
 
     # --- the model's life --------------------------------------------------------
 
     def queue_retrain(self, host: str = "worker") -> int:
+        """Queue a forced retrain with a seed of its own (new bytes, new sha256)."""
         self.retrains += 1
-        seed = 1000 + self.retrains
-        out = self.must(host, "shell", "-c", QUEUE_RETRAIN % seed, timeout=120)
-        return int(out.strip().splitlines()[-1])
+        code = queue_retrain_code(reason="scale-out test", seed=1000 + self.retrains)
+        return queued_run_id(self.manage(host, "shell", "-c", code, timeout=120))
 
     def retrain_run(self, run_id: int) -> dict:
         """The run's row; `activated_at`: when its version became the active one."""

@@ -17,7 +17,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mlops.messages import message
+from mlops.messages import message, render, render_english
 from mlops.models import ModelActivation, ModelBackup, ModelVersion
 from mlops.services.registry.audit import SYSTEM, Actor, audit_record
 from mlops.services.registry.registry import (
@@ -318,7 +318,8 @@ def model_version_rollback_plan() -> RollbackPlan:
             {
                 "version": candidate.version,
                 "state": candidate.state,
-                "why": _("file missing or corrupt and no good backup"),
+                # Read live (the confirmation page); the audit stores the code.
+                "why": render(message("rollback.unusable")),
             }
         )
     return plan
@@ -349,7 +350,14 @@ def model_version_rollback(*, actor: Actor, reason: str = "") -> ModelVersion:
                 "reason": reason,
                 "file_restored": backup is not None,
                 "backup_id": backup.pk if backup else None,
-                "skipped": plan.skipped,
+                "skipped": [
+                    {
+                        **skipped,
+                        "why": render_english(message("rollback.unusable")),
+                        "why_message": message("rollback.unusable"),
+                    }
+                    for skipped in plan.skipped
+                ],
             },
         )
     target.refresh_from_db()

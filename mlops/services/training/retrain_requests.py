@@ -70,7 +70,6 @@ def _clean_options(options: dict | None) -> dict:
                 "Choose tune or warm_start, not both: warm start grows the active "
                 "model with its own parameters."
             ),
-            code="tune_with_warm_start",
         )
     # A service's reason is a stored message (read in the reader's language); a
     # person's typed reason is kept and shown as typed.

@@ -24,7 +24,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from draws.timefmt import format_kst, iso_kst
-from mlops.messages import message, render_english
+from mlops.messages import code_of, message, render_english
 from mlops.models import RetrainRun
 from mlops.services.registry.audit import Actor, audit_record
 from mlops.services.registry.storage import METADATA_DIR, get_storage
@@ -256,7 +256,9 @@ def retrain_metadata(run: RetrainRun) -> dict:
         "draw_range": [run.draw_from, run.draw_to],
         "model_version": run.model_version.version if run.model_version else None,
         "promoted": run.promoted,
+        # A file has no reader's language: the English text, its code beside it.
         "promotion_reason": run.promotion_reason,
+        "promotion_reason_code": code_of(run.promotion_reason_message),
         "validation": {
             name: promotion_metric_value(metrics, name)
             for name in (
@@ -270,6 +272,7 @@ def retrain_metadata(run: RetrainRun) -> dict:
         "tuning": {k: v for k, v in (run.tuning or {}).items() if k != "candidates"},
         "peak_memory_bytes": run.peak_memory_bytes,
         "error_message": run.error_message,
+        "error_message_code": code_of(run.error_message_message),
     }
 
 

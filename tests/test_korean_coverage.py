@@ -213,3 +213,17 @@ def test_a_command_in_korean_prints_no_english_sentence(command, settings, model
     assert HANGUL.search(text), text
     left = [sentence for sentence in sentences if sentence in text]
     assert not left, left
+
+
+@pytest.mark.django_db
+def test_a_view_only_list_is_titled_in_plain_korean(admin_client):
+    # Django's own Korean for "Select %s to view" is "보기위한 1%s 를(을) 선택";
+    # our catalog (lotto_site/admin_texts.py) supplies the right words.
+    response = admin_client.get(
+        reverse("admin:draws_lottodraw_changelist"), HTTP_ACCEPT_LANGUAGE="ko"
+    )
+
+    title = re.search(r"<title>(.*?)</title>", response.content.decode(), re.S)[1]
+    assert response.status_code == 200
+    assert title.startswith("조회할 ")
+    assert "보기위한" not in title and "를(을)" not in title

@@ -26,6 +26,11 @@ def _interval(bounds, fmt) -> str:
     return "[" + ", ".join("-" if b is None else fmt(b) for b in bounds) + "]"
 
 
+def _dist_label(label: str) -> str:
+    """A row label of the hits table, padded so the columns line up."""
+    return label.ljust(10)
+
+
 def _p(value) -> str:
     return "-" if value is None else f"{value:.3g}"
 
@@ -48,14 +53,22 @@ def status_lines(status: dict) -> list[str]:
     n = status["sample_size"]
     brier, prize = status["brier_score"], status["prize_rate"]
     rows = [
-        ("metric", "value", "chance", "95% interval", "p-value", "verdict", "n"),
+        (
+            _("metric"),
+            _("value"),
+            _("chance"),
+            _("interval (95%)"),
+            _("p-value"),
+            _("verdict"),
+            "n",
+        ),
         # The headline figure sits at the top level of the status.
         _figure_row(
-            "accuracy (>= 1 hit)", {**status, "value": status["accuracy"]}, _pct, n
+            _("accuracy (>= 1 hit)"), {**status, "value": status["accuracy"]}, _pct, n
         ),
-        _figure_row("mean hits of top-6", status["mean_hits"], _num, n),
-        _figure_row("prize rate (tickets)", prize, _pct, prize["sample_size"]),
-        _figure_row("Brier score (lower=better)", brier, lambda b: _num(b, 5), n),
+        _figure_row(_("mean hits of top-6"), status["mean_hits"], _num, n),
+        _figure_row(_("prize rate (tickets)"), prize, _pct, prize["sample_size"]),
+        _figure_row(_("Brier score (lower=better)"), brier, lambda b: _num(b, 5), n),
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     table = [
@@ -64,26 +77,51 @@ def status_lines(status: dict) -> list[str]:
     dist = status["hits_distribution"]
     thresholds = status["thresholds"]
     return [
-        f"Model health: {status['status'].upper()}  (good >= {thresholds['good']:g}%,"
-        f" critical < {thresholds['critical']:g}%; window: last {status['window']} "
-        f"scored draws, at least {status['min_samples']} needed)",
-        f"Exact verdict: {status['verdict']} [{status['verdict_code']}] (binomial "
-        f"test, alpha {status['alpha']:g} two-sided; p better "
-        f"{_p(status['p_value'])}, p worse {_p(status['p_value_worse'])}; no verdict "
-        f"below {status['min_verdict_sample']} forecasts)",
-        f"Forecasts: {status['scope']}; draws {status['first_draw'] or '-'}-"
-        f"{status['last_draw'] or '-'}.",
+        _(
+            "Model health: %(status)s  (good >= %(good)g%%, critical < "
+            "%(critical)g%%; window: last %(window)s scored draws, at least "
+            "%(min_samples)s needed)"
+        )
+        % {
+            "status": status["status"].upper(),
+            "good": thresholds["good"],
+            "critical": thresholds["critical"],
+            "window": status["window"],
+            "min_samples": status["min_samples"],
+        },
+        _(
+            "Exact verdict: %(verdict)s [%(code)s] (binomial test, alpha %(alpha)g "
+            "two-sided; p better %(p_better)s, p worse %(p_worse)s; no verdict "
+            "below %(min_sample)s forecasts)"
+        )
+        % {
+            "verdict": status["verdict"],
+            "code": status["verdict_code"],
+            "alpha": status["alpha"],
+            "p_better": _p(status["p_value"]),
+            "p_worse": _p(status["p_value_worse"]),
+            "min_sample": status["min_verdict_sample"],
+        },
+        _("Forecasts: %(scope)s; draws %(first)s-%(last)s.")
+        % {
+            "scope": _(status["scope"]),
+            "first": status["first_draw"] or "-",
+            "last": status["last_draw"] or "-",
+        },
         "",
         *table,
         "",
-        "hits      " + "  ".join(f"{k:>6}" for k in dist["hits"]),
-        "observed  " + "  ".join(f"{n:>6}" for n in dist["observed"]),
-        "expected  " + "  ".join(f"{e:>6.2f}" for e in dist["expected"]),
+        _dist_label(_("hits")) + "  ".join(f"{k:>6}" for k in dist["hits"]),
+        _dist_label(_("observed")) + "  ".join(f"{n:>6}" for n in dist["observed"]),
+        _dist_label(_("expected")) + "  ".join(f"{e:>6.2f}" for e in dist["expected"]),
         "",
-        f"Brier skill score vs the uniform forecast: {_num(brier['skill_score'], 4)}",
-        f"Emergency retrain: {status['emergency_retrain_state']} "
-        f"(needs CRITICAL and 'worse than chance'; cooldown "
-        f"{status['cooldown_days']} days)",
+        _("Brier skill score vs the uniform forecast: %(score)s")
+        % {"score": _num(brier["skill_score"], 4)},
+        _(
+            "Emergency retrain: %(state)s (needs CRITICAL and 'worse than chance'; "
+            "cooldown %(days)s days)"
+        )
+        % {"state": status["emergency_retrain_state"], "days": status["cooldown_days"]},
     ]
 
 
@@ -91,24 +129,55 @@ def replayed_lines(replayed: dict) -> list[str]:
     """The replayed series, labelled: a baseline, never part of the health."""
     if not replayed.get("sample_size"):
         run = replayed.get("latest_run")
-        state = "none yet" if run is None else f"run {run['id']} {run['status']}"
-        return [f"Replayed series: no replay yet ({state})."]
+        if run is None:
+            state = _("none yet")
+        else:
+            state = _("run %(id)s %(status)s") % {
+                "id": run["id"],
+                "status": run["status"],
+            }
+        return [_("Replayed series: no replay yet (%(state)s).") % {"state": state}]
     return [
-        f"Replayed series (walk-forward replay of draws {replayed['first_draw']}-"
-        f"{replayed['last_draw']}, made after the fact; not live, never a trigger):",
-        f"  accuracy {_pct(replayed['accuracy'])} (chance "
-        f"{_pct(replayed['baseline'])}, 95% {_interval(replayed['interval'], _pct)}, "
-        f"n {replayed['sample_size']}): {replayed['verdict']} "
-        f"[{replayed['verdict_code']}]; would read {replayed['status'].upper()}",
+        _(
+            "Replayed series (walk-forward replay of draws %(first)s-%(last)s, made "
+            "after the fact; not live, never a trigger):"
+        )
+        % {"first": replayed["first_draw"], "last": replayed["last_draw"]},
+        _(
+            "  accuracy %(accuracy)s (chance %(baseline)s, 95%% %(interval)s, "
+            "n %(n)s): %(verdict)s [%(code)s]; would read %(status)s"
+        )
+        % {
+            "accuracy": _pct(replayed["accuracy"]),
+            "baseline": _pct(replayed["baseline"]),
+            "interval": _interval(replayed["interval"], _pct),
+            "n": replayed["sample_size"],
+            "verdict": replayed["verdict"],
+            "code": replayed["verdict_code"],
+            "status": replayed["status"].upper(),
+        },
     ]
 
 
 def trend_lines(trend: list[dict], days: int) -> list[str]:
     if not trend:
-        return [f"No scored draw in the last {days} days."]
-    lines = [f"Trend, last {days} days (for looking, not for deciding):"]
+        return [_("No scored draw in the last %(days)s days.") % {"days": days}]
+    lines = [
+        _("Trend, last %(days)s days (for looking, not for deciding):") % {"days": days}
+    ]
+    # The header's columns line up with the rows below; only the words change.
     lines.append(
-        "date        draw   hits  accuracy   n    chance   status / exact verdict"
+        "  ".join(
+            (
+                _("date").ljust(10),
+                _("draw").rjust(5),
+                _("hits").rjust(4),
+                _("accuracy").rjust(8),
+                "n".rjust(3),
+                _("chance").rjust(7),
+                _("status / exact verdict"),
+            )
+        )
     )
     for entry in trend:
         lines.append(
@@ -156,7 +225,10 @@ class Command(BaseCommand):
             return
         lines = status_lines(status) + ["", *replayed_lines(replayed)]
         if check:
-            lines.append(f"Check: scored {status['scored_now']}; {status['action']}.")
+            lines.append(
+                _("Check: scored %(scored)s; %(action)s.")
+                % {"scored": status["scored_now"], "action": status["action"]}
+            )
         if entries is not None:
             lines += ["", *trend_lines(entries, trend)]
         self.stdout.write("\n".join(lines))

@@ -24,7 +24,7 @@ import logging
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from draws.timefmt import iso_kst
@@ -62,7 +62,8 @@ VERDICT_TEXT = {
     metrics.INSUFFICIENT_DATA: _("insufficient data"),
 }
 
-SCOPE = (
+# Marked for the catalog, returned in English: the accuracy command translates it.
+SCOPE = gettext_noop(
     "per target draw, the latest ML forecast made by a model version while it "
     "was the active one; the last MONITOR_WINDOW scored draws"
 )

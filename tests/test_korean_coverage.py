@@ -139,6 +139,7 @@ COMMANDS = (
     ("scheduler_status",),
     ("setup_schedules",),
     ("accuracy",),
+    ("backtest", "--draws", "8", "--retrain-every", "8"),
     ("check_draws",),
     ("retrain",),
     ("verify_ledger",),

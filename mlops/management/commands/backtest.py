@@ -1,10 +1,13 @@
 import json
 import time
+from unicodedata import east_asian_width
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from mlops.messages import verdict_fields
 from mlops.services.monitoring.backtest import backtest_run
 
 
@@ -18,21 +21,46 @@ def _fmt(value, kind: str) -> str:
     return _pct(value) if kind == "%" else f"{value:.{4 if kind == 'brier' else 3}f}"
 
 
-# (label, key in evaluate_forecasts' output, unit)
+def _width(text: str) -> int:
+    """Terminal columns of a text: a Hangul syllable takes two."""
+    return sum(2 if east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+# (label, key in evaluate_forecasts' output, unit); labels translated when shown
 METRICS = (
-    ("accuracy (top-6 >= 1 hit)", "any_hit_rate", "%"),
-    ("mean hits of top-6", "mean_hits", "n"),
-    ("top-6 prize rate (>= 3)", "prize_rate", "%"),
-    ("slip prize rate (5 games)", "slip_prize_rate", "%"),
-    ("Brier score (lower=better)", "brier_score", "brier"),
-    ("Brier skill score", "brier_skill_score", "brier"),
+    (gettext_noop("accuracy (top-6 >= 1 hit)"), "any_hit_rate", "%"),
+    (gettext_noop("mean hits of top-6"), "mean_hits", "n"),
+    (gettext_noop("top-6 prize rate (>= 3)"), "prize_rate", "%"),
+    (gettext_noop("slip prize rate (5 games)"), "slip_prize_rate", "%"),
+    (gettext_noop("Brier score (lower=better)"), "brier_score", "brier"),
+    (gettext_noop("Brier skill score"), "brier_skill_score", "brier"),
 )
 
 
+def _forecaster_names() -> dict:
+    return {"model": _("model"), "statistical": _("statistical")}
+
+
 def report_lines(report: dict) -> list[str]:
-    """Model vs statistical mode vs random, metric by metric."""
-    header = ("metric", "forecaster", "value", "95% interval", "random", "p-value")
-    rows = [(*header, "verdict")]
+    """Model vs statistical mode vs random, metric by metric, in the reader's words.
+
+    The report itself (the JSON under reports/) keeps its English words and codes;
+    only what is printed here is translated.
+    """
+    names = _forecaster_names()
+    header = (
+        _("metric"),
+        _("forecaster"),
+        _("value"),
+        _("interval (95%)"),
+        _("random"),
+        _("p-value"),
+    )
+    rows = [(*header, _("verdict"))]
     for label, key, unit in METRICS:
         for name in ("model", "statistical"):
             figure = report["results"][name][key]
@@ -40,46 +68,83 @@ def report_lines(report: dict) -> list[str]:
             p_value = figure.get("p_value")
             rows.append(
                 (
-                    label if name == "model" else "",
-                    name,
+                    _(label) if name == "model" else "",
+                    names[name],
                     _fmt(figure["value"], unit),
                     f"[{_fmt(low, unit)}, {_fmt(high, unit)}]",
                     _fmt(figure["baseline"], unit),
                     "-" if p_value is None else f"{p_value:.3g}",
-                    figure["verdict"],
+                    verdict_fields(figure)["verdict"],
                 )
             )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
     table = [
-        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows
+        "  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in rows
     ]
-    dist = ["hits         " + "  ".join(f"{k:>6}" for k in range(7))]
+    labels = {**names, "hits": _("hits"), "random": _("random")}
+    label_width = max(12, *(_width(text) for text in labels.values()))
+    dist = [
+        _pad(labels["hits"], label_width) + " " + "  ".join(f"{k:>6}" for k in range(7))
+    ]
     for name in ("model", "statistical"):
         observed = report["results"][name]["hits_distribution"]["observed"]
-        dist.append(f"{name:<12} " + "  ".join(f"{n:>6}" for n in observed))
+        dist.append(
+            _pad(labels[name], label_width)
+            + " "
+            + "  ".join(f"{n:>6}" for n in observed)
+        )
     expected = report["results"]["model"]["hits_distribution"]["expected"]
-    dist.append("random       " + "  ".join(f"{e:>6.2f}" for e in expected))
+    dist.append(
+        _pad(labels["random"], label_width)
+        + " "
+        + "  ".join(f"{e:>6.2f}" for e in expected)
+    )
     paired = report["model_minus_statistical"]
     hits_low, hits_high = paired["hits"]["interval"]
     brier_low, brier_high = paired["brier"]["interval"]
     return [
-        f"Walk-forward backtest of draws {report['draw_range'][0]}-"
-        f"{report['draw_range'][1]} ({report['draws']} draws; the first model "
-        f"trained on {report['first_training_draws']} draws; retrained every "
-        f"{report['retrain_every']} draw(s): {report['fits']} fits; seed "
-        f"{report['seed']}; n_estimators {report['params']['n_estimators']}).",
-        "p-values are one-sided (alternative: better than chance).",
+        _(
+            "Walk-forward backtest of draws %(first)s-%(last)s (%(draws)s draws; the "
+            "first model trained on %(training)s draws; retrained every %(every)s "
+            "draw(s): %(fits)s fits; seed %(seed)s; n_estimators %(trees)s)."
+        )
+        % {
+            "first": report["draw_range"][0],
+            "last": report["draw_range"][1],
+            "draws": report["draws"],
+            "training": report["first_training_draws"],
+            "every": report["retrain_every"],
+            "fits": report["fits"],
+            "seed": report["seed"],
+            "trees": report["params"]["n_estimators"],
+        },
+        _("p-values are one-sided (alternative: better than chance)."),
         "",
         *table,
         "",
         *dist,
         "",
-        f"model - statistical, hits per draw: {paired['hits']['mean']:+.3f} "
-        f"[{_fmt(hits_low, 'n')}, {_fmt(hits_high, 'n')}]: "
-        f"{paired['hits']['reading']}.",
-        f"model - statistical, Brier score per draw: {paired['brier']['mean']:+.5f} "
-        f"[{_fmt(brier_low, 'brier')}, {_fmt(brier_high, 'brier')}]: "
-        f"{paired['brier']['reading']}.",
+        _(
+            "model - statistical, hits per draw: %(mean)s [%(low)s, %(high)s]: "
+            "%(reading)s."
+        )
+        % {
+            "mean": f"{paired['hits']['mean']:+.3f}",
+            "low": _fmt(hits_low, "n"),
+            "high": _fmt(hits_high, "n"),
+            "reading": _(paired["hits"]["reading"]),
+        },
+        _(
+            "model - statistical, Brier score per draw: %(mean)s [%(low)s, "
+            "%(high)s]: %(reading)s."
+        )
+        % {
+            "mean": f"{paired['brier']['mean']:+.5f}",
+            "low": _fmt(brier_low, "brier"),
+            "high": _fmt(brier_high, "brier"),
+            "reading": _(paired["brier"]["reading"]),
+        },
     ]
 
 
@@ -126,9 +191,12 @@ class Command(BaseCommand):
         lines = report_lines(report)
         lines += [
             "",
-            f"Report: {report['files']['json']}",
-            f"Chart:  {report['files']['png']}",
-            f"Elapsed: {time.perf_counter() - started:.1f} s "
-            f"(fitting {report['timing']['fit_seconds']:.1f} s).",
+            _("Report: %(path)s") % {"path": report["files"]["json"]},
+            _("Chart:  %(path)s") % {"path": report["files"]["png"]},
+            _("Elapsed: %(elapsed).1f s (fitting %(fitting).1f s).")
+            % {
+                "elapsed": time.perf_counter() - started,
+                "fitting": report["timing"]["fit_seconds"],
+            },
         ]
         self.stdout.write("\n".join(lines))

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from draws.models import LottoDraw
 from mlops.ml import features, metrics, pipeline
@@ -109,12 +110,13 @@ def _paired_difference(model_values, statistical_values, higher_is_better) -> di
     low, high = metrics.mean_interval(differences)
     finite = [float(b) if np.isfinite(b) else None for b in (low, high)]
     if None in finite or low <= 0 <= high:
-        reading = "no evidence that either is better"
+        reading = gettext_noop("no evidence that either is better")
     else:
+        # Stored in English (the report's words); the command translates them.
         reading = (
-            "model better"
+            gettext_noop("model better")
             if (low > 0) == higher_is_better
-            else ("statistical mode better")
+            else gettext_noop("statistical mode better")
         )
     return {"mean": float(differences.mean()), "interval": finite, "reading": reading}
 

@@ -1,13 +1,16 @@
 """Production settings fail closed: each case loads lotto_site.settings afresh."""
 
 import json
+import logging
 import os
+import re
 import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_KEY = secrets.token_urlsafe(50)
@@ -127,3 +130,13 @@ def test_postgresql_connections_give_up_after_a_timeout(tmp_path):
         )
     )
     assert values["DATABASES"]["default"]["OPTIONS"]["connect_timeout"] == 5
+
+
+def test_log_lines_say_their_time_zone():
+    plain = settings.LOGGING["formatters"]["plain"]
+    formatter = logging.Formatter(fmt=plain["format"], datefmt=plain["datefmt"])
+    record = logging.LogRecord("mlops", logging.INFO, __file__, 1, "hello", None, None)
+
+    line = formatter.format(record)
+
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d KST INFO mlops: hello", line)

@@ -13,7 +13,9 @@ docker-compose stack: `deploy/entrypoint.sh web|worker`) and
 - `QUEUE_RETRAIN`: a forced retrain queued through the retraining service.
 """
 
+import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -236,3 +238,45 @@ def queued_run_id(result: subprocess.CompletedProcess) -> int:
     if result.returncode != 0:
         raise RuntimeError(f"could not queue a retrain:\n{result.stderr}")
     return int(result.stdout.strip().splitlines()[-1])
+
+
+# --- wrk ----------------------------------------------------------------------------
+
+# wrk calls done() once at the end; print one parseable line. Tests (the two-host
+# load) and benchmarks (benchmarks/wrkrun.py) read wrk through this one report.
+WRK_REPORT_LUA = r"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRK_JSON {\"requests\": %d, \"duration_us\": %d, \"connect\": %d, " ..
+    "\"read\": %d, \"write\": %d, \"status\": %d, \"timeout\": %d, " ..
+    "\"p50_us\": %d, \"p90_us\": %d, \"p99_us\": %d, \"max_us\": %d}\n",
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status,
+    e.timeout, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max))
+end
+"""
+WRK_ERRORS = ("connect", "read", "write", "status", "timeout")
+
+
+def wrk_report(stdout: str, stderr: str, returncode: int) -> dict:
+    """wrk's figures from its WRK_JSON line: requests, latency in ms, errors.
+
+    `errors` counts wrk's socket errors and every answer that is not 2xx/3xx.
+    """
+    match = re.search(r"^WRK_JSON (\{.*\})$", stdout, re.MULTILINE)
+    if returncode != 0 or match is None:
+        raise RuntimeError(f"wrk failed:\n{stdout}\n{stderr}")
+    raw = json.loads(match.group(1))
+    seconds = raw["duration_us"] / 1e6
+    return {
+        "requests": raw["requests"],
+        "seconds": seconds,
+        "requests_per_second": raw["requests"] / seconds,
+        "p50_ms": raw["p50_us"] / 1000,
+        "p90_ms": raw["p90_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "max_ms": raw["max_us"] / 1000,
+        "errors": sum(raw[k] for k in WRK_ERRORS),
+        "error_detail": {k: raw[k] for k in WRK_ERRORS},
+    }

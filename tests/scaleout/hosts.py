@@ -9,7 +9,6 @@ Every wait is bounded; `stop()` ends only the process groups started here.
 import datetime as dt
 import json
 import os
-import re
 import secrets
 import subprocess
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from tests.harness import (
     PYTHON,
+    WRK_REPORT_LUA,
     Database,
     Processes,
     claim_redis_namespace,
@@ -29,6 +29,7 @@ from tests.harness import (
     queue_retrain_code,
     queued_run_id,
     release_redis_namespace,
+    wrk_report,
 )
 
 __all__ = ["Cluster", "Load", "VersionPoller", "Wrk", "free_port", "seconds_after"]
@@ -280,20 +281,6 @@ def seconds_after(finished_at: dt.datetime, wall: float) -> float:
 
 # --- wrk ----------------------------------------------------------------------------
 
-# wrk calls done() once at the end; print one parseable line.
-WRK_REPORT_LUA = r"""
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "WRK_JSON {\"requests\": %d, \"duration_us\": %d, \"connect\": %d, " ..
-    "\"read\": %d, \"write\": %d, \"status\": %d, \"timeout\": %d, " ..
-    "\"p50_us\": %d, \"p99_us\": %d}\n",
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status,
-    e.timeout, latency:percentile(50), latency:percentile(99)))
-end
-"""
-WRK_ERRORS = ("connect", "read", "write", "status", "timeout")
-
 
 class Wrk:
     """wrk against one URL in the background; `result()` waits and parses."""
@@ -326,19 +313,7 @@ class Wrk:
     def result(self) -> dict:
         stdout, stderr = self.popen.communicate(timeout=self.duration + 60)
         self.script.unlink(missing_ok=True)
-        match = re.search(r"^WRK_JSON (\{.*\})$", stdout, re.MULTILINE)
-        if self.popen.returncode != 0 or match is None:
-            raise RuntimeError(f"wrk failed:\n{stdout}\n{stderr}")
-        raw = json.loads(match.group(1))
-        seconds = raw["duration_us"] / 1e6
-        return {
-            "requests": raw["requests"],
-            "requests_per_second": raw["requests"] / seconds,
-            "errors": sum(raw[k] for k in WRK_ERRORS),
-            "error_detail": {k: raw[k] for k in WRK_ERRORS},
-            "p50_ms": raw["p50_us"] / 1000,
-            "p99_ms": raw["p99_us"] / 1000,
-        }
+        return wrk_report(stdout, stderr, self.popen.returncode)
 
 
 class Load(threading.Thread):

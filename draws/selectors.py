@@ -124,6 +124,7 @@ SHOWN_FIELDS = tuple(
     for field in LottoDraw._meta.concrete_fields
     if field.attname in _SHOWN or field.attname in ALL_PRIZE_FIELDS
 )
+_DRAW_NO_AT = SHOWN_FIELDS.index("draw_no")
 _rows: dict = {"version": None, "rows": None}
 
 
@@ -161,7 +162,10 @@ def _shown_rows() -> dict | None:
     if len(draw_numbers_known()) > settings.DRAWS_ROWS_IN_MEMORY_MAX:
         rows = None
     else:
-        rows = {row[0]: row for row in LottoDraw.objects.values_list(*SHOWN_FIELDS)}
+        rows = {
+            row[_DRAW_NO_AT]: row
+            for row in LottoDraw.objects.values_list(*SHOWN_FIELDS)
+        }
     with _known_lock:
         _rows.update(version=version, rows=rows)
     return rows

@@ -66,11 +66,11 @@ class ModelIntegrityError(Exception):
         super().__init__(f"Model {version.version}: {reason}. {detail}".strip())
 
 
-def _missing(version: ModelVersion, exc: Exception) -> dict:
+def _missing(exc: Exception) -> dict:
     return message("integrity.file_missing", error=str(exc))
 
 
-def _unavailable(version: ModelVersion, exc: Exception) -> dict:
+def _unavailable(exc: Exception) -> dict:
     return message("integrity.storage_unavailable", error=str(exc))
 
 
@@ -208,15 +208,15 @@ def model_version_read_verified(version: ModelVersion) -> bytes:
         data = storage.read_bytes(version.file_path)
     except (FileNotFoundError, IsADirectoryError) as exc:
         raise ModelIntegrityError(
-            version, FallbackReason.FILE_MISSING, _missing(version, exc)
+            version, FallbackReason.FILE_MISSING, _missing(exc)
         ) from exc
     except UnsafePathError as exc:
         raise ModelIntegrityError(
-            version, FallbackReason.FILE_MISSING, _missing(version, exc)
+            version, FallbackReason.FILE_MISSING, _missing(exc)
         ) from exc
     except StorageUnavailableError as exc:
         raise ModelIntegrityError(
-            version, FallbackReason.STORAGE_UNAVAILABLE, _unavailable(version, exc)
+            version, FallbackReason.STORAGE_UNAVAILABLE, _unavailable(exc)
         ) from exc
     actual = sha256_bytes(data)
     if actual != version.sha256:
@@ -247,11 +247,11 @@ def model_version_check_stored(version: ModelVersion) -> None:
         size = storage.size(version.file_path)
     except (FileNotFoundError, UnsafePathError) as exc:
         raise ModelIntegrityError(
-            version, FallbackReason.FILE_MISSING, _missing(version, exc)
+            version, FallbackReason.FILE_MISSING, _missing(exc)
         ) from exc
     except StorageUnavailableError as exc:
         raise ModelIntegrityError(
-            version, FallbackReason.STORAGE_UNAVAILABLE, _unavailable(version, exc)
+            version, FallbackReason.STORAGE_UNAVAILABLE, _unavailable(exc)
         ) from exc
     if size != version.size_bytes:
         raise ModelIntegrityError(
